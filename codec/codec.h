@@ -1,0 +1,104 @@
+/*
+ * codec.h — the encoder tap: any float PCM in, exact 48 kHz Opus packets out.
+ *
+ *   channel map (N -> 1 or 2) -> resample to 48 kHz (speexdsp) -> re-block to exact frames ->
+ *   opus_encode_float -> packet {seq, pts, capture_ns, bytes} -> the packet callback
+ *
+ * lc_opus_push() has the same shape as a capture tap, so lc_opus_tap can be registered directly
+ * with lc_capture_add_tap(cap, lc_opus_tap, enc). Input may arrive in any chunk size (1 frame or
+ * 100 000) and any format; the format may change between two calls (the resampler is rebuilt, the
+ * packet sequence and pts run on, at most one frame of audio is affected).
+ *
+ * Packets: seq counts from 0 by one; pts is the index of the packet's first sample in the 48 kHz
+ * output timeline (pts(n+1) = pts(n) + frame_samples, no gaps, no overlaps); capture_ns is the
+ * CLOCK_MONOTONIC capture time of that first sample (resampler delay accounted for).
+ *
+ * Threading: one encoder is used by one thread at a time (the capture thread). The packet
+ * callback runs on that thread inside lc_opus_push(); the packet bytes are valid only during the
+ * callback. No allocation happens in lc_opus_push() except when the input format changes.
+ */
+#ifndef LC_CODEC_H
+#define LC_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LC_OPUS_RATE 48000u
+#define LC_OPUS_MAX_PACKET 4000u /* bytes; libopus's recommended upper bound per frame */
+
+typedef enum {
+    LC_OPUS_APP_AUDIO = 0,      /* OPUS_APPLICATION_AUDIO: best quality, 6.5 ms lookahead */
+    LC_OPUS_APP_LOWDELAY,       /* OPUS_APPLICATION_RESTRICTED_LOWDELAY: 2.5 ms lookahead */
+} lc_opus_app;
+
+typedef struct lc_opus_config {
+    uint32_t frame_us;   /* 2500, 5000, 10000, 20000 (default), 40000, 60000 */
+    int32_t bitrate;     /* bits/s, 6000..510000; default 128000 */
+    int complexity;      /* 0..10; default 10 */
+    uint32_t channels;   /* output channels, 1 or 2 (default 2); input is mapped to it */
+    lc_opus_app application; /* default LC_OPUS_APP_AUDIO */
+    bool vbr;            /* default true (constrained VBR off) */
+    int resample_quality;/* speexdsp quality 0..10; default 5 */
+} lc_opus_config;
+
+/* Fills the defaults above. */
+void lc_opus_config_default(lc_opus_config *cfg);
+/* Checks every field; on failure returns LC_ERR_INVALID and names the field in errbuf. */
+int lc_opus_config_check(const lc_opus_config *cfg, char *errbuf, size_t errlen);
+/* Parses "--frame-ms" text ("2.5", "5", "10", "20", "40", "60") into microseconds. */
+int lc_opus_parse_frame_ms(const char *s, uint32_t *frame_us);
+
+typedef struct lc_opus_packet {
+    uint64_t seq;          /* 0, 1, 2, ... */
+    uint64_t pts;          /* first sample, in 48 kHz samples since the encoder started */
+    uint64_t capture_ns;   /* CLOCK_MONOTONIC capture time of the first sample */
+    uint32_t frame_samples;/* samples per channel in this packet, at 48 kHz */
+    uint32_t channels;     /* 1 or 2 */
+    const uint8_t *data;   /* the Opus packet (valid only during the callback) */
+    size_t len;
+} lc_opus_packet;
+
+typedef void (*lc_opus_packet_fn)(void *user, const lc_opus_packet *pkt);
+
+typedef struct lc_opus_encoder lc_opus_encoder;
+
+int lc_opus_create(lc_opus_encoder **out, const lc_opus_config *cfg, lc_opus_packet_fn on_packet,
+                   void *user, char *errbuf, size_t errlen);
+void lc_opus_destroy(lc_opus_encoder *enc);
+
+/* Feeds `frames` interleaved float frames in `fmt`; emits every packet that completes. */
+int lc_opus_push(lc_opus_encoder *enc, const lc_format *fmt, const float *pcm, size_t frames,
+                 uint64_t capture_ns);
+
+/* Tap adapter: lc_capture_add_tap(cap, lc_opus_tap, enc). Errors are counted in stats. */
+void lc_opus_tap(void *user, const lc_format *fmt, const float *pcm, size_t frames,
+                 uint64_t capture_ns);
+
+typedef struct lc_opus_stats {
+    uint64_t frames_in;       /* input frames pushed, at their own rates */
+    uint64_t samples_out;     /* 48 kHz samples handed to the encoder (= packets * frame) */
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t format_changes;
+    uint64_t errors;
+    uint64_t encode_ns_total; /* time spent in opus_encode_float */
+    uint32_t lookahead;       /* encoder lookahead in 48 kHz samples (OPUS_GET_LOOKAHEAD) */
+    uint32_t resampler_delay; /* current resampler latency in 48 kHz output samples */
+} lc_opus_stats;
+
+void lc_opus_get_stats(const lc_opus_encoder *enc, lc_opus_stats *out);
+/* The config in use (frame_samples = frame_us * 48 / 1000). */
+const lc_opus_config *lc_opus_get_config(const lc_opus_encoder *enc);
+uint32_t lc_opus_frame_samples(const lc_opus_encoder *enc);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,166 @@
+/*
+ * common.c — errors, clocks and logging. Logging is deliberately simple: one formatted line,
+ * one write(2). No locks, no buffering layer that a crash could lose.
+ */
+#include "common.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const lc_err_names[] = {
+    "success",
+    "out of memory",
+    "invalid argument",
+    "malformed source URI or option",
+    "no source backend by that name",
+    "I/O error",
+    "unsupported or malformed audio format",
+    "audio device unavailable",
+    "invalid in the current state",
+    "codec error",
+    "end of input",
+    "timed out",
+    "not supported on this platform",
+    "not found",
+    "table or queue full",
+    "temporarily unavailable",
+    "parse error",
+    "over a configured limit",
+    "system call failed",
+};
+
+const char *lc_strerror(int err)
+{
+    if (err > 0)
+        return "success";
+    if (err < LC_ERR_MIN_)
+        return "unknown error";
+    return lc_err_names[-err];
+}
+
+int lc_format_valid(const lc_format *fmt)
+{
+    return fmt && fmt->rate >= 1 && fmt->rate <= LC_MAX_RATE && fmt->channels >= 1 &&
+           fmt->channels <= LC_MAX_CHANNELS;
+}
+
+uint64_t lc_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t lc_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lc_sleep_until_ns(uint64_t deadline_ns)
+{
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+    /* EINTR ends the sleep early on purpose: the caller re-checks its stop flag and loops */
+    (void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+static atomic_int lc_log_fmt = LC_LOG_TEXT;   /* set once at start-up, read by every thread */
+static atomic_int lc_log_min = LC_LOG_INFO;
+
+void lc_log_set_format(lc_log_format f) { atomic_store(&lc_log_fmt, (int)f); }
+void lc_log_set_level(lc_log_level min) { atomic_store(&lc_log_min, (int)min); }
+
+int lc_log_parse_format(const char *s, lc_log_format *out)
+{
+    if (!s)
+        return LC_ERR_INVALID;
+    if (!strcmp(s, "text")) {
+        *out = LC_LOG_TEXT;
+        return 0;
+    }
+    if (!strcmp(s, "json")) {
+        *out = LC_LOG_JSON;
+        return 0;
+    }
+    return LC_ERR_INVALID;
+}
+
+void lc_errf(char *buf, size_t len, const char *fmt, ...)
+{
+    if (!buf || !len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
+static const char *const lc_level_names[] = {"debug", "info", "warn", "error"};
+
+/* Appends `src` to dst[*n..cap) escaped for JSON (json=1) or with control bytes made visible. */
+static void lc_log_escape(char *dst, size_t *n, size_t cap, const char *src, int json)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)src; *p && *n + 7 < cap; p++) {
+        unsigned char c = *p;
+        if (json && (c == '"' || c == '\\')) {
+            dst[(*n)++] = '\\';
+            dst[(*n)++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            if (json) {
+                memcpy(dst + *n, "\\u00", 4);
+                *n += 4;
+            } else {
+                dst[(*n)++] = '\\';
+                dst[(*n)++] = 'x';
+            }
+            dst[(*n)++] = hex[c >> 4];
+            dst[(*n)++] = hex[c & 15];
+        } else {
+            dst[(*n)++] = (char)c;
+        }
+    }
+}
+
+void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
+{
+    if ((int)lvl < atomic_load(&lc_log_min))
+        return;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[40];
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+
+    char line[4096];
+    size_t n = 0;
+    int json = atomic_load(&lc_log_fmt) == LC_LOG_JSON;
+    const char *lname = lc_level_names[lvl <= LC_LOG_ERROR ? lvl : LC_LOG_ERROR];
+    int w = json ? snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"msg\":\"",
+                            when, lname, module)
+                 : snprintf(line, sizeof line, "%s %-5s %s: ", when, lname, module);
+    n = w > 0 ? (size_t)w : 0;
+    lc_log_escape(line, &n, sizeof line - 4, msg, json);
+    if (json)
+        line[n++] = '"', line[n++] = '}';
+    line[n++] = '\n';
+    ssize_t r = write(STDERR_FILENO, line, n);
+    (void)r; /* nowhere left to report a failed log write */
+}
+
+void lc_log(lc_log_level lvl, const char *module, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lc_vlog(lvl, module, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,101 @@
+/*
+ * common.h — what every loopcast module shares: error codes, the audio format, the monotonic
+ * clock, and logging. Nothing here knows about audio devices, codecs or the network.
+ *
+ * Errors: every function that can fail returns 0 (or a non-negative count) on success and a
+ * negative LC_ERR_* on failure; lc_strerror() names it. Functions that can fail for reasons a
+ * user must see (a bad URI, a broken WAV file) also take a caller buffer for a detailed message.
+ */
+#ifndef LC_COMMON_H
+#define LC_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    LC_OK = 0,
+    LC_ERR_NOMEM = -1,        /* allocation failed */
+    LC_ERR_INVALID = -2,      /* invalid argument */
+    LC_ERR_URI = -3,          /* malformed source URI or option */
+    LC_ERR_NO_BACKEND = -4,   /* no source backend by that name */
+    LC_ERR_IO = -5,           /* read/write/open failed (see errno in the message) */
+    LC_ERR_FORMAT = -6,       /* unsupported or malformed audio format / file */
+    LC_ERR_DEVICE = -7,       /* audio device could not be opened or was lost */
+    LC_ERR_STATE = -8,        /* call not valid in the object's current state */
+    LC_ERR_CODEC = -9,        /* the Opus encoder or resampler reported an error */
+    LC_ERR_EOF = -10,         /* end of input */
+    LC_ERR_TIMEOUT = -11,     /* nothing arrived in time */
+    LC_ERR_UNSUPPORTED = -12, /* not supported on this platform / build */
+    LC_ERR_NOT_FOUND = -13,   /* no such object */
+    LC_ERR_FULL = -14,        /* a bounded table or queue is full */
+    LC_ERR_AGAIN = -15,       /* transient: try again later */
+    LC_ERR_PARSE = -16,       /* malformed text (JSON, options) */
+    LC_ERR_LIMIT = -17,       /* input exceeds a configured limit */
+    LC_ERR_SYSTEM = -18,      /* an OS call failed for a reason not listed above */
+};
+#define LC_ERR_MIN_ (-18)
+
+/* A static English description of an LC_ERR_* code; never NULL. */
+const char *lc_strerror(int err);
+
+/*
+ * The shape of float PCM handed between modules: interleaved 32-bit float in [-1, 1],
+ * `channels` samples per frame, `rate` frames per second.
+ */
+typedef struct lc_format {
+    uint32_t rate;     /* frames per second, 1..768000 */
+    uint32_t channels; /* 1..LC_MAX_CHANNELS */
+} lc_format;
+
+#define LC_MAX_CHANNELS 32u
+#define LC_MAX_RATE 768000u
+
+/* 1 when both fields are in range. */
+int lc_format_valid(const lc_format *fmt);
+
+/* CLOCK_MONOTONIC in nanoseconds: the one clock for capture times and pacing. */
+uint64_t lc_now_ns(void);
+/* CLOCK_REALTIME in milliseconds since the Unix epoch (for timestamps users read). */
+int64_t lc_wall_ms(void);
+/* Sleep until an absolute CLOCK_MONOTONIC deadline; returns early only on a signal. */
+void lc_sleep_until_ns(uint64_t deadline_ns);
+
+/* Logging: one line per event on stderr, either human text or one JSON object per line. */
+typedef enum { LC_LOG_DEBUG = 0, LC_LOG_INFO, LC_LOG_WARN, LC_LOG_ERROR } lc_log_level;
+typedef enum { LC_LOG_TEXT = 0, LC_LOG_JSON } lc_log_format;
+
+void lc_log_set_format(lc_log_format f);
+void lc_log_set_level(lc_log_level min);
+/* Parses "text"/"json"; returns 0 or LC_ERR_INVALID. */
+int lc_log_parse_format(const char *s, lc_log_format *out);
+
+/*
+ * Thread-safe: the line is formatted into a local buffer and written with one write(2), so
+ * lines from different threads never interleave. `module` is a short fixed name ("capture").
+ * Text that came from outside (a URI, a header) must go through lc_log's %s untouched: the JSON
+ * format escapes it and the text format replaces control characters, so nothing a client sends
+ * can forge a log line.
+ */
+void lc_log(lc_log_level lvl, const char *module, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap);
+
+/* snprintf into a caller buffer that may be NULL/0 (then nothing is written). */
+void lc_errf(char *buf, size_t len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
