@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs every Debian package loopcast's build, run and tests need — only those missing, so a
+# second run does nothing and takes about a second. Usage: deploy/install-deps.sh [--build-only]
+#   --build-only   just what compiling the server needs (the container build uses this)
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake pkg-config git ca-certificates
+  libwebsockets-dev libopus-dev libspeexdsp-dev libcjson-dev libasound2-dev libssl-dev
+)
+TEST_PKGS=(
+  clang libclang-rt-14-dev          # libFuzzer, ASan/UBSan/TSan runtimes
+  pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox   # real capture without a card
+  chromium                          # browser tests (driven by npm playwright-core)
+  curl procps psmisc iproute2
+)
+
+pkgs=("${BUILD_PKGS[@]}")
+[[ "${1:-}" == "--build-only" ]] || pkgs+=("${TEST_PKGS[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# Node.js: the web assets' npm packages are bundled at build time. A machine may already have a
+# Node.js of its own (with its own npm, which Debian's npm package conflicts with): use that.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds every flavour and runs every test. Usage:
+#   ./tests/run.sh            the full suite (about 10–15 minutes on 2 cores)
+#   ./tests/run.sh --quick    normal build + its tests only (no sanitizers, no fuzzing)
+#   LC_FUZZ_SECONDS=600 ./tests/run.sh   fuzz each target longer
+#   LC_CONTAINER_TESTS=1 ./tests/run.sh  also build and run the OCI image (slow; CI sets it)
+# Exit status is non-zero if anything failed; the last line is "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+QUICK=0
+[[ "${1:-}" == "--quick" ]] && QUICK=1
+
+log() { printf '\n==== %s ====\n' "$*"; }
+
+log "dependencies"
+./deploy/install-deps.sh || { echo "tests/run.sh: installing dependencies failed" >&2; exit 1; }
+if [[ ! -d tests/node_modules ]] || [[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
+  (cd tests && npm ci --no-audit --no-fund) || { echo "tests/run.sh: npm ci in tests/ failed" >&2; exit 1; }
+fi
+
+passed=0
+failed=0
+failures=()
+
+# build DIR [cmake args...] — configure + build; a failure counts as one failed step.
+build() {
+  local dir=$1; shift
+  log "build $dir $*"
+  if cmake -S "$ROOT" -B "$ROOT/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$ROOT/$dir.configure.log" 2>&1 \
+     || { cat "$ROOT/$dir.configure.log"; false; }; then
+    if cmake --build "$ROOT/$dir" -j"$JOBS"; then
+      return 0
+    fi
+  fi
+  failed=$((failed + 1)); failures+=("build $dir")
+  return 1
+}
+
+# suite NAME DIR [ctest args...] — runs ctest and adds its counts to the totals.
+suite() {
+  local name=$1 dir=$2; shift 2
+  log "tests: $name"
+  local out="$ROOT/$dir/ctest-$name.log"
+  (cd "$ROOT/$dir" && ctest --output-on-failure --timeout 600 "$@") 2>&1 | tee "$out"
+  local p f
+  p=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$out" | tail -1)
+  if [[ -z "$p" ]]; then
+    failed=$((failed + 1)); failures+=("$name: ctest ran nothing or crashed")
+    return
+  fi
+  f=$(awk '{print $1}' <<<"$p")
+  local total
+  total=$(awk '{print $NF}' <<<"$p")
+  passed=$((passed + total - f))
+  failed=$((failed + f))
+  ((f > 0)) && failures+=("$name: $f of $total failed")
+}
+
+export LC_TEST_ROOT="$ROOT"
+if build build; then
+  export LOOPCAST_BIN="$ROOT/build/server/loopcast"
+  suite normal build
+fi
+
+if ((QUICK == 0)); then
+  # ASan+UBSan: every unit and integration test (browser and bench tests are label-excluded:
+  # they exercise the same binary code at a speed a sanitizer build would distort).
+  if build build-asan -DLC_SANITIZE=address; then
+    LOOPCAST_BIN="$ROOT/build-asan/server/loopcast" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 suite asan build-asan -LE 'browser|slow'
+  fi
+  # TSan: the code that crosses threads (capture taps, the stream ring, the server's wiring).
+  if build build-tsan -DLC_SANITIZE=thread; then
+    LOOPCAST_BIN="$ROOT/build-tsan/server/loopcast" TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+      suite tsan build-tsan -L threads
+  fi
+  # libFuzzer: every parser of outside input, a fixed short time each over the checked-in corpus.
+  if build build-fuzz -DLC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DLC_FUZZ_SECONDS="${LC_FUZZ_SECONDS:-15}"; then
+    suite fuzz build-fuzz -L fuzz
+  fi
+fi
+
+log "summary"
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+((failed == 0))
