@@ -1,0 +1,383 @@
+/*
+ * session.c — the bounded GUID → settings table. Linear search is deliberate: the table is at
+ * most a few thousand entries and changes at human speed (connects, API calls), so a hash would
+ * buy nothing but code. The store (store.c) persists it.
+ */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session_int.h"
+
+void lc_sessions_config_default(lc_sessions_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_sessions = 1000;
+    cfg->flush_delay_ms = 200;
+    cfg->default_volume = 100;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int lc_session_id_valid(const char *id)
+{
+    if (!id || strlen(id) != LC_SESSION_ID_LEN)
+        return 0;
+    for (int i = 0; i < LC_SESSION_ID_LEN; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? id[i] != '-' : hexval(id[i]) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+int lc_session_id_new(char out[LC_SESSION_ID_LEN + 1])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return LC_ERR_SYSTEM;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    snprintf(out, LC_SESSION_ID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return 0;
+}
+
+/* GUIDs compare case-insensitively; we store them lower case. */
+static void id_lower(char dst[LC_SESSION_ID_LEN + 1], const char *src)
+{
+    for (int i = 0; i < LC_SESSION_ID_LEN; i++)
+        dst[i] = (char)(src[i] >= 'A' && src[i] <= 'F' ? src[i] + 32 : src[i]);
+    dst[LC_SESSION_ID_LEN] = 0;
+}
+
+static lc_session_info *find(lc_sessions *s, const char *id)
+{
+    char low[LC_SESSION_ID_LEN + 1];
+    if (!lc_session_id_valid(id))
+        return NULL;
+    id_lower(low, id);
+    for (size_t i = 0; i < s->count; i++)
+        if (!memcmp(s->tab[i].id, low, LC_SESSION_ID_LEN))
+            return &s->tab[i];
+    return NULL;
+}
+
+static void emit(lc_sessions *s, lc_session_event ev, const lc_session_info *copy)
+{
+    if (s->on_event)
+        s->on_event(s->user, ev, copy);
+}
+
+/* Removes tab[i] keeping creation order (lock held). */
+static void remove_at(lc_sessions *s, size_t i)
+{
+    if (s->tab[i].persist)
+        lc_store_mark_dirty(s);
+    memmove(&s->tab[i], &s->tab[i + 1], (s->count - i - 1) * sizeof *s->tab);
+    s->count--;
+}
+
+/*
+ * Makes room for one more (lock held): evicts the disconnected session seen longest ago.
+ * Returns 0 with *evicted filled if one was evicted, 1 if there was room, LC_ERR_FULL.
+ */
+static int make_room(lc_sessions *s, lc_session_info *evicted)
+{
+    if (s->count < s->cfg.max_sessions)
+        return 1;
+    size_t victim = SIZE_MAX;
+    for (size_t i = 0; i < s->count; i++)
+        if (!s->tab[i].connections && (victim == SIZE_MAX || s->tab[i].last_seen_ms < s->tab[victim].last_seen_ms))
+            victim = i;
+    if (victim == SIZE_MAX)
+        return LC_ERR_FULL;
+    *evicted = s->tab[victim];
+    remove_at(s, victim);
+    s->stats.evictions++;
+    return 0;
+}
+
+static void settings_default(lc_sessions *s, lc_session_info *e)
+{
+    e->volume = s->cfg.default_volume;
+    e->muted = false;
+    e->name[0] = 0;
+}
+
+/* Inserts a new session (lock held, room made). */
+static lc_session_info *insert(lc_sessions *s, const char *low_id, bool persist)
+{
+    lc_session_info *e = &s->tab[s->count++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->id, low_id, LC_SESSION_ID_LEN + 1);
+    settings_default(s, e);
+    e->persist = persist;
+    e->created_ms = e->last_seen_ms = lc_wall_ms();
+    if (persist)
+        lc_store_mark_dirty(s);
+    return e;
+}
+
+/* Finds `id` or creates it, evicting if needed (lock held). */
+static int find_or_create(lc_sessions *s, const char *id, bool persist, lc_session_info **out,
+                          lc_session_info *evicted, bool *did_evict, bool *created)
+{
+    char low[LC_SESSION_ID_LEN + 1];
+    *did_evict = *created = false;
+    if (id && *id) {
+        if (!lc_session_id_valid(id))
+            return LC_ERR_INVALID;
+        id_lower(low, id);
+        if ((*out = find(s, low)))
+            return 0;
+    } else if (lc_session_id_new(low) < 0) {
+        return LC_ERR_SYSTEM;
+    }
+    int r = make_room(s, evicted);
+    if (r < 0)
+        return r;
+    *did_evict = r == 0;
+    *out = insert(s, low, persist);
+    *created = true;
+    return 0;
+}
+
+static void log_eviction(const lc_session_info *ev)
+{
+    lc_log(LC_LOG_WARN, "session", "session table full: evicted %s (\"%s\", last seen %lld ms ago)", ev->id,
+           ev->name, (long long)(lc_wall_ms() - ev->last_seen_ms));
+}
+
+int lc_sessions_attach(lc_sessions *s, const char *id, bool persist, lc_session_info *out)
+{
+    lc_session_info *e, evicted;
+    bool did_evict, created;
+    pthread_mutex_lock(&s->lock);
+    int rc = find_or_create(s, id, persist, &e, &evicted, &did_evict, &created);
+    if (rc == 0) {
+        e->connections++;
+        e->last_seen_ms = lc_wall_ms();
+        if (e->persist)
+            lc_store_mark_dirty(s);
+        *out = *e;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (did_evict) {
+        log_eviction(&evicted);
+        emit(s, LC_SESSION_REMOVED, &evicted);
+    }
+    if (rc == 0)
+        emit(s, LC_SESSION_CONNECTED, out);
+    return rc;
+}
+
+void lc_sessions_detach(lc_sessions *s, const char *id)
+{
+    lc_session_info copy;
+    bool found = false;
+    pthread_mutex_lock(&s->lock);
+    lc_session_info *e = find(s, id);
+    if (e) {
+        if (e->connections > 0)
+            e->connections--;
+        e->last_seen_ms = lc_wall_ms();
+        if (e->persist)
+            lc_store_mark_dirty(s);
+        copy = *e;
+        found = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (found)
+        emit(s, LC_SESSION_DISCONNECTED, &copy);
+}
+
+int lc_sessions_get(lc_sessions *s, const char *id, lc_session_info *out)
+{
+    pthread_mutex_lock(&s->lock);
+    lc_session_info *e = find(s, id);
+    if (e)
+        *out = *e;
+    pthread_mutex_unlock(&s->lock);
+    return e ? 0 : LC_ERR_NOT_FOUND;
+}
+
+size_t lc_sessions_list(lc_sessions *s, lc_session_info *out, size_t max)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->count;
+    memcpy(out, s->tab, (n < max ? n : max) * sizeof *out);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+size_t lc_sessions_count(lc_sessions *s)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->count;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+int lc_session_patch_check(const lc_session_patch *p, char *errbuf, size_t errlen)
+{
+    if (p->has_volume && (p->volume < 0 || p->volume > LC_SESSION_VOLUME_MAX)) {
+        lc_errf(errbuf, errlen, "volume must be an integer from 0 to 100");
+        return LC_ERR_INVALID;
+    }
+    if (p->has_name && !lc_utf8_name_valid(p->name, LC_SESSION_NAME_MAX)) {
+        lc_errf(errbuf, errlen, "name must be valid UTF-8 of at most %d bytes without control characters",
+                LC_SESSION_NAME_MAX);
+        return LC_ERR_INVALID;
+    }
+    return 0;
+}
+
+/* Applies the present fields; returns 1 if anything changed (lock held). */
+static int apply(lc_sessions *s, lc_session_info *e, const lc_session_patch *p)
+{
+    int changed = 0;
+    if (p->has_volume && e->volume != p->volume)
+        e->volume = p->volume, changed = 1;
+    if (p->has_muted && e->muted != p->muted)
+        e->muted = p->muted, changed = 1;
+    if (p->has_name && strcmp(e->name, p->name)) {
+        snprintf(e->name, sizeof e->name, "%s", p->name);
+        changed = 1;
+    }
+    if (changed && e->persist)
+        lc_store_mark_dirty(s);
+    return changed;
+}
+
+int lc_sessions_patch(lc_sessions *s, const char *id, const lc_session_patch *p, lc_session_info *out)
+{
+    if (lc_session_patch_check(p, NULL, 0) < 0)
+        return LC_ERR_INVALID;
+    pthread_mutex_lock(&s->lock);
+    lc_session_info *e = find(s, id);
+    int changed = 0;
+    if (e) {
+        changed = apply(s, e, p);
+        *out = *e;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!e)
+        return LC_ERR_NOT_FOUND;
+    if (changed)
+        emit(s, LC_SESSION_UPDATED, out);
+    return 0;
+}
+
+int lc_sessions_put(lc_sessions *s, const char *id, const lc_session_patch *p, bool persist,
+                    lc_session_info *out, bool *created)
+{
+    if (!id || !lc_session_id_valid(id) || lc_session_patch_check(p, NULL, 0) < 0)
+        return LC_ERR_INVALID;
+    lc_session_info *e, evicted;
+    bool did_evict;
+    pthread_mutex_lock(&s->lock);
+    int rc = find_or_create(s, id, persist, &e, &evicted, &did_evict, created);
+    if (rc == 0) {
+        lc_session_info before = *e;
+        settings_default(s, e); /* PUT replaces: absent fields return to their defaults */
+        apply(s, e, p);
+        if (e->persist && (before.volume != e->volume || before.muted != e->muted || strcmp(before.name, e->name)))
+            lc_store_mark_dirty(s);
+        *out = *e;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (did_evict) {
+        log_eviction(&evicted);
+        emit(s, LC_SESSION_REMOVED, &evicted);
+    }
+    if (rc == 0)
+        emit(s, LC_SESSION_UPDATED, out);
+    return rc;
+}
+
+int lc_sessions_delete(lc_sessions *s, const char *id)
+{
+    lc_session_info copy;
+    pthread_mutex_lock(&s->lock);
+    lc_session_info *e = find(s, id);
+    if (e) {
+        copy = *e;
+        remove_at(s, (size_t)(e - s->tab));
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!e)
+        return LC_ERR_NOT_FOUND;
+    emit(s, LC_SESSION_REMOVED, &copy);
+    return 0;
+}
+
+void lc_sessions_get_stats(lc_sessions *s, lc_sessions_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->lock);
+}
+
+int lc_sessions_create(lc_sessions **out, const lc_sessions_config *cfg, lc_session_event_fn on_event,
+                       void *user, char *errbuf, size_t errlen)
+{
+    lc_sessions *s = calloc(1, sizeof *s);
+    if (!s)
+        return LC_ERR_NOMEM;
+    lc_errf(errbuf, errlen, "%s", "");
+    s->cfg = *cfg;
+    if (!s->cfg.max_sessions)
+        s->cfg.max_sessions = 1000;
+    s->on_event = on_event;
+    s->user = user;
+    int rc = LC_ERR_NOMEM;
+    if (!(s->tab = calloc(s->cfg.max_sessions, sizeof *s->tab)))
+        goto fail;
+    if (cfg->state_dir && !(s->state_dir = strdup(cfg->state_dir)))
+        goto fail;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->written, NULL);
+    if (s->state_dir) {
+        if ((rc = lc_store_load(s, errbuf, errlen)) < 0)
+            goto fail_sync;
+        if ((rc = lc_store_start(s)) < 0)
+            goto fail_sync;
+    }
+    *out = s;
+    return 0;
+fail_sync:
+    pthread_cond_destroy(&s->written);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+fail:
+    free(s->state_dir);
+    free(s->tab);
+    free(s);
+    return rc;
+}
+
+void lc_sessions_destroy(lc_sessions *s)
+{
+    if (!s)
+        return;
+    lc_store_stop(s);
+    pthread_cond_destroy(&s->written);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    free(s->state_dir);
+    free(s->tab);
+    free(s);
+}

@@ -1,0 +1,141 @@
+/*
+ * session.h — listener sessions by GUID, and their durable store.
+ *
+ * A session mirrors a WASAPI audio session: a GUID names it; its volume, mute and name persist
+ * across reconnects and restarts unless it was created with persist = false (like
+ * AUDCLNT_STREAMFLAGS_NOPERSIST), in which case it lives only while the server runs.
+ *
+ * The table is bounded (max_sessions). When a new session would exceed it, the disconnected
+ * session seen longest ago is evicted and logged; if every session is connected the new one is
+ * refused with LC_ERR_FULL. So clients inventing GUIDs can never grow memory or the file.
+ *
+ * Store: one JSON file, <state_dir>/sessions.json. Changes mark the table dirty; a writer thread
+ * waits `flush_delay_ms` (coalescing a slider drag into one write), snapshots the table under the
+ * lock, and writes temp file → fsync → rename → fsync(dir) outside it. So a kill -9 at any moment
+ * leaves either the old or the new file, and every change acknowledged more than flush_delay +
+ * one write earlier is on disk. A file that fails to parse is renamed aside
+ * (sessions.json.corrupt-YYYYMMDDTHHMMSSZ), reported, and the table starts empty.
+ *
+ * Threading: every function may be called from any thread; one mutex guards the table. Nothing
+ * here may be called from the capture thread's hot path (it never needs to).
+ */
+#ifndef LC_SESSION_H
+#define LC_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LC_SESSION_ID_LEN 36   /* RFC 4122 text form, lower case: 8-4-4-4-12 */
+#define LC_SESSION_NAME_MAX 64 /* bytes of UTF-8 */
+#define LC_SESSION_VOLUME_MAX 100
+
+typedef struct lc_session_info {
+    char id[LC_SESSION_ID_LEN + 1];
+    char name[LC_SESSION_NAME_MAX + 1];
+    int volume;          /* 0..100, perceptual: the page applies gain = (volume/100)^3 */
+    bool muted;          /* enforced by the server: a muted session is sent no audio */
+    bool persist;        /* false: never written to disk */
+    int64_t created_ms;  /* Unix epoch milliseconds */
+    int64_t last_seen_ms;/* last connect or disconnect, Unix epoch milliseconds */
+    int connections;     /* open audio connections using this session now */
+} lc_session_info;
+
+/* Which fields of a change are present. */
+typedef struct lc_session_patch {
+    bool has_volume, has_muted, has_name;
+    int volume;
+    bool muted;
+    char name[LC_SESSION_NAME_MAX + 1];
+} lc_session_patch;
+
+typedef struct lc_sessions_config {
+    const char *state_dir;  /* NULL: nothing is persisted */
+    size_t max_sessions;    /* default 1000 */
+    unsigned flush_delay_ms;/* default 200 */
+    int default_volume;     /* default 100 */
+} lc_sessions_config;
+
+typedef struct lc_sessions lc_sessions;
+
+/* Why a session event fired (for the events socket). */
+typedef enum {
+    LC_SESSION_CONNECTED,
+    LC_SESSION_DISCONNECTED,
+    LC_SESSION_UPDATED,
+    LC_SESSION_REMOVED, /* deleted through the API or evicted */
+} lc_session_event;
+
+/* Called with the table lock released, on the thread that made the change. */
+typedef void (*lc_session_event_fn)(void *user, lc_session_event ev, const lc_session_info *s);
+
+void lc_sessions_config_default(lc_sessions_config *cfg);
+
+/*
+ * Creates the table, loads <state_dir>/sessions.json if present (a corrupt file is moved aside
+ * and reported, the table starts empty) and starts the writer thread. errbuf says what happened
+ * to a corrupt file even on success (empty if nothing to report). Fails only for an unusable
+ * state_dir (cannot be created) or out of memory.
+ */
+int lc_sessions_create(lc_sessions **out, const lc_sessions_config *cfg, lc_session_event_fn on_event,
+                       void *user, char *errbuf, size_t errlen);
+/* Flushes pending changes, stops the writer thread, frees. NULL is a no-op. */
+void lc_sessions_destroy(lc_sessions *s);
+
+/* 1 if `id` is a well-formed RFC 4122 GUID (any case, hyphenated). */
+int lc_session_id_valid(const char *id);
+/* Writes a new random v4 GUID (OpenSSL RAND_bytes), lower case, NUL-terminated. */
+int lc_session_id_new(char out[LC_SESSION_ID_LEN + 1]);
+
+/*
+ * A listener connects. `id` NULL or "" → a new session with a new GUID. A known id → that
+ * session (its settings come back in *out). An unknown well-formed id → a new session with that
+ * id. Malformed id → LC_ERR_INVALID. Table full of connected sessions → LC_ERR_FULL.
+ * `persist` applies only when the session is created here.
+ */
+int lc_sessions_attach(lc_sessions *s, const char *id, bool persist, lc_session_info *out);
+/* A listener's connection closed (the session stays). */
+void lc_sessions_detach(lc_sessions *s, const char *id);
+
+int lc_sessions_get(lc_sessions *s, const char *id, lc_session_info *out);
+/* Copies up to `max` sessions into out (oldest created first); returns the total count. */
+size_t lc_sessions_list(lc_sessions *s, lc_session_info *out, size_t max);
+size_t lc_sessions_count(lc_sessions *s);
+
+/* Validates then applies: volume 0..100, name ≤ 64 bytes of valid UTF-8 without control
+ * characters. LC_ERR_INVALID (nothing changed) or LC_ERR_NOT_FOUND. */
+int lc_sessions_patch(lc_sessions *s, const char *id, const lc_session_patch *p, lc_session_info *out);
+/* Creates the session if unknown (persist as given) or replaces its settings: fields absent
+ * from `p` get defaults. *created says which. */
+int lc_sessions_put(lc_sessions *s, const char *id, const lc_session_patch *p, bool persist,
+                    lc_session_info *out, bool *created);
+/* Forgets a session (LC_ERR_NOT_FOUND if unknown). The caller disconnects its listeners. */
+int lc_sessions_delete(lc_sessions *s, const char *id);
+
+/* Checks a patch without applying it (name/volume rules above). */
+int lc_session_patch_check(const lc_session_patch *p, char *errbuf, size_t errlen);
+
+/* Writes pending changes now and waits for the write. Returns the write's result. */
+int lc_sessions_flush(lc_sessions *s);
+
+typedef struct lc_sessions_stats {
+    uint64_t writes, write_failures, evictions, loaded;
+    char last_error[160]; /* last store error, "" if the last write succeeded */
+} lc_sessions_stats;
+void lc_sessions_get_stats(lc_sessions *s, lc_sessions_stats *out);
+
+/* The store file format, exposed for the fuzzer and tests: parses `len` bytes of JSON into at
+ * most `max` sessions. Returns the count or LC_ERR_PARSE with a message. */
+int lc_sessions_parse_store(const char *json, size_t len, lc_session_info *out, size_t max,
+                            char *errbuf, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

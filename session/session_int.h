@@ -1,0 +1,40 @@
+/* session_int.h — what session.c and store.c share; not part of the public interface. */
+#ifndef LC_SESSION_INT_H
+#define LC_SESSION_INT_H
+
+#include <pthread.h>
+
+#include "session.h"
+
+struct lc_sessions {
+    lc_sessions_config cfg;
+    char *state_dir; /* owned copy, NULL if not persisting */
+    lc_session_event_fn on_event;
+    void *user;
+
+    pthread_mutex_t lock;           /* guards everything below */
+    pthread_cond_t wake;            /* writer: something to write or stop */
+    pthread_cond_t written;         /* flushers: a write finished */
+    lc_session_info *tab;           /* cfg.max_sessions slots, `count` used */
+    size_t count;
+    uint64_t change_gen;            /* bumped by every change to a persisted field */
+    uint64_t written_gen;           /* change_gen of the last write attempt that finished */
+    uint64_t dirty_since_ns;        /* lc_now_ns() of the first unwritten change, 0 if clean */
+    int last_write_rc;
+    bool stop, flush_now;
+    lc_sessions_stats stats;
+
+    pthread_t writer;               /* the store writer thread (only if state_dir) */
+    bool writer_started;
+};
+
+/* store.c */
+int lc_store_load(lc_sessions *s, char *errbuf, size_t errlen);
+int lc_store_start(lc_sessions *s);
+void lc_store_stop(lc_sessions *s);
+/* Marks the table changed (lock held). */
+void lc_store_mark_dirty(lc_sessions *s);
+/* 1 if `s` is valid UTF-8 of at most `max` bytes with no control characters. */
+int lc_utf8_name_valid(const char *s, size_t max);
+
+#endif

@@ -1,0 +1,436 @@
+/*
+ * store.c — sessions.json: load at start, write atomically and coalesced from a writer thread.
+ *
+ * Why a thread: fsync takes milliseconds to seconds on a busy SD card; the lws service thread
+ * must never wait for it, and the capture thread never comes near it. Why coalesce: a volume
+ * slider drag is a hundred PATCHes in two seconds, and one write at the end says the same.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "session_int.h"
+
+#define STORE_FILE "sessions.json"
+#define STORE_MAX_BYTES (64u << 20) /* far above max_sessions × ~250 bytes; guards a bogus file */
+#define RETRY_MS 1000u
+
+int lc_utf8_name_valid(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        return 0;
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p;
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!len || (size_t)(end - p) < len)
+            return 0;
+        if (len == 1 && (c < 0x20 || c == 0x7f))
+            return 0;
+        unsigned cp = len == 1 ? c : c & (0x7fu >> len);
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i] & 0x3fu);
+        }
+        /* overlong forms, surrogates and out-of-range code points are not UTF-8 */
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
+            return 0;
+        p += len;
+    }
+    return 1;
+}
+
+static int entry_from_json(const cJSON *o, lc_session_info *e)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    const cJSON *vol = cJSON_GetObjectItemCaseSensitive(o, "volume");
+    const cJSON *muted = cJSON_GetObjectItemCaseSensitive(o, "muted");
+    const cJSON *created = cJSON_GetObjectItemCaseSensitive(o, "created");
+    const cJSON *seen = cJSON_GetObjectItemCaseSensitive(o, "last_seen");
+    if (!cJSON_IsString(id) || !lc_session_id_valid(id->valuestring) || !cJSON_IsNumber(vol) ||
+        vol->valuedouble < 0 || vol->valuedouble > LC_SESSION_VOLUME_MAX || !cJSON_IsBool(muted))
+        return LC_ERR_PARSE;
+    if (name && (!cJSON_IsString(name) || !lc_utf8_name_valid(name->valuestring, LC_SESSION_NAME_MAX)))
+        return LC_ERR_PARSE;
+    memset(e, 0, sizeof *e);
+    for (int i = 0; i < LC_SESSION_ID_LEN; i++) {
+        char c = id->valuestring[i];
+        e->id[i] = (char)(c >= 'A' && c <= 'F' ? c + 32 : c);
+    }
+    if (name)
+        snprintf(e->name, sizeof e->name, "%s", name->valuestring);
+    e->volume = (int)vol->valuedouble;
+    e->muted = cJSON_IsTrue(muted);
+    e->persist = true;
+    /* timestamps are informative: a bad one becomes 0 rather than costing the settings */
+    e->created_ms = cJSON_IsNumber(created) && created->valuedouble >= 0 && created->valuedouble < 1e15
+                        ? (int64_t)created->valuedouble : 0;
+    e->last_seen_ms = cJSON_IsNumber(seen) && seen->valuedouble >= 0 && seen->valuedouble < 1e15
+                          ? (int64_t)seen->valuedouble : e->created_ms;
+    return 0;
+}
+
+static int by_last_seen_desc(const void *a, const void *b)
+{
+    const lc_session_info *x = a, *y = b;
+    return (x->last_seen_ms < y->last_seen_ms) - (x->last_seen_ms > y->last_seen_ms);
+}
+
+static int by_created(const void *a, const void *b)
+{
+    const lc_session_info *x = a, *y = b;
+    return (x->created_ms > y->created_ms) - (x->created_ms < y->created_ms);
+}
+
+int lc_sessions_parse_store(const char *json, size_t len, lc_session_info *out, size_t max,
+                            char *errbuf, size_t errlen)
+{
+    const char *end = NULL;
+    /* cJSON_ParseWithOpts, never cJSON_GetErrorPtr: the latter is a global (not thread-safe) */
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    int rc = LC_ERR_PARSE;
+    lc_session_info *all = NULL;
+    if (!root) {
+        lc_errf(errbuf, errlen, "not valid JSON (near byte %zu)", end ? (size_t)(end - json) : (size_t)0);
+        goto fail;
+    }
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "sessions");
+    if (!cJSON_IsObject(root) || !cJSON_IsNumber(ver) || ver->valuedouble != 1 || !cJSON_IsArray(arr)) {
+        lc_errf(errbuf, errlen, "not a version 1 sessions file (needs {\"version\":1,\"sessions\":[...]})");
+        goto fail;
+    }
+    int total = cJSON_GetArraySize(arr);
+    all = calloc(total > 0 ? (size_t)total : 1, sizeof *all);
+    if (!all) {
+        rc = LC_ERR_NOMEM;
+        goto fail;
+    }
+    size_t n = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (!cJSON_IsObject(it) || entry_from_json(it, &all[n]) < 0) {
+            lc_errf(errbuf, errlen, "session entry %zu is malformed", n);
+            goto fail;
+        }
+        for (size_t k = 0; k < n; k++)
+            if (!memcmp(all[k].id, all[n].id, LC_SESSION_ID_LEN)) {
+                lc_errf(errbuf, errlen, "session %s appears twice", all[n].id);
+                goto fail;
+            }
+        n++;
+    }
+    if (n > max) {
+        /* the limit was lowered since the file was written: keep the most recently seen */
+        qsort(all, n, sizeof *all, by_last_seen_desc);
+        n = max;
+    }
+    qsort(all, n, sizeof *all, by_created);
+    memcpy(out, all, n * sizeof *out);
+    rc = (int)n;
+fail:
+    free(all);
+    cJSON_Delete(root);
+    return rc;
+}
+
+static char *store_path(const lc_sessions *s, const char *suffix)
+{
+    size_t n = strlen(s->state_dir) + sizeof STORE_FILE + strlen(suffix) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s%s", s->state_dir, STORE_FILE, suffix);
+    return p;
+}
+
+/* Keeps the evidence: sessions.json → sessions.json.corrupt-20261121T193059Z. */
+static void move_aside(lc_sessions *s, const char *path, const char *why, char *errbuf, size_t errlen)
+{
+    char suffix[48], *aside;
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(suffix, sizeof suffix, ".corrupt-%Y%m%dT%H%M%SZ", &tm);
+    if (!(aside = store_path(s, suffix)))
+        return;
+    if (rename(path, aside) == 0)
+        lc_errf(errbuf, errlen, "%s: %s; moved aside to %s, starting with no sessions", path, why, aside);
+    else
+        lc_errf(errbuf, errlen, "%s: %s; could not move it aside (%s), starting with no sessions and "
+                "not overwriting it until it is moved", path, why, strerror(errno));
+    lc_log(LC_LOG_ERROR, "store", "%s", errbuf ? errbuf : why);
+    free(aside);
+}
+
+int lc_store_load(lc_sessions *s, char *errbuf, size_t errlen)
+{
+    if (mkdir(s->state_dir, 0700) < 0 && errno != EEXIST) {
+        lc_errf(errbuf, errlen, "cannot create state dir %s: %s", s->state_dir, strerror(errno));
+        return LC_ERR_IO;
+    }
+    char *path = store_path(s, "");
+    if (!path)
+        return LC_ERR_NOMEM;
+    char *buf = NULL, why[200];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT) {
+            snprintf(why, sizeof why, "unreadable (%s)", strerror(errno));
+            move_aside(s, path, why, errbuf, errlen);
+        }
+        free(path);
+        return 0;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size > STORE_MAX_BYTES) {
+        snprintf(why, sizeof why, "unreadable or larger than %u bytes", STORE_MAX_BYTES);
+        goto corrupt;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    if (!(buf = malloc(size + 1))) {
+        close(fd);
+        free(path);
+        return LC_ERR_NOMEM;
+    }
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r <= 0) {
+            snprintf(why, sizeof why, "read failed (%s)", r < 0 ? strerror(errno) : "short file");
+            goto corrupt;
+        }
+        got += (size_t)r;
+    }
+    int n = lc_sessions_parse_store(buf, size, s->tab, s->cfg.max_sessions, why, sizeof why);
+    if (n < 0)
+        goto corrupt;
+    s->count = (size_t)n;
+    s->stats.loaded = (uint64_t)n;
+    lc_log(LC_LOG_INFO, "store", "loaded %d sessions from %s", n, path);
+    close(fd);
+    free(buf);
+    free(path);
+    return 0;
+corrupt:
+    close(fd);
+    free(buf);
+    move_aside(s, path, why, errbuf, errlen);
+    free(path);
+    return 0;
+}
+
+/* Serialises the persisted sessions (lock held). */
+static char *snapshot(lc_sessions *s)
+{
+    cJSON *root = cJSON_CreateObject(), *arr = NULL;
+    char *txt = NULL;
+    if (!root || !cJSON_AddNumberToObject(root, "version", 1) ||
+        !(arr = cJSON_AddArrayToObject(root, "sessions")))
+        goto out;
+    for (size_t i = 0; i < s->count; i++) {
+        const lc_session_info *e = &s->tab[i];
+        if (!e->persist)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            goto out;
+        cJSON_AddItemToArray(arr, o);
+        if (!cJSON_AddStringToObject(o, "id", e->id) || !cJSON_AddStringToObject(o, "name", e->name) ||
+            !cJSON_AddNumberToObject(o, "volume", e->volume) || !cJSON_AddBoolToObject(o, "muted", e->muted) ||
+            !cJSON_AddNumberToObject(o, "created", (double)e->created_ms) ||
+            !cJSON_AddNumberToObject(o, "last_seen", (double)e->last_seen_ms))
+            goto out;
+    }
+    txt = cJSON_PrintUnformatted(root);
+out:
+    cJSON_Delete(root);
+    return txt;
+}
+
+/* temp file → fsync → rename → fsync(dir): the old file or the new one, never half of one. */
+static int write_atomic(lc_sessions *s, const char *txt, char *err, size_t errlen)
+{
+    char *path = store_path(s, ""), *tmp = store_path(s, ".tmp");
+    int rc = LC_ERR_NOMEM, fd = -1;
+    if (!path || !tmp)
+        goto out;
+    rc = LC_ERR_IO;
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+        lc_errf(err, errlen, "open %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    size_t len = strlen(txt), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, txt + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            lc_errf(err, errlen, "write %s: %s", tmp, w < 0 ? strerror(errno) : "no progress");
+            goto out_unlink;
+        }
+        off += (size_t)w;
+    }
+    if (write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+        lc_errf(err, errlen, "write/fsync %s: %s", tmp, strerror(errno));
+        goto out_unlink;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        lc_errf(err, errlen, "close %s: %s", tmp, strerror(errno));
+        goto out_unlink;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        lc_errf(err, errlen, "rename %s: %s", tmp, strerror(errno));
+        goto out_unlink;
+    }
+    int dfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* some filesystems refuse fsync on a directory; the rename stands */
+        close(dfd);
+    }
+    rc = 0;
+    goto out;
+out_unlink:
+    if (fd >= 0)
+        close(fd);
+    fd = -1;
+    unlink(tmp); /* never leave a partial file behind */
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+void lc_store_mark_dirty(lc_sessions *s)
+{
+    s->change_gen++;
+    if (!s->dirty_since_ns)
+        s->dirty_since_ns = lc_now_ns();
+    if (s->writer_started)
+        pthread_cond_signal(&s->wake);
+}
+
+static void deadline_after(struct timespec *ts, uint64_t from_ns, unsigned ms)
+{
+    /* condvars here use CLOCK_MONOTONIC (see lc_store_start) so a clock step can't stall writes */
+    uint64_t t = from_ns + (uint64_t)ms * 1000000u;
+    ts->tv_sec = (time_t)(t / 1000000000u);
+    ts->tv_nsec = (long)(t % 1000000000u);
+}
+
+static void *writer_main(void *arg)
+{
+    lc_sessions *s = arg;
+    unsigned delay = s->cfg.flush_delay_ms;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->stop && !s->flush_now && s->written_gen == s->change_gen)
+            pthread_cond_wait(&s->wake, &s->lock);
+        if (s->written_gen == s->change_gen) {
+            s->flush_now = false;
+            pthread_cond_broadcast(&s->written);
+            if (s->stop)
+                break;
+            continue;
+        }
+        /* coalesce: wait until the first unwritten change is `delay` old (unless told to hurry) */
+        struct timespec ts;
+        deadline_after(&ts, s->dirty_since_ns, s->last_write_rc < 0 ? RETRY_MS : delay);
+        while (!s->stop && !s->flush_now && pthread_cond_timedwait(&s->wake, &s->lock, &ts) == 0)
+            ;
+        uint64_t gen = s->change_gen;
+        char *txt = snapshot(s);
+        s->dirty_since_ns = 0;
+        pthread_mutex_unlock(&s->lock);
+
+        char err[160] = "";
+        int rc = txt ? write_atomic(s, txt, err, sizeof err) : LC_ERR_NOMEM;
+        if (!txt)
+            snprintf(err, sizeof err, "out of memory serialising sessions");
+        free(txt);
+
+        pthread_mutex_lock(&s->lock);
+        s->last_write_rc = rc;
+        if (rc == 0) {
+            s->written_gen = gen;
+            s->stats.writes++;
+            s->stats.last_error[0] = 0;
+        } else {
+            s->stats.write_failures++;
+            snprintf(s->stats.last_error, sizeof s->stats.last_error, "%s", err);
+            lc_log(LC_LOG_ERROR, "store", "writing sessions failed, retrying in %u ms: %s", RETRY_MS, err);
+            if (!s->dirty_since_ns)
+                s->dirty_since_ns = lc_now_ns();
+            if (s->stop) {
+                pthread_cond_broadcast(&s->written);
+                break; /* shutting down: one last attempt was made, give up */
+            }
+        }
+        s->flush_now = false;
+        pthread_cond_broadcast(&s->written);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+int lc_store_start(lc_sessions *s)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&s->wake);
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    s->written_gen = s->change_gen;
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+        return LC_ERR_SYSTEM;
+    s->writer_started = true;
+    return 0;
+}
+
+int lc_sessions_flush(lc_sessions *s)
+{
+    if (!s->writer_started)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    uint64_t target = s->change_gen;
+    int rc = 0;
+    while (s->written_gen < target) {
+        uint64_t attempts = s->stats.writes + s->stats.write_failures;
+        s->flush_now = true;
+        pthread_cond_signal(&s->wake);
+        while (s->stats.writes + s->stats.write_failures == attempts)
+            pthread_cond_wait(&s->written, &s->lock);
+        if (s->written_gen < target && s->last_write_rc < 0) {
+            rc = s->last_write_rc; /* the disk refused: report it, the writer keeps retrying */
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void lc_store_stop(lc_sessions *s)
+{
+    if (!s->writer_started)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->writer, NULL);
+    s->writer_started = false;
+}

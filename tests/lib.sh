@@ -1,0 +1,69 @@
+# tests/lib.sh — shared by the shell tests that start real servers. Source it, then:
+#   port=$(lc_free_port)                 a free TCP port on 127.0.0.1
+#   lc_start_server LOG ARGS...          starts $LOOPCAST_BIN in the background, sets LC_PID,
+#                                        waits for /healthz (fails the test after 20 s)
+#   lc_stop_server [SIG]                 SIGTERM (default) and wait; returns the exit status
+# Every server started here is killed on exit (trap), so a failing test never leaves one behind.
+set -uo pipefail
+
+LC_ROOT=${LC_TEST_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+LOOPCAST_BIN=${LOOPCAST_BIN:-$LC_ROOT/build/server/loopcast}
+LC_BENCH=${LC_BENCH:-$(dirname "$LOOPCAST_BIN")/../tests/bench/loopcast-bench}
+LC_PIDS=()
+LC_TMP=$(mktemp -d)
+
+lc_cleanup() {
+  local p
+  for p in "${LC_PIDS[@]:-}"; do
+    [[ -n "$p" ]] && kill -KILL "$p" 2>/dev/null
+  done
+  rm -rf "$LC_TMP"
+}
+trap lc_cleanup EXIT
+
+lc_fail() { echo "FAIL: $*" >&2; exit 1; }
+lc_pass() { echo "PASS: $*"; }
+
+lc_free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 30000))
+    if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# lc_wait_http URL [SECONDS]: until the URL answers 200.
+lc_wait_http() {
+  local url=$1 secs=${2:-20} i
+  for ((i = 0; i < secs * 10; i++)); do
+    curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+lc_start_server() {
+  local log=$1; shift
+  [[ -x "$LOOPCAST_BIN" ]] || lc_fail "no loopcast binary at $LOOPCAST_BIN"
+  "$LOOPCAST_BIN" "$@" >"$log" 2>&1 &
+  LC_PID=$!
+  LC_PIDS+=("$LC_PID")
+  local port="" a
+  for a in "$@"; do [[ "${prev:-}" == "--port" ]] && port=$a; prev=$a; done
+  if ! lc_wait_http "http://127.0.0.1:${port:-8080}/healthz" 20; then
+    cat "$log" >&2
+    lc_fail "server did not answer /healthz within 20 s"
+  fi
+}
+
+lc_stop_server() {
+  local sig=${1:-TERM} rc
+  kill -"$sig" "$LC_PID" 2>/dev/null
+  wait "$LC_PID"
+  rc=$?
+  return $rc
+}

@@ -1,0 +1,321 @@
+/* Sessions table and store: ids, bounds, eviction, persistence, coalescing, corruption, faults. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lc_test.h"
+#include "session.h"
+
+static char *tmpdir(void)
+{
+    char tmpl[] = "/tmp/lc-session-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+static void rmrf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+static void write_file(const char *dir, const char *name, const char *txt)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(txt, f);
+        fclose(f);
+    }
+}
+
+static char *read_file(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static int count_prefix(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static lc_sessions *open_store(const char *dir, size_t max, char *err, size_t errlen)
+{
+    lc_sessions_config cfg;
+    lc_sessions_config_default(&cfg);
+    cfg.state_dir = dir;
+    cfg.max_sessions = max;
+    cfg.flush_delay_ms = 50;
+    lc_sessions *s = NULL;
+    CHECK_EQ_INT(lc_sessions_create(&s, &cfg, NULL, NULL, err, errlen), 0);
+    return s;
+}
+
+static void test_ids(void)
+{
+    CHECK(lc_session_id_valid("9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab"));
+    CHECK(lc_session_id_valid("9F1C2D3E-4B5A-4C6D-8E7F-0123456789AB"));
+    CHECK(!lc_session_id_valid(""));
+    CHECK(!lc_session_id_valid(NULL));
+    CHECK(!lc_session_id_valid("9f1c2d3e4b5a4c6d8e7f0123456789ab"));
+    CHECK(!lc_session_id_valid("9f1c2d3e-4b5a-4c6d-8e7f-0123456789ag"));
+    CHECK(!lc_session_id_valid("9f1c2d3e-4b5a-4c6d-8e7f-0123456789abc"));
+    CHECK(!lc_session_id_valid("../../../../etc/passwd-xxxxxxxxxxxxxx"));
+    char a[37], b[37];
+    CHECK_EQ_INT(lc_session_id_new(a), 0);
+    CHECK_EQ_INT(lc_session_id_new(b), 0);
+    CHECK(lc_session_id_valid(a));
+    CHECK(strcmp(a, b) != 0);
+    CHECK(a[14] == '4');                                  /* version 4 */
+    CHECK(strchr("89ab", a[19]) != NULL);                 /* RFC 4122 variant */
+}
+
+static int events[8];
+static void on_event(void *user, lc_session_event ev, const lc_session_info *s)
+{
+    (void)user;
+    (void)s;
+    events[ev]++;
+}
+
+static void test_table(void)
+{
+    lc_sessions_config cfg;
+    lc_sessions_config_default(&cfg);
+    cfg.max_sessions = 3;
+    lc_sessions *s = NULL;
+    memset(events, 0, sizeof events);
+    CHECK_EQ_INT(lc_sessions_create(&s, &cfg, on_event, NULL, NULL, 0), 0);
+    lc_session_info a, b, c, d, x;
+    CHECK_EQ_INT(lc_sessions_attach(s, NULL, true, &a), 0);
+    CHECK(lc_session_id_valid(a.id));
+    CHECK_EQ_INT(a.volume, 100);
+    CHECK_EQ_INT(a.connections, 1);
+    CHECK_EQ_INT(lc_sessions_attach(s, "not-a-guid", true, &x), LC_ERR_INVALID);
+
+    lc_session_patch p = {.has_volume = true, .volume = 37, .has_name = true, .name = "Kitchen"};
+    CHECK_EQ_INT(lc_sessions_patch(s, a.id, &p, &x), 0);
+    CHECK_EQ_INT(x.volume, 37);
+    lc_sessions_detach(s, a.id);
+    /* reconnect with the same GUID (upper case too): the settings come back */
+    char upper[37];
+    for (int i = 0; i < 37; i++)
+        upper[i] = (char)(a.id[i] >= 'a' && a.id[i] <= 'f' ? a.id[i] - 32 : a.id[i]);
+    CHECK_EQ_INT(lc_sessions_attach(s, upper, true, &b), 0);
+    CHECK(!strcmp(b.id, a.id));
+    CHECK_EQ_INT(b.volume, 37);
+    CHECK(!strcmp(b.name, "Kitchen"));
+
+    lc_session_patch bad = {.has_volume = true, .volume = 101};
+    CHECK_EQ_INT(lc_sessions_patch(s, a.id, &bad, &x), LC_ERR_INVALID);
+    lc_session_patch badname = {.has_name = true, .name = "a\x01b"};
+    CHECK_EQ_INT(lc_sessions_patch(s, a.id, &badname, &x), LC_ERR_INVALID);
+    lc_session_patch overlong = {.has_name = true, .name = "\xc0\xaf"};
+    CHECK_EQ_INT(lc_sessions_patch(s, a.id, &overlong, &x), LC_ERR_INVALID);
+    lc_session_patch utf = {.has_name = true, .name = "Küche \xe2\x99\xab"};
+    CHECK_EQ_INT(lc_sessions_patch(s, a.id, &utf, &x), 0);
+    CHECK_EQ_INT(lc_sessions_get(s, a.id, &x), 0);
+    CHECK_EQ_INT(x.volume, 37); /* the refused patches changed nothing */
+    CHECK_EQ_INT(lc_sessions_patch(s, "00000000-0000-4000-8000-000000000000", &p, &x), LC_ERR_NOT_FOUND);
+
+    /* PUT: pre-create, then replace (absent fields return to defaults) */
+    bool created = false;
+    const char *pid = "11111111-2222-4333-8444-555555555555";
+    lc_session_patch pm = {.has_muted = true, .muted = true};
+    CHECK_EQ_INT(lc_sessions_put(s, pid, &pm, true, &c, &created), 0);
+    CHECK(created && c.muted && c.volume == 100);
+    lc_session_patch pv = {.has_volume = true, .volume = 5};
+    CHECK_EQ_INT(lc_sessions_put(s, pid, &pv, true, &c, &created), 0);
+    CHECK(!created && !c.muted && c.volume == 5);
+
+    /* bounds: 3 slots: a (connected), pid (disconnected, older), new d → evicts pid */
+    CHECK_EQ_INT(lc_sessions_attach(s, NULL, true, &d), 0);
+    CHECK_EQ_INT(lc_sessions_count(s), 3);
+    lc_session_info e;
+    CHECK_EQ_INT(lc_sessions_attach(s, NULL, true, &e), 0);
+    CHECK_EQ_INT(lc_sessions_count(s), 3);
+    CHECK_EQ_INT(lc_sessions_get(s, pid, &x), LC_ERR_NOT_FOUND);
+    lc_sessions_stats st;
+    lc_sessions_get_stats(s, &st);
+    CHECK_EQ_INT(st.evictions, 1);
+    /* all three connected now: a fourth is refused, nobody evicted */
+    CHECK_EQ_INT(lc_sessions_attach(s, NULL, true, &x), LC_ERR_FULL);
+    CHECK_EQ_INT(lc_sessions_count(s), 3);
+
+    CHECK_EQ_INT(lc_sessions_delete(s, d.id), 0);
+    CHECK_EQ_INT(lc_sessions_delete(s, d.id), LC_ERR_NOT_FOUND);
+    CHECK(events[LC_SESSION_CONNECTED] >= 4);
+    CHECK(events[LC_SESSION_REMOVED] == 2);
+    CHECK(events[LC_SESSION_UPDATED] >= 3);
+    lc_sessions_destroy(s);
+}
+
+static void test_persist_roundtrip(void)
+{
+    char *dir = tmpdir();
+    char err[256];
+    lc_sessions *s = open_store(dir, 100, err, sizeof err);
+    lc_session_info a, b, x;
+    lc_sessions_attach(s, NULL, true, &a);
+    lc_sessions_attach(s, NULL, false, &b); /* NOPERSIST */
+    lc_session_patch p = {.has_volume = true, .volume = 12, .has_muted = true, .muted = true,
+                          .has_name = true, .name = "Bad \"quote\" \\ name"};
+    CHECK_EQ_INT(lc_sessions_patch(s, a.id, &p, &x), 0);
+    CHECK_EQ_INT(lc_sessions_patch(s, b.id, &p, &x), 0);
+    lc_sessions_destroy(s); /* flushes */
+
+    s = open_store(dir, 100, err, sizeof err);
+    CHECK_EQ_INT(lc_sessions_get(s, a.id, &x), 0);
+    CHECK_EQ_INT(x.volume, 12);
+    CHECK(x.muted);
+    CHECK(!strcmp(x.name, "Bad \"quote\" \\ name"));
+    CHECK_EQ_INT(x.connections, 0);
+    CHECK_EQ_INT(lc_sessions_get(s, b.id, &x), LC_ERR_NOT_FOUND);
+    CHECK_EQ_INT(count_prefix(dir, "sessions.json.tmp"), 0);
+    char *txt = read_file(dir, "sessions.json");
+    CHECK(txt && !strstr(txt, b.id));
+    free(txt);
+    struct stat st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/sessions.json", dir);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    lc_sessions_destroy(s);
+    rmrf(dir);
+    free(dir);
+}
+
+static void test_coalescing(void)
+{
+    char *dir = tmpdir();
+    lc_sessions *s = open_store(dir, 100, NULL, 0);
+    lc_session_info a, x;
+    lc_sessions_attach(s, NULL, true, &a);
+    /* a slider drag: 100 changes in well under the flush delay */
+    for (int v = 0; v <= 100; v++) {
+        lc_session_patch p = {.has_volume = true, .volume = v};
+        lc_sessions_patch(s, a.id, &p, &x);
+    }
+    CHECK_EQ_INT(lc_sessions_flush(s), 0);
+    lc_sessions_stats st;
+    lc_sessions_get_stats(s, &st);
+    fprintf(stderr, "   101 changes -> %llu writes\n", (unsigned long long)st.writes);
+    CHECK(st.writes >= 1 && st.writes <= 3);
+    char *txt = read_file(dir, "sessions.json");
+    CHECK(txt && strstr(txt, "\"volume\":100"));
+    free(txt);
+    /* a change is on disk within flush delay + a write, without an explicit flush */
+    lc_session_patch p = {.has_volume = true, .volume = 42};
+    lc_sessions_patch(s, a.id, &p, &x);
+    usleep(500 * 1000);
+    txt = read_file(dir, "sessions.json");
+    CHECK(txt && strstr(txt, "\"volume\":42"));
+    free(txt);
+    lc_sessions_destroy(s);
+    rmrf(dir);
+    free(dir);
+}
+
+static void test_corrupt_file(void)
+{
+    const char *bad[] = {"{\"version\":1,\"sessions\":[{\"id\":", "garbage", "{\"version\":2,\"sessions\":[]}",
+                         "{\"version\":1,\"sessions\":[{\"id\":\"x\",\"volume\":1,\"muted\":false}]}",
+                         ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
+                          "500,\"muted\":false}]}")};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *dir = tmpdir();
+        write_file(dir, "sessions.json", bad[i]);
+        char err[512] = "";
+        lc_sessions *s = open_store(dir, 100, err, sizeof err);
+        CHECK(s != NULL);
+        CHECK_EQ_INT(lc_sessions_count(s), 0);
+        CHECK(strstr(err, "moved aside") != NULL);
+        CHECK_EQ_INT(count_prefix(dir, "sessions.json.corrupt-"), 1);
+        /* the evidence is kept byte for byte */
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            if (!strncmp(e->d_name, "sessions.json.corrupt-", 22)) {
+                char *txt = read_file(dir, e->d_name);
+                CHECK(txt && !strcmp(txt, bad[i]));
+                free(txt);
+            }
+        if (d)
+            closedir(d);
+        lc_sessions_destroy(s);
+        rmrf(dir);
+        free(dir);
+    }
+}
+
+static void test_write_failure_and_retry(void)
+{
+    char *dir = tmpdir();
+    lc_sessions *s = open_store(dir, 100, NULL, 0);
+    char blocker[512];
+    snprintf(blocker, sizeof blocker, "%s/sessions.json.tmp", dir);
+    CHECK(mkdir(blocker, 0700) == 0); /* the temp file cannot be created: like a read-only dir */
+    lc_session_info a, x;
+    lc_sessions_attach(s, NULL, true, &a);
+    CHECK(lc_sessions_flush(s) < 0);
+    lc_sessions_stats st;
+    lc_sessions_get_stats(s, &st);
+    CHECK(st.write_failures >= 1);
+    CHECK(st.last_error[0] != 0);
+    CHECK(read_file(dir, "sessions.json") == NULL); /* nothing half-written */
+    rmdir(blocker);
+    usleep(1500 * 1000); /* the writer retries by itself */
+    lc_sessions_get_stats(s, &st);
+    CHECK(st.writes >= 1);
+    CHECK(st.last_error[0] == 0);
+    CHECK_EQ_INT(lc_sessions_get(s, a.id, &x), 0);
+    char *txt = read_file(dir, "sessions.json");
+    CHECK(txt && strstr(txt, a.id));
+    free(txt);
+    lc_sessions_destroy(s);
+    rmrf(dir);
+    free(dir);
+}
+
+static void test_parse_store_limits(void)
+{
+    lc_session_info out[2];
+    char err[200];
+    const char *three = "{\"version\":1,\"sessions\":["
+                        "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"volume\":1,\"muted\":false,\"last_seen\":10},"
+                        "{\"id\":\"00000000-0000-4000-8000-000000000002\",\"volume\":2,\"muted\":true,\"last_seen\":30},"
+                        "{\"id\":\"00000000-0000-4000-8000-000000000003\",\"volume\":3,\"muted\":false,\"last_seen\":20}]}";
+    int n = lc_sessions_parse_store(three, strlen(three), out, 2, err, sizeof err);
+    CHECK_EQ_INT(n, 2); /* the two most recently seen survive a lowered limit */
+    CHECK((out[0].volume == 2 && out[1].volume == 3) || (out[0].volume == 3 && out[1].volume == 2));
+    const char *dup = "{\"version\":1,\"sessions\":["
+                      "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"volume\":1,\"muted\":false},"
+                      "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"volume\":1,\"muted\":false}]}";
+    CHECK_EQ_INT(lc_sessions_parse_store(dup, strlen(dup), out, 2, err, sizeof err), LC_ERR_PARSE);
+    CHECK(strstr(err, "twice") != NULL);
+    CHECK_EQ_INT(lc_sessions_parse_store("", 0, out, 2, err, sizeof err), LC_ERR_PARSE);
+}
+
+LC_TEST_MAIN(TEST(test_ids), TEST(test_table), TEST(test_persist_roundtrip), TEST(test_coalescing),
+             TEST(test_corrupt_file), TEST(test_write_failure_and_retry), TEST(test_parse_store_limits))
