@@ -15,7 +15,16 @@
  *
  * Threading: one encoder is used by one thread at a time (the capture thread). The packet
  * callback runs on that thread inside lc_opus_push(); the packet bytes are valid only during the
- * callback. No allocation happens in lc_opus_push() except when the input format changes.
+ * callback, and the callback must not call lc_opus_push() on the same encoder. No allocation
+ * happens in lc_opus_push() except when the input rate changes (the resampler is rebuilt).
+ * lc_opus_get_stats() may be called from any thread at any time: the counters are relaxed
+ * atomics (each field exact, the set not one atomic snapshot). lc_opus_get_config() and
+ * lc_opus_frame_samples() are immutable after create and safe from any thread too.
+ *
+ * Channel mapping (before resampling): 1 -> 2 duplicates, 2 -> 1 averages, N > 2 is read as
+ * WAVE/SMPTE order FL FR FC LFE BL BR SL SR (further channels alternate L/R) and downmixed with
+ * ITU-R BS.775 gains (centre and surrounds -3 dB, LFE dropped), normalised so that full-scale
+ * correlated input never exceeds 1.0. See docs/codec.md.
  */
 #ifndef LC_CODEC_H
 #define LC_CODEC_H
@@ -48,11 +57,12 @@ typedef struct lc_opus_config {
     int resample_quality;/* speexdsp quality 0..10; default 5 */
 } lc_opus_config;
 
-/* Fills the defaults above. */
+/* Fills the defaults above. (FEC and DTX are always off: the stream is music over TCP.) */
 void lc_opus_config_default(lc_opus_config *cfg);
 /* Checks every field; on failure returns LC_ERR_INVALID and names the field in errbuf. */
 int lc_opus_config_check(const lc_opus_config *cfg, char *errbuf, size_t errlen);
-/* Parses "--frame-ms" text ("2.5", "5", "10", "20", "40", "60") into microseconds. */
+/* Parses "--frame-ms" text, exactly one of "2.5", "5", "10", "20", "40", "60", into
+ * microseconds; anything else (or NULL) is LC_ERR_INVALID and leaves *frame_us untouched. */
 int lc_opus_parse_frame_ms(const char *s, uint32_t *frame_us);
 
 typedef struct lc_opus_packet {
@@ -73,7 +83,14 @@ int lc_opus_create(lc_opus_encoder **out, const lc_opus_config *cfg, lc_opus_pac
                    void *user, char *errbuf, size_t errlen);
 void lc_opus_destroy(lc_opus_encoder *enc);
 
-/* Feeds `frames` interleaved float frames in `fmt`; emits every packet that completes. */
+/*
+ * Feeds `frames` interleaved float frames in `fmt`; emits every packet that completes.
+ * `capture_ns` is the CLOCK_MONOTONIC capture time of pcm's first frame. Returns 0, or
+ * LC_ERR_INVALID (NULL/invalid format, NULL pcm with frames > 0: nothing consumed),
+ * LC_ERR_NOMEM/LC_ERR_CODEC (resampler rebuild failed: the chunk is dropped and the next push
+ * retries; or an encode failed: that packet is skipped, its seq and pts are still used up).
+ * Every error is also counted in stats.errors.
+ */
 int lc_opus_push(lc_opus_encoder *enc, const lc_format *fmt, const float *pcm, size_t frames,
                  uint64_t capture_ns);
 
@@ -90,7 +107,8 @@ typedef struct lc_opus_stats {
     uint64_t errors;
     uint64_t encode_ns_total; /* time spent in opus_encode_float */
     uint32_t lookahead;       /* encoder lookahead in 48 kHz samples (OPUS_GET_LOOKAHEAD) */
-    uint32_t resampler_delay; /* current resampler latency in 48 kHz output samples */
+    uint32_t resampler_delay; /* current resampler latency in 48 kHz output samples (0 at 48k) */
+    uint32_t fifo_samples;    /* 48 kHz samples waiting in the frame FIFO (< frame_samples) */
 } lc_opus_stats;
 
 void lc_opus_get_stats(const lc_opus_encoder *enc, lc_opus_stats *out);
