@@ -74,10 +74,13 @@ typedef struct lc_capture_stats {
  */
 int lc_capture_open(lc_capture **out, const char *uri, char *errbuf, size_t errlen);
 
-/* Starts the capture thread. LC_ERR_STATE if already started. */
+/* Starts the capture thread (state STARTING until the first frames, then RUNNING; RETRYING while
+ * the source is missing). Stats restart from zero. LC_ERR_STATE if already started; a stopped
+ * capture may be started again. open/start/stop/close must not be called concurrently. */
 int lc_capture_start(lc_capture *cap);
 
-/* Stops and joins the capture thread (bounded: backends wake at least every 100 ms). */
+/* Stops and joins the capture thread (bounded: backends wake at least every 100 ms, backoff
+ * sleeps are cut short). No-op if not started. Must not be called from a tap. */
 void lc_capture_stop(lc_capture *cap);
 
 /* Stops if needed and frees everything. NULL is a no-op. */
@@ -121,7 +124,10 @@ typedef struct lc_capture_backend {
      * into buf (sized max_frames * fmt.channels), sets *frames (0 is fine: nothing yet) and
      * *capture_ns (capture time of the first frame). Returns 0, or LC_ERR_DEVICE / LC_ERR_EOF /
      * LC_ERR_IO when the source is lost (the core closes and reopens with backoff). May
-     * increment *xruns. `fmt` may be updated by read itself when the stream format changes.
+     * increment *xruns. `fmt` may be updated by read itself when the stream format changes; such
+     * a call must deliver *frames = 0 (the core resizes buf before the next call).
+     * The core fills holes in the capture_ns timeline of one open (a chunk that starts more
+     * than 50 ms after the previous one ended) with silence, counted in silence_frames.
      */
     int (*read)(void *state, lc_format *fmt, float *buf, size_t max_frames, size_t *frames,
                 uint64_t *capture_ns, uint64_t *xruns, char *errbuf, size_t errlen);
@@ -130,8 +136,11 @@ typedef struct lc_capture_backend {
     void (*list)(FILE *out);     /* optional: print devices, one per line, indented */
 } lc_capture_backend;
 
-/* Adds a backend to the registry (before lc_capture_open). LC_ERR_FULL / LC_ERR_INVALID if a
- * backend of that name exists. The built-in backends are registered automatically. */
+/* Adds a backend to the registry (before lc_capture_open). `be` is kept by pointer: give it
+ * static storage. LC_ERR_INVALID if a backend of that name exists, the name is not
+ * [a-z0-9_-]{1,32} or "auto", or a required function is missing; LC_ERR_FULL past 16 extra
+ * backends. The built-in backends (tone, file, pipe, and with ALSA alsa, loopback) are
+ * registered automatically. Thread-safe. */
 int lc_capture_register_backend(const lc_capture_backend *be);
 
 /* ---- helpers shared by backends and tools ------------------------------------------------- */
@@ -147,9 +156,13 @@ typedef enum {
 
 /* Bytes per sample of `t`. */
 size_t lc_sample_bytes(lc_sample_type t);
-/* "s16le", "s24le", "s32le", "f32le", "u8" ... ; returns 0 or LC_ERR_INVALID. */
+/* "s16le", "s24le", "s24_32le", "s32le", "f32le", "u8"; returns 0 or LC_ERR_INVALID. */
 int lc_sample_parse(const char *name, lc_sample_type *out);
-/* Converts `samples` little-endian samples of type t to float in [-1, 1]. */
+/* The name lc_sample_parse accepts for `t` ("?" for an unknown value). */
+const char *lc_sample_name(lc_sample_type t);
+/* Converts `samples` little-endian samples of type t to float in [-1, 1]: integers are divided by
+ * 2^(bits-1) (so the most negative code is exactly -1.0, u8 128 is 0.0); f32le is copied with NaN
+ * made 0 and values clamped to [-1, 1]. `src` needs no alignment. */
 void lc_pcm_to_float(lc_sample_type t, const void *src, float *dst, size_t samples);
 
 /* ---- WAV files (exposed so tools and the fuzzer use the same parser) --------------------- */

@@ -1,0 +1,598 @@
+/*
+ * capture.c — the core: URI → backend, one capture thread per source, taps, retry with backoff.
+ *
+ * Threads. The *owner* (whoever calls open/start/stop/close; those four must not race each other)
+ * starts one *capture thread*, which alone calls the backend's open/read/close. Taps run on the
+ * capture thread. Any thread may add/remove taps or read state and stats.
+ *
+ * Locks, never nested except tap_lock → stats_lock:
+ *   tap_lock   (recursive) the tap table; held for a whole dispatch round, which is what makes
+ *              "remove_tap returned ⇒ the tap is not running" true for other threads, while the
+ *              recursion lets a tap remove itself (or add/remove others) from inside the round.
+ *   stats_lock the stats block, so a reader always gets a consistent snapshot.
+ *   wake_lock  only pairs with wake_cond to cut a backoff sleep short when stop is requested.
+ *
+ * Timeline. Within one open, the core keeps the timeline continuous for taps: if a chunk's
+ * capture time is later than where the previous chunk ended by more than LC_GAP_MIN_NS (an ALSA
+ * overrun, a stalled pipe writer), the hole is filled with silence (counted in silence_frames), so
+ * a consumer that derives timestamps from frame counts stays in step with capture_ns. Across a
+ * reopen there is no fill: the source was gone, and the next chunk starts a new timeline.
+ */
+#include "capture_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LC_URI_MAX 1024
+#define LC_BACKOFF_MIN_NS 100000000ull  /* 100 ms: a FIFO writer that reconnects is back fast */
+#define LC_BACKOFF_MAX_NS 5000000000ull /* 5 s: a missing device is polled, not hammered */
+#define LC_GAP_MIN_NS 50000000ull       /* below this, capture-time jitter, not lost audio */
+#define LC_GAP_MAX_NS 5000000000ull     /* above this, a discontinuity, not a hole to fill */
+#define LC_MAX_EXTRA_BACKENDS 16
+
+struct lc_tap {
+    int id; /* 0 = free slot */
+    lc_tap_fn fn;
+    void *user;
+};
+
+struct lc_capture {
+    /* Written in lc_capture_open only; read-only afterwards, so any thread may read them. */
+    const lc_capture_backend *be;
+    void *bstate;
+    char uri[LC_URI_MAX];
+
+    /* Owner thread only (start/stop/close). */
+    pthread_t thread;
+    bool thread_live;
+
+    atomic_bool stop; /* owner sets, capture thread polls between reads and during backoff */
+    atomic_int state; /* lc_capture_state; capture thread and owner write, anyone reads */
+
+    pthread_mutex_t wake_lock; /* pairs with wake_cond; guards nothing else (stop is atomic) */
+    pthread_cond_t wake_cond;  /* CLOCK_MONOTONIC, so a clock jump cannot stretch a backoff */
+
+    pthread_mutex_t tap_lock; /* recursive; guards taps[] and next_tap_id */
+    struct lc_tap taps[LC_CAPTURE_MAX_TAPS];
+    int next_tap_id;
+
+    pthread_mutex_t stats_lock; /* guards stats */
+    lc_capture_stats stats;
+
+    /* Capture thread only (and the owner before start / after join). */
+    float *buf;       /* one read's worth of float frames; sized once per format */
+    float *zeros;     /* same size, all zero: silence fill without a per-gap allocation */
+    size_t buf_frames;
+    uint32_t buf_channels;
+};
+
+/* ---- registry --------------------------------------------------------------------------- */
+
+static const lc_capture_backend *const lc_builtin[] = {
+    &lc_backend_tone, &lc_backend_file, &lc_backend_pipe,
+#ifdef HAVE_ALSA
+    &lc_backend_alsa, &lc_backend_loopback,
+#endif
+};
+#define LC_NBUILTIN (sizeof lc_builtin / sizeof lc_builtin[0])
+
+static pthread_mutex_t lc_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static const lc_capture_backend *lc_extra[LC_MAX_EXTRA_BACKENDS]; /* guarded by lc_reg_lock */
+static size_t lc_nextra;                                           /* guarded by lc_reg_lock */
+
+static int lc_name_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+static int lc_name_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!lc_name_char((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* Caller holds lc_reg_lock. */
+static const lc_capture_backend *lc_find_locked(const char *name, size_t n)
+{
+    for (size_t i = 0; i < LC_NBUILTIN; i++)
+        if (strlen(lc_builtin[i]->name) == n && !memcmp(lc_builtin[i]->name, name, n))
+            return lc_builtin[i];
+    for (size_t i = 0; i < lc_nextra; i++)
+        if (strlen(lc_extra[i]->name) == n && !memcmp(lc_extra[i]->name, name, n))
+            return lc_extra[i];
+    return NULL;
+}
+
+int lc_capture_register_backend(const lc_capture_backend *be)
+{
+    if (!be || !be->name || !lc_name_valid(be->name, strlen(be->name)) ||
+        !strcmp(be->name, "auto") || !be->parse || !be->open || !be->read || !be->close ||
+        !be->destroy)
+        return LC_ERR_INVALID;
+    int rc = 0;
+    pthread_mutex_lock(&lc_reg_lock);
+    if (lc_find_locked(be->name, strlen(be->name)))
+        rc = LC_ERR_INVALID;
+    else if (lc_nextra == LC_MAX_EXTRA_BACKENDS)
+        rc = LC_ERR_FULL;
+    else
+        lc_extra[lc_nextra++] = be;
+    pthread_mutex_unlock(&lc_reg_lock);
+    return rc;
+}
+
+/* "tone, file, pipe, ..." for error messages. */
+static void lc_backend_names(char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = 0;
+    pthread_mutex_lock(&lc_reg_lock);
+    for (size_t i = 0; i < LC_NBUILTIN + lc_nextra; i++) {
+        const char *nm = i < LC_NBUILTIN ? lc_builtin[i]->name : lc_extra[i - LC_NBUILTIN]->name;
+        int w = snprintf(out + n, len - n, "%s%s", n ? ", " : "auto, ", nm);
+        if (w < 0 || (size_t)w >= len - n)
+            break;
+        n += (size_t)w;
+    }
+    pthread_mutex_unlock(&lc_reg_lock);
+}
+
+void lc_capture_list_sources(FILE *out)
+{
+    fprintf(out, "Sources (URI syntax):\n");
+    fprintf(out, "  %-44s %s\n", "auto",
+            "loopback if a sound server answers, else alsa:default, else tone:440");
+    pthread_mutex_lock(&lc_reg_lock);
+    size_t n = LC_NBUILTIN + lc_nextra;
+    const lc_capture_backend *all[LC_NBUILTIN + LC_MAX_EXTRA_BACKENDS];
+    for (size_t i = 0; i < n; i++)
+        all[i] = i < LC_NBUILTIN ? lc_builtin[i] : lc_extra[i - LC_NBUILTIN];
+    pthread_mutex_unlock(&lc_reg_lock);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %s\n", all[i]->usage ? all[i]->usage : all[i]->name);
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->list) {
+            fprintf(out, "Devices of '%s':\n", all[i]->name);
+            all[i]->list(out);
+        }
+}
+
+/* ---- auto ------------------------------------------------------------------------------- */
+
+static void lc_capture_resolve_auto(char *out, size_t len)
+{
+#ifdef HAVE_ALSA
+    char why_lb[256], why_def[256];
+    if (lc_alsa_loopback_usable(why_lb, sizeof why_lb)) {
+        snprintf(out, len, "loopback");
+        lc_log(LC_LOG_INFO, "capture", "auto: a sound server answers: using loopback");
+        return;
+    }
+    if (lc_alsa_default_usable(why_def, sizeof why_def)) {
+        snprintf(out, len, "alsa:default");
+        lc_log(LC_LOG_INFO, "capture", "auto: no sound server (%s): using alsa:default", why_lb);
+        return;
+    }
+    lc_log(LC_LOG_WARN, "capture",
+           "auto: NO AUDIO SOURCE FOUND, streaming a 440 Hz TEST TONE instead. loopback rejected: "
+           "%s; alsa:default rejected: %s. Pick a source with --source (see --list-sources).",
+           why_lb, why_def);
+#else
+    lc_log(LC_LOG_WARN, "capture",
+           "auto: NO AUDIO SOURCE FOUND, streaming a 440 Hz TEST TONE instead. loopback and "
+           "alsa:default rejected: this build has no ALSA support. Pick a source with --source.");
+#endif
+    snprintf(out, len, "tone:440");
+}
+
+/* ---- open / close ----------------------------------------------------------------------- */
+
+int lc_capture_open(lc_capture **out, const char *uri, char *errbuf, size_t errlen)
+{
+    lc_capture *cap = NULL;
+    int rc;
+    if (!out) {
+        lc_errf(errbuf, errlen, "no output pointer");
+        return LC_ERR_INVALID;
+    }
+    *out = NULL;
+    if (!uri || !*uri) {
+        lc_errf(errbuf, errlen, "empty source URI (try auto, tone:440, file:x.wav, ...)");
+        return LC_ERR_URI;
+    }
+    if (strlen(uri) >= LC_URI_MAX) {
+        lc_errf(errbuf, errlen, "source URI longer than %d bytes", LC_URI_MAX - 1);
+        return LC_ERR_URI;
+    }
+    cap = calloc(1, sizeof *cap);
+    if (!cap) {
+        rc = LC_ERR_NOMEM;
+        lc_errf(errbuf, errlen, "out of memory");
+        goto fail;
+    }
+    if (!strcmp(uri, "auto"))
+        lc_capture_resolve_auto(cap->uri, sizeof cap->uri);
+    else
+        snprintf(cap->uri, sizeof cap->uri, "%s", uri);
+
+    const char *colon = strchr(cap->uri, ':');
+    size_t nlen = colon ? (size_t)(colon - cap->uri) : strlen(cap->uri);
+    if (!lc_name_valid(cap->uri, nlen)) {
+        rc = LC_ERR_URI;
+        lc_errf(errbuf, errlen, "bad source URI '%s': expected name[:argument] with a name of "
+                "lowercase letters, digits, '-' or '_' (e.g. tone:440)", cap->uri);
+        goto fail;
+    }
+    pthread_mutex_lock(&lc_reg_lock);
+    cap->be = lc_find_locked(cap->uri, nlen);
+    pthread_mutex_unlock(&lc_reg_lock);
+    if (!cap->be) {
+        char names[256];
+        lc_backend_names(names, sizeof names);
+        rc = LC_ERR_NO_BACKEND;
+        lc_errf(errbuf, errlen, "unknown source '%.*s' in URI '%s' (known: %s)", (int)nlen,
+                cap->uri, cap->uri, names);
+        goto fail;
+    }
+    rc = cap->be->parse(colon ? colon + 1 : NULL, &cap->bstate, errbuf, errlen);
+    if (rc < 0)
+        goto fail;
+
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int e = pthread_mutex_init(&cap->tap_lock, &ma);
+    if (!e && (e = pthread_mutex_init(&cap->stats_lock, NULL)) != 0)
+        pthread_mutex_destroy(&cap->tap_lock);
+    if (!e && (e = pthread_mutex_init(&cap->wake_lock, NULL)) != 0) {
+        pthread_mutex_destroy(&cap->tap_lock);
+        pthread_mutex_destroy(&cap->stats_lock);
+    }
+    if (!e && (e = pthread_cond_init(&cap->wake_cond, &ca)) != 0) {
+        pthread_mutex_destroy(&cap->tap_lock);
+        pthread_mutex_destroy(&cap->stats_lock);
+        pthread_mutex_destroy(&cap->wake_lock);
+    }
+    pthread_mutexattr_destroy(&ma);
+    pthread_condattr_destroy(&ca);
+    if (e) {
+        rc = LC_ERR_SYSTEM;
+        lc_errf(errbuf, errlen, "cannot create capture locks: %s", strerror(e));
+        goto fail;
+    }
+    atomic_init(&cap->stop, false);
+    atomic_init(&cap->state, LC_CAPTURE_STOPPED);
+    cap->next_tap_id = 1;
+    *out = cap;
+    return 0;
+
+fail:
+    if (cap && cap->bstate)
+        cap->be->destroy(cap->bstate);
+    free(cap);
+    return rc;
+}
+
+void lc_capture_close(lc_capture *cap)
+{
+    if (!cap)
+        return;
+    lc_capture_stop(cap);
+    cap->be->destroy(cap->bstate);
+    pthread_mutex_destroy(&cap->tap_lock);
+    pthread_mutex_destroy(&cap->stats_lock);
+    pthread_mutex_destroy(&cap->wake_lock);
+    pthread_cond_destroy(&cap->wake_cond);
+    free(cap->buf);
+    free(cap->zeros);
+    free(cap);
+}
+
+const char *lc_capture_uri(const lc_capture *cap) { return cap ? cap->uri : ""; }
+
+const char *lc_capture_state_name(lc_capture_state s)
+{
+    switch (s) {
+    case LC_CAPTURE_STOPPED: return "stopped";
+    case LC_CAPTURE_STARTING: return "starting";
+    case LC_CAPTURE_RUNNING: return "running";
+    case LC_CAPTURE_RETRYING: return "retrying";
+    }
+    return "unknown";
+}
+
+lc_capture_state lc_capture_get_state(const lc_capture *cap)
+{
+    return cap ? (lc_capture_state)atomic_load(&cap->state) : LC_CAPTURE_STOPPED;
+}
+
+void lc_capture_get_stats(const lc_capture *cap, lc_capture_stats *out)
+{
+    if (!cap || !out)
+        return;
+    /* a snapshot needs the lock, which is not const; the stats themselves are not modified */
+    lc_capture *c = (lc_capture *)(uintptr_t)cap;
+    pthread_mutex_lock(&c->stats_lock);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->stats_lock);
+}
+
+/* ---- taps ------------------------------------------------------------------------------- */
+
+int lc_capture_add_tap(lc_capture *cap, lc_tap_fn fn, void *user)
+{
+    if (!cap || !fn)
+        return LC_ERR_INVALID;
+    int id = LC_ERR_FULL;
+    pthread_mutex_lock(&cap->tap_lock);
+    for (int i = 0; i < LC_CAPTURE_MAX_TAPS; i++) {
+        if (cap->taps[i].id == 0) {
+            id = cap->next_tap_id;
+            /* ids are never reused while an old holder could still try to remove "its" id */
+            cap->next_tap_id = cap->next_tap_id == INT32_MAX ? 1 : cap->next_tap_id + 1;
+            cap->taps[i] = (struct lc_tap){id, fn, user};
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cap->tap_lock);
+    return id;
+}
+
+int lc_capture_remove_tap(lc_capture *cap, int tap_id)
+{
+    if (!cap || tap_id <= 0)
+        return tap_id <= 0 && cap ? LC_ERR_NOT_FOUND : LC_ERR_INVALID;
+    int rc = LC_ERR_NOT_FOUND;
+    /* Blocks while a dispatch round runs on another thread: once we hold the lock, the tap is
+     * not running and the next round will not see it. On the capture thread (from inside a tap)
+     * the lock is already ours, so this cannot deadlock. */
+    pthread_mutex_lock(&cap->tap_lock);
+    for (int i = 0; i < LC_CAPTURE_MAX_TAPS; i++)
+        if (cap->taps[i].id == tap_id) {
+            cap->taps[i] = (struct lc_tap){0, NULL, NULL};
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&cap->tap_lock);
+    return rc;
+}
+
+static void lc_capture_dispatch(lc_capture *cap, const lc_format *fmt, const float *pcm,
+                                size_t frames, uint64_t capture_ns, bool silence)
+{
+    lc_format f = *fmt; /* taps get their own copy: nothing they do can alter ours */
+    pthread_mutex_lock(&cap->tap_lock);
+    /* re-read each slot: an earlier tap in this round may have removed or added one */
+    for (int i = 0; i < LC_CAPTURE_MAX_TAPS; i++)
+        if (cap->taps[i].id > 0)
+            cap->taps[i].fn(cap->taps[i].user, &f, pcm, frames, capture_ns);
+    pthread_mutex_unlock(&cap->tap_lock);
+
+    pthread_mutex_lock(&cap->stats_lock);
+    cap->stats.frames += frames;
+    cap->stats.callbacks++;
+    if (silence)
+        cap->stats.silence_frames += frames;
+    pthread_mutex_unlock(&cap->stats_lock);
+}
+
+/* ---- the capture thread ----------------------------------------------------------------- */
+
+static void lc_capture_note_error(lc_capture *cap, int rc, const char *msg, bool *logged_same)
+{
+    char text[sizeof cap->stats.last_error];
+    snprintf(text, sizeof text, "%s", *msg ? msg : lc_strerror(rc));
+    pthread_mutex_lock(&cap->stats_lock);
+    bool same = !strcmp(text, cap->stats.last_error);
+    memcpy(cap->stats.last_error, text, sizeof text);
+    pthread_mutex_unlock(&cap->stats_lock);
+    /* one WARN per distinct error: a device that stays missing must not flood the log */
+    if (!same || !*logged_same)
+        lc_log(LC_LOG_WARN, "capture", "%s: %s (retrying)", cap->uri, text);
+    else
+        lc_log(LC_LOG_DEBUG, "capture", "%s: %s (retrying)", cap->uri, text);
+    *logged_same = true;
+}
+
+static void lc_capture_backoff(lc_capture *cap, uint64_t *backoff)
+{
+    uint64_t deadline = lc_now_ns() + *backoff;
+    struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
+    pthread_mutex_lock(&cap->wake_lock);
+    while (!atomic_load(&cap->stop) && lc_now_ns() < deadline)
+        if (pthread_cond_timedwait(&cap->wake_cond, &cap->wake_lock, &ts) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&cap->wake_lock);
+    *backoff = *backoff * 2 > LC_BACKOFF_MAX_NS ? LC_BACKOFF_MAX_NS : *backoff * 2;
+}
+
+/* Sizes the read buffer for a format; a no-op unless the format changed, so the steady state
+ * never allocates. */
+static int lc_capture_size_buf(lc_capture *cap, const lc_format *fmt, char *err, size_t errlen)
+{
+    size_t frames = lc_capture_chunk_frames(fmt->rate);
+    if (cap->buf && cap->buf_frames == frames && cap->buf_channels == fmt->channels)
+        return 0;
+    float *b = calloc(frames * fmt->channels, sizeof *b);
+    float *z = calloc(frames * fmt->channels, sizeof *z);
+    if (!b || !z) {
+        free(b);
+        free(z);
+        lc_errf(err, errlen, "out of memory for a %zu-frame buffer", frames);
+        return LC_ERR_NOMEM;
+    }
+    free(cap->buf);
+    free(cap->zeros);
+    cap->buf = b;
+    cap->zeros = z;
+    cap->buf_frames = frames;
+    cap->buf_channels = fmt->channels;
+    return 0;
+}
+
+static uint64_t lc_frames_ns(uint64_t frames, uint32_t rate)
+{
+    return frames / rate * 1000000000ull + frames % rate * 1000000000ull / rate;
+}
+
+/* Fills [*next_ns, until_ns) with silence; the caller checked the gap is in range. */
+static void lc_capture_fill(lc_capture *cap, const lc_format *fmt, uint64_t *next_ns,
+                            uint64_t until_ns)
+{
+    uint64_t gap = (until_ns - *next_ns) * fmt->rate / 1000000000ull;
+    while (gap > 0 && !atomic_load(&cap->stop)) {
+        size_t n = gap > cap->buf_frames ? cap->buf_frames : (size_t)gap;
+        lc_capture_dispatch(cap, fmt, cap->zeros, n, *next_ns, true);
+        *next_ns += lc_frames_ns(n, fmt->rate);
+        gap -= n;
+    }
+}
+
+/* Reads until the source fails or stop is requested. Returns 0 on stop, else the error. */
+static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, char *err,
+                           size_t errlen)
+{
+    uint64_t next_ns = 0; /* where the previous chunk ended on the capture timeline; 0 = none */
+    while (!atomic_load(&cap->stop)) {
+        size_t frames = 0;
+        uint64_t cns = 0, xruns = 0;
+        lc_format was = *fmt;
+        err[0] = 0;
+        int rc = cap->be->read(cap->bstate, fmt, cap->buf, cap->buf_frames, &frames, &cns,
+                               &xruns, err, errlen);
+        if (xruns) {
+            pthread_mutex_lock(&cap->stats_lock);
+            cap->stats.xruns += xruns;
+            pthread_mutex_unlock(&cap->stats_lock);
+        }
+        if (rc < 0)
+            return rc;
+        if (fmt->rate != was.rate || fmt->channels != was.channels) {
+            if (!lc_format_valid(fmt)) {
+                lc_errf(err, errlen, "%s: backend switched to an invalid format (%u Hz, %u ch)",
+                        cap->uri, fmt->rate, fmt->channels);
+                return LC_ERR_FORMAT;
+            }
+            if ((rc = lc_capture_size_buf(cap, fmt, err, errlen)) < 0)
+                return rc;
+            lc_log(LC_LOG_INFO, "capture", "%s: format changed to %u Hz, %u channels", cap->uri,
+                   fmt->rate, fmt->channels);
+            pthread_mutex_lock(&cap->stats_lock);
+            cap->stats.format = *fmt;
+            pthread_mutex_unlock(&cap->stats_lock);
+            next_ns = 0;
+            continue; /* the contract: a read that changes the format delivers no frames */
+        }
+        if (frames == 0)
+            continue;
+        if (frames > cap->buf_frames)
+            frames = cap->buf_frames; /* a backend bug must not become an overread */
+        if (next_ns && cns > next_ns + LC_GAP_MIN_NS && cns - next_ns < LC_GAP_MAX_NS)
+            lc_capture_fill(cap, fmt, &next_ns, cns);
+        lc_capture_dispatch(cap, fmt, cap->buf, frames, cns, false);
+        next_ns = cns + lc_frames_ns(frames, fmt->rate);
+        atomic_store(&cap->state, LC_CAPTURE_RUNNING);
+        *backoff = LC_BACKOFF_MIN_NS; /* only real audio proves the source is healthy again */
+    }
+    return 0;
+}
+
+static void *lc_capture_main(void *arg)
+{
+    lc_capture *cap = arg;
+    char err[sizeof cap->stats.last_error];
+    uint64_t backoff = LC_BACKOFF_MIN_NS;
+    bool ever_opened = false, logged = false;
+
+    while (!atomic_load(&cap->stop)) {
+        lc_format fmt = {0, 0};
+        err[0] = 0;
+        int rc = cap->be->open(cap->bstate, &fmt, err, sizeof err);
+        if (rc == 0 && !lc_format_valid(&fmt)) {
+            cap->be->close(cap->bstate);
+            lc_errf(err, sizeof err, "%s: backend opened with an invalid format (%u Hz, %u ch)",
+                    cap->uri, fmt.rate, fmt.channels);
+            rc = LC_ERR_FORMAT;
+        } else if (rc == 0 && (rc = lc_capture_size_buf(cap, &fmt, err, sizeof err)) < 0) {
+            cap->be->close(cap->bstate);
+        }
+        if (rc < 0) {
+            atomic_store(&cap->state, LC_CAPTURE_RETRYING);
+            lc_capture_note_error(cap, rc, err, &logged);
+            lc_capture_backoff(cap, &backoff);
+            continue;
+        }
+        pthread_mutex_lock(&cap->stats_lock);
+        cap->stats.format = fmt;
+        if (ever_opened)
+            cap->stats.reopens++;
+        pthread_mutex_unlock(&cap->stats_lock);
+        lc_log(ever_opened ? LC_LOG_INFO : LC_LOG_DEBUG, "capture", "%s: %s (%u Hz, %u channels)",
+               cap->uri, ever_opened ? "reopened" : "opened", fmt.rate, fmt.channels);
+        ever_opened = true;
+        logged = false;
+
+        rc = lc_capture_pump(cap, &fmt, &backoff, err, sizeof err);
+        cap->be->close(cap->bstate);
+        if (atomic_load(&cap->stop))
+            break;
+        atomic_store(&cap->state, LC_CAPTURE_RETRYING);
+        lc_capture_note_error(cap, rc, err, &logged);
+        lc_capture_backoff(cap, &backoff);
+    }
+    return NULL;
+}
+
+int lc_capture_start(lc_capture *cap)
+{
+    if (!cap)
+        return LC_ERR_INVALID;
+    if (cap->thread_live)
+        return LC_ERR_STATE;
+    atomic_store(&cap->stop, false);
+    atomic_store(&cap->state, LC_CAPTURE_STARTING);
+    pthread_mutex_lock(&cap->stats_lock);
+    lc_format f = cap->stats.format;
+    memset(&cap->stats, 0, sizeof cap->stats);
+    cap->stats.format = f;
+    pthread_mutex_unlock(&cap->stats_lock);
+    int e = pthread_create(&cap->thread, NULL, lc_capture_main, cap);
+    if (e) {
+        atomic_store(&cap->state, LC_CAPTURE_STOPPED);
+        lc_log(LC_LOG_ERROR, "capture", "%s: cannot start the capture thread: %s", cap->uri,
+               strerror(e));
+        return LC_ERR_SYSTEM;
+    }
+    cap->thread_live = true;
+    return 0;
+}
+
+void lc_capture_stop(lc_capture *cap)
+{
+    if (!cap || !cap->thread_live)
+        return;
+    if (pthread_equal(pthread_self(), cap->thread)) {
+        /* joining ourselves would deadlock; capture.h forbids this, so say so loudly */
+        lc_log(LC_LOG_ERROR, "capture", "lc_capture_stop called from a tap: ignored");
+        return;
+    }
+    atomic_store(&cap->stop, true);
+    pthread_mutex_lock(&cap->wake_lock);
+    pthread_cond_broadcast(&cap->wake_cond);
+    pthread_mutex_unlock(&cap->wake_lock);
+    pthread_join(cap->thread, NULL);
+    cap->thread_live = false;
+    atomic_store(&cap->state, LC_CAPTURE_STOPPED);
+}
