@@ -1,6 +1,6 @@
 /*
  * web_assets.h — the listener and admin pages, compiled into the binary so `loopcast` runs alone.
- * Built by web/CMakeLists.txt from web/public/** and the pinned npm decoder (web/package-lock.json)
+ * Built by web/CMakeLists.txt from every file under web/public/ and the pinned npm decoder (web/package-lock.json)
  * into the static library `lc_web`. The server serves these unless --web-root points elsewhere.
  */
 #ifndef LC_WEB_ASSETS_H

@@ -1,0 +1,368 @@
+// app.js — the listener page: UI, and the wiring
+//   WebSocket (connection.js) → Opus decoder (decoder.js) → playout (output.js: AudioWorklet
+//   ring or scheduled AudioBufferSourceNodes) → volume GainNode → AnalyserNode → speakers.
+// docs/web.md describes the design; window.loopcast is a read-only hook for tests.
+import { Connection, sessionStore } from './connection.js';
+import { createDecoder } from './decoder.js';
+import { WorkletOutput, BufferOutput } from './output.js';
+
+const $ = (id) => document.getElementById(id);
+const STREAM_RATE = 48000;
+
+// ---- volume and mute ---------------------------------------------------------------------------
+// Volume is 0–100 on a perceptual (cubic) curve: gain = (v/100)^3, so 50 is −18 dB, 25 is −36 dB,
+// 10 is −60 dB and 0 is silence. For now both are local (stored in localStorage and applied with
+// the GainNode). Binding them to the server's session (docs/protocol.md `set` / `session`) is a
+// listener on `controls` plus feeding `session` messages to controls.set(..., 'server').
+export function volumeToGain(volume, muted) {
+  if (muted) return 0;
+  const v = Math.min(100, Math.max(0, volume)) / 100;
+  return v * v * v;
+}
+
+const controls = {
+  volume: 100,
+  muted: false,
+  listeners: [],
+  load() {
+    try {
+      const v = Number(localStorage.getItem('loopcast.volume'));
+      if (localStorage.getItem('loopcast.volume') !== null && v >= 0 && v <= 100) this.volume = v;
+      this.muted = localStorage.getItem('loopcast.muted') === '1';
+    } catch { /* storage disabled: defaults */ }
+  },
+  // change: {volume?, muted?}; origin: 'local' (this page's UI) or 'server'
+  set(change, origin = 'local') {
+    if (typeof change.volume === 'number') this.volume = Math.round(Math.min(100, Math.max(0, change.volume)));
+    if (typeof change.muted === 'boolean') this.muted = change.muted;
+    try {
+      localStorage.setItem('loopcast.volume', String(this.volume));
+      localStorage.setItem('loopcast.muted', this.muted ? '1' : '0');
+    } catch { /* not persisted */ }
+    for (const f of this.listeners) f(this, origin);
+  },
+  onChange(f) { this.listeners.push(f); },
+};
+
+// ---- player state ------------------------------------------------------------------------------
+const P = {
+  ctx: null, gain: null, analyser: null,
+  output: null, outputInit: null,
+  decoder: null, decoderKey: '', decoderInit: null,
+  pending: [],
+  conn: null,
+  playing: false,
+  packets: 0, decoded: 0, gaps: 0, discontinuities: 0, reconnects: 0,
+  lastSeq: null,
+  anchors: [],          // recent {pts, captureNs}: which stream sample was captured when
+  report: null,         // last output report
+  latencyMs: null,
+  hello: null,
+  source: null,
+  error: '',
+};
+
+function floorMs() {
+  const q = Number(new URLSearchParams(location.search).get('floor'));
+  if (q > 0) return Math.min(1000, q);
+  try {
+    const s = Number(localStorage.getItem('loopcast.floorMs'));
+    if (s > 0) return Math.min(1000, s);
+  } catch { /* default */ }
+  return 20;
+}
+
+function buildGraph() {
+  const AC = window.AudioContext || window.webkitAudioContext;
+  let ctx;
+  try { ctx = new AC({ sampleRate: STREAM_RATE, latencyHint: 'interactive' }); } catch { ctx = new AC(); }
+  P.ctx = ctx;
+  P.gain = ctx.createGain();
+  P.gain.gain.value = volumeToGain(controls.volume, controls.muted);
+  P.analyser = ctx.createAnalyser();
+  P.analyser.fftSize = 8192;
+  P.analyser.smoothingTimeConstant = 0;
+  P.gain.connect(P.analyser);
+  P.analyser.connect(ctx.destination);
+  P.freq = new Float32Array(P.analyser.frequencyBinCount);
+  P.time = new Float32Array(P.analyser.fftSize);
+}
+
+function applyGain() {
+  if (!P.ctx) return;
+  P.gain.gain.setTargetAtTime(volumeToGain(controls.volume, controls.muted), P.ctx.currentTime, 0.015);
+}
+
+async function ensureOutput() {
+  if (P.output) return P.output;
+  if (!P.outputInit) {
+    const opts = { floorMs: floorMs(), onReport: onReport };
+    P.outputInit = (WorkletOutput.supported(P.ctx)
+      ? WorkletOutput.create(P.ctx, P.gain, opts).catch((e) => {
+        console.warn('AudioWorklet unavailable, using AudioBufferSourceNodes:', e);
+        return BufferOutput.create(P.ctx, P.gain, opts);
+      })
+      : BufferOutput.create(P.ctx, P.gain, opts)).then((o) => { P.output = o; return o; });
+  }
+  return P.outputInit;
+}
+
+async function ensureDecoder(codec) {
+  const rate = (codec && codec.sample_rate) || STREAM_RATE;
+  const channels = (codec && codec.channels) || 2;
+  const key = `${rate}/${channels}`;
+  if (P.decoder && P.decoderKey === key) return;
+  if (P.decoderInit && P.decoderKey === key) return P.decoderInit;
+  if (P.decoder) { P.decoder.close(); P.decoder = null; }
+  P.decoderKey = key;
+  P.decoderInit = createDecoder({ sampleRate: rate, channels, onPcm }).then((d) => {
+    P.decoder = d;
+    P.decoderInit = null;
+    const queued = P.pending;
+    P.pending = [];
+    for (const p of queued) d.decode(p.data, p.pts);
+  });
+  return P.decoderInit;
+}
+
+// ---- stream events -----------------------------------------------------------------------------
+function onHello(m) {
+  P.hello = m;
+  P.source = m.source || null;
+  P.lastSeq = null;
+  P.anchors = [];
+  if (P.conn.connects > 1) P.reconnects++;
+  if (P.output) P.output.discontinuity();
+  if (m.codec && m.codec.name && m.codec.name !== 'opus') {
+    showError(`unsupported codec ${m.codec.name}`);
+    return;
+  }
+  ensureDecoder(m.codec).catch((e) => showError(`decoder: ${e.message || e}`));
+  render();
+}
+
+function onPacket(p) {
+  P.packets++;
+  const expected = P.lastSeq === null ? p.seq : (P.lastSeq + 1) >>> 0;
+  if (p.discontinuity || p.seq !== expected) {
+    // Packets were skipped (by the server, flagged; or unflagged, which TCP should never do):
+    // no gap concealment, just forget the arrival history so the jump is not taken for jitter.
+    if (p.discontinuity) P.discontinuities++; else P.gaps++;
+    if (P.output) P.output.discontinuity();
+  }
+  P.lastSeq = p.seq;
+  P.anchors.push({ pts: p.pts, captureNs: p.captureNs });
+  if (P.anchors.length > 400) P.anchors.splice(0, P.anchors.length - 300);
+  if (!P.playing) return;
+  if (P.decoder) P.decoder.decode(p.data, p.pts);
+  else if (P.pending.length < 50) P.pending.push(p);
+}
+
+function onPcm(pts, l, r) {
+  P.decoded++;
+  if (P.output && P.playing) P.output.push(pts, l, r);
+}
+
+function captureNsFor(pts) {
+  const a = P.anchors;
+  if (!a.length) return null;
+  let best = a[0];
+  for (let i = a.length - 1; i >= 0; i--) if (a[i].pts <= pts) { best = a[i]; break; }
+  return best.captureNs + (pts - best.pts) * 1e9 / STREAM_RATE;
+}
+
+// Context time → performance.now() time at which that sample leaves the output device.
+function ctxToPerf(t) {
+  const ctx = P.ctx;
+  const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
+  if (ts && ts.performanceTime > 0 && ts.contextTime > 0) return ts.performanceTime + (t - ts.contextTime) * 1000;
+  return performance.now() + (t - ctx.currentTime + (ctx.outputLatency || 0) + (ctx.baseLatency || 0)) * 1000;
+}
+
+function onReport(r) {
+  P.report = r;
+  if (!r.playAt || !P.conn || P.conn.offsetMs === null) return;
+  const cap = captureNsFor(r.playAt.pts);
+  if (cap === null) return;
+  const lat = ctxToPerf(r.playAt.ctxTime) - P.conn.serverToPerf(cap);
+  if (!Number.isFinite(lat) || lat < -1000 || lat > 60000) return;
+  P.latencyMs = P.latencyMs === null ? lat : P.latencyMs + 0.3 * (lat - P.latencyMs);
+}
+
+function sendStats() {
+  if (!P.conn || P.conn.state !== 'connected' || !P.report) return;
+  const m = {
+    type: 'stats',
+    buffer_ms: Math.round(P.report.bufferMs),
+    underruns: P.report.underruns,
+    decoder: P.decoder ? P.decoder.kind : undefined,
+    output: P.output ? P.output.kind : undefined,
+  };
+  if (P.latencyMs !== null) m.latency_ms = Math.round(P.latencyMs);
+  P.conn.send(m);
+}
+
+// ---- play / stop -------------------------------------------------------------------------------
+function onPlayClick() {
+  if (P.playing) { stop(); return; }
+  // Everything up to resume() runs synchronously inside the click: iOS only unlocks audio
+  // for a context created or resumed in the gesture itself.
+  if (!P.ctx) buildGraph();
+  P.ctx.resume();
+  const unlock = P.ctx.createBufferSource();   // old iOS also wants a sound started in the gesture
+  unlock.buffer = P.ctx.createBuffer(1, 1, P.ctx.sampleRate);
+  unlock.connect(P.ctx.destination);
+  unlock.start();
+  P.playing = true;
+  P.error = '';
+  render();
+  ensureOutput().then(() => {
+    if (!P.playing) return;
+    if (!P.conn) P.conn = new Connection({ onState: render, onHello, onPacket, onMessage, onClose });
+    P.conn.start();
+  }).catch((e) => { showError(`audio output: ${e.message || e}`); stop(); });
+}
+
+function stop() {
+  P.playing = false;
+  if (P.conn) P.conn.stop();
+  if (P.output) P.output.reset();
+  P.pending = [];
+  P.latencyMs = null;
+  const ctx = P.ctx;
+  if (ctx) setTimeout(() => { if (!P.playing) ctx.suspend(); }, 60);
+  render();
+}
+
+function onClose() {
+  if (P.output) P.output.reset();    // the rest of the buffer fades out; not an underrun
+  P.latencyMs = null;
+}
+
+function onMessage(m) {
+  if (m.type === 'source') P.source = { uri: m.uri, state: m.state };
+  else if (m.type === 'session' && m.session && P.hello) P.hello.session = m.session;
+  else if (m.type === 'error') console.warn('loopcast server:', m.code, m.message);
+  render();
+}
+
+function showError(msg) { P.error = msg; render(); }
+
+// ---- UI ----------------------------------------------------------------------------------------
+const STATE_TEXT = {
+  idle: 'Stopped', connecting: 'Connecting…', connected: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped',
+};
+
+function fmtMs(x) { return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x)} ms`; }
+
+function render() {
+  const state = P.conn ? P.conn.state : 'idle';
+  const pill = $('conn');
+  pill.textContent = STATE_TEXT[state] || state;
+  pill.dataset.state = state;
+  const play = $('play');
+  play.setAttribute('aria-pressed', P.playing ? 'true' : 'false');
+  $('play-label').textContent = P.playing ? 'Stop' : 'Play';
+  const r = P.report;
+  $('latency').textContent = P.playing ? fmtMs(P.latencyMs) : '–';
+  $('buffer').textContent = P.playing && r ? `${fmtMs(r.bufferMs)} / ${fmtMs(r.targetMs)}` : '–';
+  $('jitter').textContent = P.playing && r ? fmtMs(r.jitterMs) : '–';
+  $('underruns').textContent = r ? String(r.underruns) : '0';
+  $('decoder').textContent = P.decoder || P.output
+    ? `${P.decoder ? (P.decoder.kind === 'webcodecs' ? 'WebCodecs' : 'WASM') : '…'} · ${P.output ? (P.output.kind === 'worklet' ? 'worklet' : 'buffers') : '…'}`
+    : '–';
+  $('source').textContent = P.source ? `${P.source.uri || ''} ${P.source.state ? '(' + P.source.state + ')' : ''}`.trim() : '–';
+  const h = P.hello;
+  $('session').textContent = h && h.session ? `session ${String(h.session.id).slice(0, 8)}` : 'session –';
+  $('server').textContent = h && h.server ? `loopcast ${h.server.version}` : '';
+  $('volume').value = String(controls.volume);
+  $('volume-value').textContent = String(controls.volume);
+  const mute = $('mute');
+  mute.setAttribute('aria-pressed', controls.muted ? 'true' : 'false');
+  mute.textContent = controls.muted ? 'Unmute' : 'Mute';
+  const msg = $('message');
+  msg.textContent = P.error;
+  msg.hidden = !P.error;
+}
+
+function meterLoop() {
+  const bar = $('meter-bar');
+  const tick = () => {
+    let level = 0;
+    if (P.analyser && P.playing) {
+      const db = 20 * Math.log10(rms() || 1e-9);
+      level = Math.min(1, Math.max(0, (db + 60) / 60));       // −60 dBFS … 0 dBFS
+    }
+    bar.style.transform = `scaleX(${level.toFixed(3)})`;      // CSSOM, allowed by style-src 'self'
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
+function rms() {
+  if (!P.analyser) return 0;
+  P.analyser.getFloatTimeDomainData(P.time);
+  let s = 0;
+  for (let i = 0; i < P.time.length; i++) s += P.time[i] * P.time[i];
+  return Math.sqrt(s / P.time.length);
+}
+
+function dominantHz() {
+  if (!P.analyser) return null;
+  P.analyser.getFloatFrequencyData(P.freq);
+  let best = 3, bestDb = -Infinity;                             // skip DC
+  for (let i = 3; i < P.freq.length; i++) if (P.freq[i] > bestDb) { bestDb = P.freq[i]; best = i; }
+  return bestDb === -Infinity ? null : best * P.ctx.sampleRate / P.analyser.fftSize;
+}
+
+// Read-only test hook (tests/browser/player.test.mjs).
+Object.defineProperty(window, 'loopcast', {
+  enumerable: true, configurable: false, writable: false,
+  value: Object.freeze({
+    get state() { return P.conn ? P.conn.state : 'idle'; },
+    get playing() { return P.playing; },
+    get decoder() { return P.decoder ? P.decoder.kind : null; },
+    get output() { return P.output ? P.output.kind : null; },
+    get packets() { return P.packets; },
+    get decoded() { return P.decoded; },
+    get underruns() { return P.report ? P.report.underruns : 0; },
+    get bufferMs() { return P.report ? P.report.bufferMs : null; },
+    get fillMs() { return P.report ? P.report.fillMs : null; },
+    get targetMs() { return P.report ? P.report.targetMs : null; },
+    get jitterMs() { return P.report ? P.report.jitterMs : null; },
+    get corrections() { return P.report ? { dropped: P.report.dropped, inserted: P.report.inserted, skips: P.report.skips } : null; },
+    get latencyMs() { return P.latencyMs; },
+    get rttMs() { return P.conn ? P.conn.rttMs : null; },
+    get reconnects() { return P.reconnects; },
+    get gaps() { return P.gaps; },
+    get discontinuities() { return P.discontinuities; },
+    get decodeErrors() { return P.decoder ? P.decoder.errors : 0; },
+    get session() { return sessionStore.get(); },
+    get sampleRate() { return P.ctx ? P.ctx.sampleRate : null; },
+    get binHz() { return P.ctx ? P.ctx.sampleRate / P.analyser.fftSize : null; },
+    dominantHz,
+    rms,
+  }),
+});
+
+function init() {
+  controls.load();
+  controls.onChange(() => { applyGain(); render(); });
+  $('play').addEventListener('click', onPlayClick);
+  $('volume').addEventListener('input', (e) => controls.set({ volume: Number(e.target.value) }));
+  $('mute').addEventListener('click', () => controls.set({ muted: !controls.muted }));
+  const floor = $('floor');
+  floor.value = String(floorMs());
+  floor.addEventListener('change', () => {
+    const v = Number(floor.value);
+    if (!(v >= 5 && v <= 1000)) { floor.value = String(floorMs()); return; }
+    try { localStorage.setItem('loopcast.floorMs', String(v)); } catch { /* session only */ }
+    if (P.output) P.output.setFloorMs(v);
+  });
+  setInterval(render, 250);
+  setInterval(sendStats, 2000);
+  meterLoop();
+  render();
+}
+
+init();

@@ -1,0 +1,162 @@
+// output.js — the two playout paths, one interface:
+//   push(pts, left, right)  decoded stereo audio (Float32Arrays, ownership passes to the output)
+//   discontinuity()         the pts sequence jumps: forget arrival-jitter history
+//   reset()                 expected stop (connection closed): fade out, empty, prime again
+//   setFloorMs(ms), close()
+//   onReport(r)             ~10×/s: {playing, bufferMs, targetMs, jitterMs, underruns, dropped,
+//                           inserted, skips, playAt: {pts, ctxTime}} (what plays when, for latency)
+// WorkletOutput: AudioWorklet + ring (secure contexts). BufferOutput: scheduled
+// AudioBufferSourceNodes (insecure contexts such as http://192.168.x.y, where AudioWorklet does
+// not exist). Both use the same target and drift logic (playout-core.js).
+import { PlayoutControl, resampleBlock, STREAM_RATE } from './playout-core.js';
+
+const Q = 128;
+
+export class WorkletOutput {
+  static supported(ctx) {
+    return typeof window.AudioWorkletNode === 'function' && window.isSecureContext &&
+      !!ctx.audioWorklet && ctx.sampleRate === STREAM_RATE;
+  }
+
+  static async create(ctx, dest, opts) {
+    await ctx.audioWorklet.addModule(new URL('./playout-worklet.js', import.meta.url));
+    return new WorkletOutput(ctx, dest, opts);
+  }
+
+  constructor(ctx, dest, { floorMs, onReport }) {
+    this.kind = 'worklet';
+    this.ctx = ctx;
+    this.node = new AudioWorkletNode(ctx, 'loopcast-playout', {
+      numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [2],
+      processorOptions: { floorMs },
+    });
+    this.node.connect(dest);
+    const ms = 1000 / ctx.sampleRate;
+    this.node.port.onmessage = (e) => {
+      const s = e.data;
+      if (s.type !== 'stats') return;
+      onReport({
+        playing: s.playing,
+        bufferMs: s.fillAvg === null ? s.fill * ms : s.fillAvg * ms,
+        fillMs: s.fill * ms,
+        targetMs: s.target * ms,
+        jitterMs: s.jitter * ms,
+        underruns: s.underruns,
+        dropped: s.dropped,
+        inserted: s.inserted,
+        skips: s.skips,
+        playAt: s.pts === null ? null : { pts: s.pts, ctxTime: s.frame / ctx.sampleRate },
+      });
+    };
+  }
+
+  push(pts, l, r) {
+    this.node.port.postMessage({ type: 'pcm', pts, l, r }, [l.buffer, r.buffer]);
+  }
+  discontinuity() { this.node.port.postMessage({ type: 'discontinuity' }); }
+  reset() { this.node.port.postMessage({ type: 'reset' }); }
+  setFloorMs(ms) { this.node.port.postMessage({ type: 'floor', ms }); }
+  close() { this.node.port.onmessage = null; this.node.disconnect(); }
+}
+
+const arrGet = (a, i) => a[i];
+
+export class BufferOutput {
+  static async create(ctx, dest, opts) { return new BufferOutput(ctx, dest, opts); }
+
+  constructor(ctx, dest, { floorMs, onReport }) {
+    this.kind = 'buffers';
+    this.ctx = ctx;
+    this.rate = STREAM_RATE;         // AudioBuffers at the stream rate; Web Audio resamples if needed
+    // Buffers may only be trimmed/padded once each: cap the correction rate at one per packet.
+    this.ctl = new PlayoutControl({ floorMs, rate: this.rate, maxRate: 1 / 960 });
+    this.fader = ctx.createGain();   // for reset(): a 10 ms fade instead of a hard stop
+    this.fader.connect(dest);
+    this.onReport = onReport;
+    this.nextTime = null;            // context time at which the next buffer starts
+    this.sources = new Set();
+    this.underruns = 0;
+    this.skips = 0;
+    this.playAt = null;
+    this.lastFill = 0;
+    this.timer = setInterval(() => this.report(), 100);
+  }
+
+  push(pts, l, r) {
+    const ctx = this.ctx, sr = this.rate;
+    const now = ctx.currentTime;
+    const n = l.length;
+    const fill = this.nextTime === null ? null : (this.nextTime - now) * sr;
+    this.ctl.arrive(now * sr, pts, fill !== null && fill >= 0 ? fill : null);
+    let fade = false;
+    if (fill === null || fill < 0) {
+      // Nothing scheduled, or the schedule fell behind the clock: (re)anchor one target ahead.
+      if (fill !== null) this.underruns++;
+      this.nextTime = now + this.ctl.target / sr;
+      this.ctl.resetFill();
+      fade = true;
+    } else if (fill > this.ctl.target + 2 * n + 0.15 * sr) {
+      this.skips++;                  // far too much queued (a burst after a stall): skip a packet
+      this.report();
+      return;
+    }
+    const c = fade ? 0 : this.ctl.correction(n);
+    const m = n - c;
+    const buf = ctx.createBuffer(2, m, sr);
+    const bl = buf.getChannelData(0), br = buf.getChannelData(1);
+    resampleBlock(l, 0, n, bl, 0, m, c, arrGet);
+    resampleBlock(r, 0, n, br, 0, m, c, arrGet);
+    if (fade) {
+      for (let i = 0; i < Math.min(Q, m); i++) { bl[i] *= i / Q; br[i] *= i / Q; }
+    }
+    const src = ctx.createBufferSource();
+    src.buffer = buf;
+    src.connect(this.fader);
+    src.onended = () => { this.sources.delete(src); src.disconnect(); };
+    src.start(this.nextTime);
+    this.sources.add(src);
+    this.playAt = { pts, ctxTime: this.nextTime };
+    this.nextTime += m / sr;
+    this.lastFill = fill === null || fill < 0 ? this.ctl.target : fill;
+  }
+
+  report() {
+    const ms = 1000 / this.rate;
+    const playing = this.nextTime !== null && this.nextTime > this.ctx.currentTime;
+    this.onReport({
+      playing,
+      bufferMs: (this.ctl.fillAvg === null ? this.lastFill : this.ctl.fillAvg) * ms,
+      fillMs: playing ? (this.nextTime - this.ctx.currentTime) * 1000 : 0,
+      targetMs: this.ctl.target * ms,
+      jitterMs: this.ctl.jitter * ms,
+      underruns: this.underruns,
+      dropped: this.ctl.dropped,
+      inserted: this.ctl.inserted,
+      skips: this.skips,
+      playAt: this.playAt,
+    });
+  }
+
+  discontinuity() { this.ctl.resetJitter(); }
+
+  reset() {
+    const t = this.ctx.currentTime, g = this.fader.gain;
+    g.cancelScheduledValues(t);
+    g.setValueAtTime(1, t);
+    g.linearRampToValueAtTime(0, t + 0.01);
+    for (const s of this.sources) { try { s.stop(t + 0.012); } catch { /* already stopped */ } }
+    g.setValueAtTime(1, t + 0.015);
+    this.nextTime = null;
+    this.playAt = null;
+    this.ctl.resetJitter();
+    this.ctl.resetFill();
+  }
+
+  setFloorMs(ms) { this.ctl.setFloorMs(ms); }
+
+  close() {
+    clearInterval(this.timer);
+    for (const s of this.sources) { try { s.stop(); } catch { /* already stopped */ } }
+    this.fader.disconnect();
+  }
+}
