@@ -162,8 +162,10 @@ fail:
 static void encode_usage(FILE *f)
 {
     fprintf(f, "usage: loopcast-bench encode [--seconds N] [--frame-ms 2.5|5|10|20|40|60] "
-               "[--bitrate BPS] [--complexity 0..10] [--rate HZ] [--lowdelay] [--cbr]\n"
-               "  defaults: 60 s, 20 ms, 128000 b/s, complexity 10, runs at 48000 and 44100\n");
+               "[--bitrate BPS] [--complexity 0..10] [--rate HZ] [--resample-quality 0..10]\n"
+               "       [--lowdelay] [--cbr]\n"
+               "  defaults: 60 s, 20 ms, 128000 b/s, complexity 10, resample quality 5,\n"
+               "  one run at 48000 and one at 44100 (or only --rate)\n");
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -201,6 +203,8 @@ static int bench_encode(int argc, char **argv)
             o.cfg.complexity = (int)n;
         } else if (!strcmp(a, "--rate") && !parse_long(v, 8000, (long)LC_MAX_RATE, &n)) {
             o.rate = (uint32_t)n;
+        } else if (!strcmp(a, "--resample-quality") && !parse_long(v, 0, 10, &n)) {
+            o.cfg.resample_quality = (int)n;
         } else {
             fprintf(stderr, "loopcast-bench encode: bad option or value: %s%s%s\n", a,
                     v ? " " : "", v ? v : "");
@@ -210,10 +214,11 @@ static int bench_encode(int argc, char **argv)
         i++;
     }
     printf("loopcast-bench encode: %.0f s of stereo music-like signal per run, %.1f ms frames, "
-           "%d b/s %s, complexity %d, %s\n",
+           "%d b/s %s, complexity %d, %s, resample quality %d\n",
            o.seconds, o.cfg.frame_us / 1000.0, (int)o.cfg.bitrate, o.cfg.vbr ? "VBR" : "CBR",
            o.cfg.complexity, o.cfg.application == LC_OPUS_APP_LOWDELAY ? "restricted-lowdelay"
-                                                                        : "audio");
+                                                                        : "audio",
+           o.cfg.resample_quality);
     printf("  rate  x realtime  us/frame     p99       max  encode-only  %%core@RT  kb/s out\n");
     fflush(stdout);
     int rc = 0;
