@@ -1,0 +1,61 @@
+/*
+ * config.h — the loopcast command line and its environment twins, parsed and validated in one
+ * pure-ish function (it reads files only to validate the token file, TLS files and web root).
+ *
+ * Precedence: a flag wins over its environment variable, which wins over the default. Every
+ * failure names the flag (or the variable) it came from; main() prints it and exits 2.
+ */
+#ifndef LC_SERVER_CONFIG_H
+#define LC_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LC_CONFIG_TOKEN_MAX 256
+
+typedef struct lc_config {
+    const char *source;         /* --source / LOOPCAST_SOURCE, default "auto" */
+    const char *bind;           /* --bind / LOOPCAST_BIND, NULL = every interface */
+    int port;                   /* --port / LOOPCAST_PORT, 1..65535, default 8080 */
+    const char *state_dir;      /* --state-dir / LOOPCAST_STATE_DIR, NULL = nothing persisted */
+    uint32_t frame_us;          /* --frame-ms / LOOPCAST_FRAME_MS, default 20 ms */
+    int32_t bitrate;            /* --bitrate / LOOPCAST_BITRATE, 6000..510000, default 128000 */
+    int complexity;             /* --complexity / LOOPCAST_COMPLEXITY, 0..10, default 10 */
+    char api_token[LC_CONFIG_TOKEN_MAX + 1]; /* --api-token(-file) / LOOPCAST_API_TOKEN(_FILE);
+                                              * "" = none given */
+    const char *api_token_file; /* where api_token came from, NULL if not from a file */
+    const char *tls_cert;       /* --tls-cert / LOOPCAST_TLS_CERT */
+    const char *tls_key;        /* --tls-key / LOOPCAST_TLS_KEY */
+    const char *web_root;       /* --web-root / LOOPCAST_WEB_ROOT, NULL = embedded assets */
+    lc_log_format log_format;   /* --log-format / LOOPCAST_LOG_FORMAT, text|json */
+    unsigned max_listeners;     /* --max-listeners / LOOPCAST_MAX_LISTENERS, default 4096 */
+    unsigned max_lag_ms;        /* --max-lag-ms / LOOPCAST_MAX_LAG_MS, 40..10000, default 1000 */
+    bool help, version, list_sources;
+} lc_config;
+
+void lc_config_default(lc_config *cfg);
+
+/*
+ * Parses argv[1..argc) over the defaults and the environment `envp` (NULL-terminated
+ * "NAME=value" strings, e.g. `environ`; NULL = no environment). Pointers in *cfg point into
+ * argv/envp, which must outlive it. Returns 0, or LC_ERR_INVALID with a one-line message that
+ * names the flag or variable in errbuf.
+ */
+int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *envp, char *errbuf,
+                    size_t errlen);
+
+/* Prints --help: every flag, its variable and default. */
+void lc_config_usage(FILE *out, const char *argv0);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

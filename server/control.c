@@ -1,0 +1,240 @@
+/*
+ * control.c — client control messages (see control.h). Strict where it protects the server
+ * (size, types, ranges, name bytes), lenient where it helps old or new pages (unknown fields are
+ * ignored, so a newer page can add a field without breaking this server).
+ */
+#include "control.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *lc_control_error_code(int rc)
+{
+    switch (rc) {
+    case LC_ERR_LIMIT: return "too_large";
+    case LC_ERR_PARSE: return "bad_json";
+    case LC_ERR_NOT_FOUND: return "unknown_type";
+    default: return "bad_value";
+    }
+}
+
+size_t lc_control_format_number(char *out, size_t cap, double v)
+{
+    int n;
+    if (!cap)
+        return 0;
+    if (!isfinite(v))
+        v = 0;
+    /* Shortest of %.15g/%.17g that reads back as the same double (what cJSON does too). */
+    n = snprintf(out, cap, "%.15g", v);
+    if (n > 0 && (size_t)n < cap && strtod(out, NULL) != v)
+        n = snprintf(out, cap, "%.17g", v);
+    if (n < 0)
+        n = 0;
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* UTF-8 validity (no overlongs, no surrogates) and no control characters. */
+static int name_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t k;
+        unsigned cp;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + k >= n) /* truncated sequence */
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *msg)
+{
+    lc_errf(err, errlen, "%s", msg);
+    return rc;
+}
+
+/* A JSON number that is an integer in [lo, hi]. */
+static int get_int(const cJSON *it, double lo, double hi, int64_t *out)
+{
+    if (!cJSON_IsNumber(it))
+        return 0;
+    double v = it->valuedouble;
+    if (!(v >= lo && v <= hi) || v != floor(v))
+        return 0;
+    *out = (int64_t)v;
+    return 1;
+}
+
+static int parse_set(const cJSON *root, lc_control_msg *m, char *err, size_t errlen)
+{
+    const cJSON *it;
+    int64_t v;
+    if ((it = cJSON_GetObjectItemCaseSensitive(root, "volume"))) {
+        if (!get_int(it, 0, 100, &v))
+            return fail(err, errlen, LC_ERR_INVALID, "volume must be an integer 0..100");
+        m->has_volume = true;
+        m->volume = (int)v;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(root, "muted"))) {
+        if (!cJSON_IsBool(it))
+            return fail(err, errlen, LC_ERR_INVALID, "muted must be true or false");
+        m->has_muted = true;
+        m->muted = cJSON_IsTrue(it);
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(root, "name"))) {
+        if (!cJSON_IsString(it) || !it->valuestring)
+            return fail(err, errlen, LC_ERR_INVALID, "name must be a string");
+        size_t n = strlen(it->valuestring);
+        if (n > LC_CONTROL_NAME_MAX)
+            return fail(err, errlen, LC_ERR_INVALID, "name is longer than 64 bytes");
+        if (!name_ok(it->valuestring, n))
+            return fail(err, errlen, LC_ERR_INVALID,
+                        "name must be UTF-8 without control characters");
+        m->has_name = true;
+        memcpy(m->name, it->valuestring, n + 1);
+    }
+    if (!m->has_volume && !m->has_muted && !m->has_name)
+        return fail(err, errlen, LC_ERR_INVALID, "set needs volume, muted or name");
+    return 0;
+}
+
+static int parse_stats(const cJSON *root, lc_control_msg *m, char *err, size_t errlen)
+{
+    const cJSON *it;
+    int64_t v;
+    static const char *const ms_fields[] = {"buffer_ms", "latency_ms"};
+    double *ms_out[] = {&m->buffer_ms, &m->latency_ms};
+    for (int i = 0; i < 2; i++) {
+        if ((it = cJSON_GetObjectItemCaseSensitive(root, ms_fields[i]))) {
+            if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= 3600e3))
+                return fail(err, errlen, LC_ERR_INVALID,
+                            "buffer_ms and latency_ms must be numbers 0..3600000");
+            *ms_out[i] = it->valuedouble;
+        }
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(root, "underruns"))) {
+        if (!get_int(it, 0, 9007199254740991.0, &v))
+            return fail(err, errlen, LC_ERR_INVALID, "underruns must be a non-negative integer");
+        m->underruns = v;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(root, "decoder"))) {
+        if (cJSON_IsString(it) && !strcmp(it->valuestring, "webcodecs"))
+            m->decoder = LC_DECODER_WEBCODECS;
+        else if (cJSON_IsString(it) && !strcmp(it->valuestring, "wasm"))
+            m->decoder = LC_DECODER_WASM;
+        else
+            return fail(err, errlen, LC_ERR_INVALID, "decoder must be \"webcodecs\" or \"wasm\"");
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(root, "output"))) {
+        if (cJSON_IsString(it) && !strcmp(it->valuestring, "worklet"))
+            m->output = LC_OUTPUT_WORKLET;
+        else if (cJSON_IsString(it) && !strcmp(it->valuestring, "buffers"))
+            m->output = LC_OUTPUT_BUFFERS;
+        else
+            return fail(err, errlen, LC_ERR_INVALID, "output must be \"worklet\" or \"buffers\"");
+    }
+    return 0;
+}
+
+int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err, size_t errlen)
+{
+    char text[LC_CONTROL_MAX + 1];
+    cJSON *root = NULL;
+    const char *end = NULL;
+    int rc;
+
+    if (!out)
+        return LC_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    out->buffer_ms = out->latency_ms = -1;
+    out->underruns = -1;
+    lc_errf(err, errlen, "%s", "");
+    if (len > LC_CONTROL_MAX)
+        return fail(err, errlen, LC_ERR_LIMIT, "message longer than 4096 bytes");
+    if (!buf && len)
+        return fail(err, errlen, LC_ERR_PARSE, "no message");
+    /* A private NUL-terminated copy: cJSON_ParseWithOpts needs the terminator, and an embedded
+     * NUL then ends the text early, which the end-pointer check below reports as trailing
+     * bytes. */
+    if (len)
+        memcpy(text, buf, len);
+    text[len] = '\0';
+    if (memchr(text, '\0', len))
+        return fail(err, errlen, LC_ERR_PARSE, "message contains a NUL byte");
+
+    root = cJSON_ParseWithOpts(text, &end, 1);
+    if (!root) {
+        rc = fail(err, errlen, LC_ERR_PARSE, "malformed JSON");
+        goto done;
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = fail(err, errlen, LC_ERR_PARSE, "a control message is a JSON object");
+        goto done;
+    }
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    if (!cJSON_IsString(type) || !type->valuestring) {
+        rc = fail(err, errlen, LC_ERR_PARSE, "missing string field \"type\"");
+        goto done;
+    }
+    if (!strcmp(type->valuestring, "ping")) {
+        out->type = LC_CONTROL_PING;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "t");
+        if (t) {
+            if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble)) {
+                rc = fail(err, errlen, LC_ERR_INVALID, "t must be a number");
+                goto done;
+            }
+            out->has_t = true;
+            out->t = t->valuedouble;
+        }
+        rc = 0;
+    } else if (!strcmp(type->valuestring, "set")) {
+        out->type = LC_CONTROL_SET;
+        rc = parse_set(root, out, err, errlen);
+    } else if (!strcmp(type->valuestring, "stats")) {
+        out->type = LC_CONTROL_STATS;
+        rc = parse_stats(root, out, err, errlen);
+    } else {
+        rc = fail(err, errlen, LC_ERR_NOT_FOUND, "unknown message type");
+    }
+done:
+    cJSON_Delete(root);
+    if (rc) {
+        /* Nothing half-parsed leaks out of a refused message. */
+        lc_control_type keep = out->type;
+        memset(out, 0, sizeof *out);
+        out->type = keep;
+    }
+    return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * control.h — the client → server text messages of the audio WebSocket (docs/protocol.md), parsed
+ * by one pure function so it can be unit-tested and fuzzed (tests/fuzz/fuzz_control.c) without a
+ * socket. Uses cJSON_ParseWithOpts only (never cJSON_GetErrorPtr, which is not thread-safe).
+ */
+#ifndef LC_SERVER_CONTROL_H
+#define LC_SERVER_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LC_CONTROL_MAX 4096u /* bytes: a longer message is refused */
+#define LC_CONTROL_NAME_MAX 64u
+
+typedef enum {
+    LC_CONTROL_PING = 1, /* {"type":"ping","t":T} */
+    LC_CONTROL_SET,      /* {"type":"set","volume":0..100,"muted":bool,"name":"..."} */
+    LC_CONTROL_STATS,    /* {"type":"stats","buffer_ms":N,...} */
+} lc_control_type;
+
+typedef enum { LC_DECODER_UNKNOWN = 0, LC_DECODER_WEBCODECS, LC_DECODER_WASM } lc_control_decoder;
+typedef enum { LC_OUTPUT_UNKNOWN = 0, LC_OUTPUT_WORKLET, LC_OUTPUT_BUFFERS } lc_control_output;
+
+typedef struct lc_control_msg {
+    lc_control_type type;
+    /* ping: the client's T, echoed in the `time` answer (any JSON number; absent = 0) */
+    bool has_t;
+    double t;
+    /* set: which fields came, and their values (already range-checked) */
+    bool has_volume, has_muted, has_name;
+    int volume;
+    bool muted;
+    char name[LC_CONTROL_NAME_MAX + 1];
+    /* stats: -1 = absent */
+    double buffer_ms, latency_ms;
+    int64_t underruns;
+    lc_control_decoder decoder;
+    lc_control_output output;
+} lc_control_msg;
+
+/*
+ * Parses one text message of `len` bytes (need not be NUL-terminated). Returns 0, or
+ *   LC_ERR_LIMIT     longer than LC_CONTROL_MAX
+ *   LC_ERR_PARSE     not JSON, not an object, trailing bytes, no string "type"
+ *   LC_ERR_NOT_FOUND unknown type
+ *   LC_ERR_INVALID   a known field with a wrong type or out of range (nothing is applied)
+ * with a short English message in err (safe to send back to the client: it never quotes input).
+ */
+int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err, size_t errlen);
+
+/* The protocol's `error.code` for a parse result: "too_large", "bad_json", "unknown_type",
+ * "bad_value". */
+const char *lc_control_error_code(int rc);
+
+/* Formats a JSON number the way JavaScript would read back the same double ("12", "0.5",
+ * "1e+300"); NaN/inf (never produced by JSON) become "0". Returns the length written. */
+size_t lc_control_format_number(char *out, size_t cap, double v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,342 @@
+/*
+ * http.c — every plain HTTP request: the pages (built in, or --web-root), /healthz, /readyz,
+ * /metrics, the reserved /api/v1 space, and the error answers.
+ *
+ * One response shape for all of them: headers (with our own security headers, never lws's
+ * "best practices" set, whose fixed CSP blocks the WASM decoder) written in LWS_CALLBACK_HTTP,
+ * then the body in pieces of at most CHUNK bytes, one lws_write() per HTTP_WRITEABLE, the last
+ * one LWS_WRITE_HTTP_FINAL. Bodies are either static (embedded assets) or owned by the
+ * connection (generated text, files read from --web-root) and freed when it is done.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "web_assets.h"
+
+#define CHUNK 16384u                 /* bytes per HTTP_WRITEABLE */
+#define WEB_ROOT_MAX_FILE (64u << 20) /* a page asset larger than this is refused */
+
+typedef struct http_pss {
+    const uint8_t *body; /* what remains to send starts at body + off */
+    size_t len, off;
+    uint8_t *owned;      /* malloc'd body, freed when done */
+    bool deferred;       /* a request body is arriving: answer at HTTP_BODY_COMPLETION */
+    char url[128];       /* the request path, kept for the deferred answer */
+} http_pss;
+
+size_t lc_http_pss_size(void) { return sizeof(http_pss); }
+
+static const char CSP[] = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+                          "connect-src 'self' ws: wss:; style-src 'self'; img-src 'self' data:; "
+                          "object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+static int add_hdr(struct lws *wsi, const char *name, const char *val, unsigned char **p,
+                   unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)val, (int)strlen(val), p, end);
+}
+
+int lc_http_add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end,
+                                 const char *cache_control)
+{
+    if (add_hdr(wsi, "content-security-policy:", CSP, p, end) ||
+        add_hdr(wsi, "x-content-type-options:", "nosniff", p, end) ||
+        add_hdr(wsi, "referrer-policy:", "no-referrer", p, end) ||
+        add_hdr(wsi, "cache-control:", cache_control ? cache_control : "no-store", p, end))
+        return 1;
+    return 0;
+}
+
+static void pss_reset(http_pss *pss)
+{
+    free(pss->owned);
+    memset(pss, 0, sizeof *pss);
+}
+
+/*
+ * Sends status + headers now and queues the body. `owned` (may be NULL) is freed when done.
+ * `extra_name/extra_val` add one more header (Allow:, ...). Returns what the callback returns.
+ */
+static int respond(struct lws *wsi, http_pss *pss, unsigned status, const char *mime,
+                   const char *cache, const uint8_t *body, size_t len, uint8_t *owned,
+                   bool head_only, const char *extra_name, const char *extra_val)
+{
+    uint8_t buf[LWS_PRE + 2048];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+
+    pss_reset(pss);
+    pss->owned = owned;
+    if (lws_add_http_common_headers(wsi, status, mime, len, &p, end) ||
+        lc_http_add_security_headers(wsi, &p, end, cache) ||
+        (extra_name && add_hdr(wsi, extra_name, extra_val, &p, end)) ||
+        lws_finalize_write_http_header(wsi, start, &p, end)) {
+        pss_reset(pss);
+        return -1;
+    }
+    if (head_only || len == 0) {
+        pss_reset(pss);
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    pss->body = body;
+    pss->len = len;
+    pss->off = 0;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Body in CHUNK pieces; the last is HTTP_FINAL and ends the transaction. */
+static int write_more(struct lws *wsi, http_pss *pss)
+{
+    uint8_t buf[LWS_PRE + CHUNK];
+    if (!pss->body)
+        return 0;
+    size_t n = pss->len - pss->off;
+    if (n > CHUNK)
+        n = CHUNK;
+    int final = pss->off + n == pss->len;
+    memcpy(buf + LWS_PRE, pss->body + pss->off, n);
+    if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+        (int)n)
+        return -1;
+    pss->off += n;
+    if (!final) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    pss_reset(pss);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* A malloc'd copy of a formatted string (the connection owns it). */
+static uint8_t *fmt_body(size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static uint8_t *fmt_body(size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    *len = (size_t)n;
+    return (uint8_t *)s;
+}
+
+/* JSON string escaping for the few strings we put into bodies (a path, an error reason). */
+static void json_escape(char *out, size_t cap, const char *in)
+{
+    size_t o = 0;
+    for (; *in && o + 7 < cap; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+}
+
+static int json_error(struct lws *wsi, http_pss *pss, unsigned status, const char *code,
+                      const char *message, bool head_only, const char *allow)
+{
+    char esc[512];
+    size_t len = 0;
+    json_escape(esc, sizeof esc, message);
+    uint8_t *b = fmt_body(&len, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code, esc);
+    if (!b)
+        return -1;
+    return respond(wsi, pss, status, "application/json", "no-store", b, len, b, head_only,
+                   allow ? "allow:" : NULL, allow);
+}
+
+/* --web-root: the file for a URL path, read whole into memory. Path traversal is refused twice:
+ * by the text (no "..", no backslash, no NUL) and by realpath() staying under the root, which
+ * also catches symlinks pointing out of it. 0, LC_ERR_NOT_FOUND or LC_ERR_INVALID. */
+static int web_root_file(const lc_server *srv, const char *url, uint8_t **data, size_t *len,
+                         const char **mime)
+{
+    char rel[PATH_MAX], full[PATH_MAX], *real = NULL;
+    int fd = -1, rc = LC_ERR_NOT_FOUND;
+    struct stat st;
+
+    if (url[0] != '/' || strstr(url, "..") || strchr(url, '\\'))
+        return LC_ERR_INVALID;
+    if (!strcmp(url, "/"))
+        url = "/index.html";
+    else if (!strcmp(url, "/admin"))
+        url = "/admin.html";
+    snprintf(rel, sizeof rel, "%s", url);
+    if (snprintf(full, sizeof full, "%s%s", srv->web_root_real, rel) >= (int)sizeof full)
+        return LC_ERR_INVALID;
+    real = realpath(full, NULL);
+    if (!real)
+        return LC_ERR_NOT_FOUND;
+    size_t rl = strlen(srv->web_root_real);
+    if (strncmp(real, srv->web_root_real, rl) != 0 || (real[rl] != '/' && real[rl] != '\0')) {
+        rc = LC_ERR_INVALID;
+        goto out;
+    }
+    fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size > WEB_ROOT_MAX_FILE)
+        goto out;
+    *len = (size_t)st.st_size;
+    *data = malloc(*len ? *len : 1);
+    if (!*data)
+        goto out;
+    size_t got = 0;
+    while (got < *len) {
+        ssize_t r = read(fd, *data + got, *len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got != *len) {
+        free(*data);
+        *data = NULL;
+        goto out;
+    }
+    *mime = lc_web_mime_for(real);
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(real);
+    return rc;
+}
+
+static int serve_page(struct lws *wsi, lc_server *srv, http_pss *pss, const char *url,
+                      bool head_only)
+{
+    if (srv->web_root_real) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        const char *mime = NULL;
+        int rc = web_root_file(srv, url, &data, &len, &mime);
+        if (rc == LC_ERR_INVALID)
+            return json_error(wsi, pss, 403, "forbidden", "path not allowed", head_only, NULL);
+        if (rc)
+            return json_error(wsi, pss, 404, "not_found", "no such page", head_only, NULL);
+        return respond(wsi, pss, 200, mime, "no-cache", data, len, data, head_only, NULL, NULL);
+    }
+    const lc_web_asset *a = lc_web_asset_find(url);
+    if (!a)
+        return json_error(wsi, pss, 404, "not_found", "no such page", head_only, NULL);
+    /* no-cache: revalidate each time, so a new build's page is never mixed with old scripts. */
+    return respond(wsi, pss, 200, a->mime, "no-cache", a->data, a->len, NULL, head_only, NULL,
+                   NULL);
+}
+
+/* A request body follows the headers (content-length > 0 or chunked). */
+static bool has_body(struct lws *wsi)
+{
+    char cl[32];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+        return true;
+    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+        return strtoull(cl, NULL, 10) > 0;
+    return false;
+}
+
+static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const char *url)
+{
+    char *uri_ptr = NULL;
+    int uri_len = 0;
+    int meth = lws_http_get_uri_and_method(wsi, &uri_ptr, &uri_len);
+    bool get = meth == LWSHUMETH_GET, head = meth == LWSHUMETH_HEAD;
+
+    if (!pss->deferred && !get && !head && has_body(wsi)) {
+        /* Answering now would leave the body on the connection to be parsed as the next
+         * request: read (and drop) it first, answer at HTTP_BODY_COMPLETION. */
+        pss_reset(pss);
+        pss->deferred = true;
+        snprintf(pss->url, sizeof pss->url, "%s", url);
+        return 0;
+    }
+    pss->deferred = false;
+
+    if (srv->stopping)
+        return json_error(wsi, pss, 503, "shutting_down", "the server is shutting down", head,
+                          NULL);
+    /* The JSON API's space: reserved, every method, JSON errors (the sessions issue fills it). */
+    if (!strcmp(url, "/api/v1") || !strncmp(url, "/api/v1/", 8) || !strcmp(url, "/api"))
+        return json_error(wsi, pss, 404, "not_found", "no such API endpoint", head, NULL);
+    if (!get && !head)
+        return json_error(wsi, pss, 405, "method_not_allowed", "use GET or HEAD", false,
+                          "GET, HEAD");
+
+    if (!strcmp(url, "/healthz"))
+        return respond(wsi, pss, 200, "text/plain; charset=utf-8", "no-store",
+                       (const uint8_t *)"ok\n", 3, NULL, head, NULL, NULL);
+    if (!strcmp(url, "/readyz")) {
+        char reason[256], esc[300];
+        size_t len = 0;
+        int ready = lc_server_ready(srv, reason, sizeof reason);
+        json_escape(esc, sizeof esc, reason);
+        uint8_t *b = fmt_body(&len, "{\"ready\":%s,\"reason\":\"%s\"}\n", ready ? "true" : "false",
+                              esc);
+        if (!b)
+            return -1;
+        return respond(wsi, pss, ready ? 200 : 503, "application/json", "no-store", b, len, b,
+                       head, NULL, NULL);
+    }
+    if (!strcmp(url, "/metrics")) {
+        size_t len = 0;
+        char *m = lc_metrics_render(srv, &len);
+        if (!m)
+            return -1;
+        return respond(wsi, pss, 200, "text/plain; version=0.0.4; charset=utf-8", "no-store",
+                       (uint8_t *)m, len, (uint8_t *)m, head, NULL, NULL);
+    }
+    if (!strcmp(url, "/stream"))
+        return json_error(wsi, pss, 426, "upgrade_required",
+                          "/stream is a WebSocket (subprotocol loopcast.v1)", head, NULL);
+    return serve_page(wsi, srv, pss, url, head);
+}
+
+int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    http_pss *pss = user;
+    lc_server *srv = lws_context_user(lws_get_context(wsi));
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return handle_request(wsi, srv, pss, in ? (const char *)in : "/");
+    case LWS_CALLBACK_HTTP_BODY:
+        return 0; /* no endpoint reads a body yet: dropped */
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss && pss->deferred) {
+            char url[sizeof pss->url];
+            memcpy(url, pss->url, sizeof url);
+            return handle_request(wsi, srv, pss, url);
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return pss ? write_more(wsi, pss) : 0;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (pss)
+            pss_reset(pss);
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

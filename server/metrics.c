@@ -1,0 +1,134 @@
+/*
+ * metrics.c — /metrics (Prometheus text format 0.0.4) and the /readyz decision.
+ *
+ * Runs on the lws thread. Values owned by the lws thread are read directly; the capture and
+ * encoder figures come through their own thread-safe getters (lc_capture_get_stats,
+ * lc_opus_get_stats: relaxed atomics inside); the ring's head is an atomic.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READY_WINDOW_NS (2000u * 1000000ull)
+
+int lc_server_ready(lc_server *srv, char *reason, size_t reason_len)
+{
+    lc_capture_state st = lc_capture_get_state(srv->cap);
+    if (srv->stopping) {
+        lc_errf(reason, reason_len, "shutting down");
+        return 0;
+    }
+    if (st != LC_CAPTURE_RUNNING) {
+        lc_capture_stats cs;
+        lc_capture_get_stats(srv->cap, &cs);
+        lc_errf(reason, reason_len, "capture is %s%s%s", lc_capture_state_name(st),
+                cs.last_error[0] ? ": " : "", cs.last_error);
+        return 0;
+    }
+    uint64_t last = atomic_load_explicit(&srv->last_packet_ns, memory_order_relaxed);
+    uint64_t now = lc_now_ns();
+    if (!last) {
+        lc_errf(reason, reason_len, "no packet encoded yet");
+        return 0;
+    }
+    if (now - last > READY_WINDOW_NS) {
+        lc_errf(reason, reason_len, "no packet encoded for %.1f s", (double)(now - last) / 1e9);
+        return 0;
+    }
+    lc_errf(reason, reason_len, "capture running, packets flowing");
+    return 1;
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (int pass = 0; pass < 2 && !b->oom; pass++) {
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t ncap = (b->cap + (size_t)n) * 2;
+        char *np = realloc(b->p, ncap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+}
+
+static void metric(sbuf *b, const char *name, const char *type, const char *help, double v)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+char *lc_metrics_render(lc_server *srv, size_t *len)
+{
+    sbuf b = {malloc(4096), 0, 4096, 0};
+    if (!b.p)
+        return NULL;
+    lc_capture_stats cs;
+    lc_opus_stats os;
+    lc_capture_get_stats(srv->cap, &cs);
+    lc_opus_get_stats(srv->enc, &os);
+    char reason[8];
+
+    metric(&b, "loopcast_listeners", "gauge", "Audio WebSocket connections open now.",
+           srv->listeners);
+    metric(&b, "loopcast_packets_encoded_total", "counter", "Opus packets encoded.",
+           (double)os.packets);
+    metric(&b, "loopcast_packets_sent_total", "counter",
+           "Audio packets written to listeners (all listeners together).",
+           (double)srv->packets_sent);
+    metric(&b, "loopcast_packets_dropped_total", "counter",
+           "Audio packets skipped for listeners that fell too far behind.",
+           (double)srv->packets_dropped);
+    metric(&b, "loopcast_bytes_sent_total", "counter",
+           "Audio message bytes (header + Opus) written to listeners.", (double)srv->bytes_sent);
+    metric(&b, "loopcast_capture_xruns_total", "counter", "Capture overruns recovered.",
+           (double)cs.xruns);
+    metric(&b, "loopcast_capture_reopens_total", "counter",
+           "Times the capture source was lost and opened again.", (double)cs.reopens);
+    metric(&b, "loopcast_capture_frames_total", "counter", "Frames delivered by the source.",
+           (double)cs.frames);
+    metric(&b, "loopcast_encode_seconds_total", "counter", "Time spent in opus_encode_float.",
+           (double)os.encode_ns_total / 1e9);
+    metric(&b, "loopcast_encode_errors_total", "counter", "Encoder or resampler errors.",
+           (double)os.errors);
+    metric(&b, "loopcast_ws_accepted_total", "counter", "Audio WebSockets accepted.",
+           (double)srv->ws_accepted);
+    metric(&b, "loopcast_ws_refused_total", "counter",
+           "Audio WebSockets refused at the listener limit (close 1013).",
+           (double)srv->ws_refused);
+    metric(&b, "loopcast_ready", "gauge", "1 when /readyz answers 200.",
+           lc_server_ready(srv, reason, sizeof reason));
+    metric(&b, "loopcast_uptime_seconds", "gauge", "Seconds since start.",
+           (double)(lc_now_ns() - srv->start_ns) / 1e9);
+    sb_printf(&b, "# HELP loopcast_build_info Build and configuration.\n"
+                  "# TYPE loopcast_build_info gauge\n"
+                  "loopcast_build_info{version=\"%s\",protocol=\"%d\",lws=\"%s\"} 1\n",
+              LC_VERSION, LC_PROTOCOL_VERSION, lws_get_library_version());
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}

@@ -1,0 +1,357 @@
+/*
+ * server.c — wiring: capture → encoder tap → ring → lws; the service loop; signals; shutdown.
+ *
+ * The capture thread's whole job per packet is on_packet(): copy ~300 bytes into a ring slot,
+ * store a timestamp, poke lws (lws_cancel_service). It never touches a socket, a lock the lws
+ * thread holds, or the allocator. The lws thread, woken, asks every audio connection whether it
+ * is writeable and each sends what its cursor has not seen yet (ws_stream.c).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <unistd.h>
+
+void lc_server_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* A peer closing mid-write must be an EPIPE, not a process kill (lws ignores it too). */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Runs on the capture thread inside lc_opus_push(). */
+static void on_packet(void *user, const lc_opus_packet *pkt)
+{
+    lc_server *srv = user;
+    if (lc_stream_publish_audio(srv->ring, (uint32_t)pkt->seq, pkt->pts, pkt->capture_ns,
+                                pkt->data, pkt->len))
+        atomic_fetch_add_explicit(&srv->publish_errors, 1, memory_order_relaxed);
+    atomic_store_explicit(&srv->last_packet_ns, lc_now_ns(), memory_order_relaxed);
+    /* Wakes the lws thread; wakes coalesce, so the woken side drains everything pending. */
+    lws_cancel_service(srv->ctx);
+}
+
+/* The signal thread: sigwait() turns SIGTERM/SIGINT into a flag the lws loop reads. */
+static void *signal_main(void *arg)
+{
+    lc_server *srv = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        int prev = atomic_fetch_add(&srv->stop_requested, 1);
+        if (prev < 0)
+            return NULL; /* lc_server_destroy asked this thread to end (see stop_signal_thread) */
+        if (prev == 0)
+            lc_log(LC_LOG_INFO, LC_LOG_MOD, "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        else
+            lc_log(LC_LOG_WARN, LC_LOG_MOD, "second signal: closing now");
+        lws_cancel_service(srv->ctx);
+    }
+}
+
+void lc_server_stop(lc_server *srv)
+{
+    if (atomic_fetch_add(&srv->stop_requested, 1) >= 0 && srv->ctx)
+        lws_cancel_service(srv->ctx);
+}
+
+static void log_urls(const lc_server *srv)
+{
+    const char *scheme = srv->cfg.tls_cert ? "https" : "http";
+    if (srv->cfg.bind) {
+        int v6 = strchr(srv->cfg.bind, ':') != NULL;
+        lc_log(LC_LOG_INFO, LC_LOG_MOD, "listener page: %s://%s%s%s:%d/", scheme, v6 ? "[" : "",
+               srv->cfg.bind, v6 ? "]" : "", srv->cfg.port);
+        return;
+    }
+    struct ifaddrs *ifs = NULL, *i;
+    if (getifaddrs(&ifs) != 0)
+        return;
+    for (i = ifs; i; i = i->ifa_next) {
+        char host[NI_MAXHOST];
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+            continue; /* v4 only: the addresses people type into a phone */
+        if (getnameinfo(i->ifa_addr, sizeof(struct sockaddr_in), host, sizeof host, NULL, 0,
+                        NI_NUMERICHOST))
+            continue;
+        lc_log(LC_LOG_INFO, LC_LOG_MOD, "listener page: %s://%s:%d/  (%s)", scheme, host,
+               srv->cfg.port, i->ifa_name);
+    }
+    freeifaddrs(ifs);
+}
+
+static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
+{
+    struct lws_context_creation_info info;
+    const lc_config *cfg = &srv->cfg;
+
+    srv->protocols[LC_PROTO_HTTP] = (struct lws_protocols){
+        .name = "http",
+        .callback = lc_http_callback,
+        .per_session_data_size = lc_http_pss_size(),
+        .user = srv,
+    };
+    srv->protocols[LC_PROTO_STREAM] = (struct lws_protocols){
+        .name = LC_STREAM_PROTOCOL,
+        .callback = lc_ws_stream_callback,
+        .per_session_data_size = lc_ws_pss_size(),
+        /* Client messages are small JSON (a ping is ~40 bytes). lws allocates this per
+         * connection, so it is most of an idle listener's cost; larger messages (up to the 4 KiB
+         * limit) arrive in pieces and are reassembled in a buffer allocated only then. */
+        .rx_buffer_size = 512,
+        /* Never split an audio packet into several send() calls. */
+        .tx_packet_size = LC_TXBUF,
+        .user = srv,
+    };
+    /* A WebSocket upgrade that names no subprotocol goes to the vhost's default protocol
+     * (lws_process_ws_upgrade, 4.1): make that the audio stream, not "http". */
+    srv->pvo_default = (struct lws_protocol_vhost_options){.name = "default", .value = ""};
+    srv->pvo_stream = (struct lws_protocol_vhost_options){
+        .name = LC_STREAM_PROTOCOL, .options = &srv->pvo_default, .value = ""};
+
+    /* Idle policy: a connection silent for 20 s gets a PING; no valid traffic for 40 s and it
+     * is hung up. Browsers answer PINGs on their own, so only dead peers are reaped. */
+    srv->retry = (lws_retry_bo_t){.secs_since_valid_ping = 20, .secs_since_valid_hangup = 40};
+
+    memset(&info, 0, sizeof info);
+    info.port = cfg->port;
+    info.iface = cfg->bind;
+    info.protocols = srv->protocols;
+    info.pvo = &srv->pvo_stream;
+    info.retry_and_idle_policy = &srv->retry;
+    info.user = srv;
+    info.server_string = "loopcast";
+    info.keepalive_timeout = 5;
+    info.timeout_secs = 10;
+    /* File descriptors: every listener is one; leave room for files, the capture device and
+     * lws's own. */
+    info.fd_limit_per_thread = cfg->max_listeners + 64u;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8; /* text frames must be UTF-8 (RFC 6455) */
+    if (cfg->bind && !strchr(cfg->bind, ':') && strchr(cfg->bind, '.'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 literal binds v4 only */
+    if (cfg->tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+        /* HTTP/1.1 only: keeps WebSockets on plain RFC 6455 upgrades (no ws-over-h2). */
+        info.alpn = "http/1.1";
+    }
+    srv->ctx = lws_create_context(&info);
+    if (!srv->ctx) {
+        lc_errf(errbuf, errlen, "cannot listen on %s:%d (address in use, bad TLS files, or no "
+                "permission; see the lws log above)", cfg->bind ? cfg->bind : "*", cfg->port);
+        return LC_ERR_IO;
+    }
+    srv->vh = lws_get_vhost_by_name(srv->ctx, "default");
+    return 0;
+}
+
+/* lws log lines go through our logger so --log-format json covers them too. */
+static void lws_log_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    lc_log(level == LLL_ERR ? LC_LOG_ERROR : level == LLL_WARN ? LC_LOG_WARN : LC_LOG_INFO,
+           "lws", "%.*s", (int)n, line);
+}
+
+int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t errlen)
+{
+    lc_server *srv;
+    int rc;
+
+    *out = NULL;
+    srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return LC_ERR_NOMEM;
+    srv->cfg = *cfg;
+    srv->tap_id = -1;
+    srv->start_ns = lc_now_ns();
+    atomic_init(&srv->stop_requested, 0);
+    atomic_init(&srv->last_packet_ns, 0);
+    atomic_init(&srv->publish_errors, 0);
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+
+    if (cfg->web_root) {
+        srv->web_root_real = realpath(cfg->web_root, NULL);
+        if (!srv->web_root_real) {
+            lc_errf(errbuf, errlen, "--web-root: '%s': %s", cfg->web_root, strerror(errno));
+            rc = LC_ERR_INVALID;
+            goto fail;
+        }
+    }
+
+    rc = lc_capture_open(&srv->cap, cfg->source, errbuf, errlen);
+    if (rc)
+        goto fail;
+
+    lc_opus_config oc;
+    lc_opus_config_default(&oc);
+    oc.frame_us = cfg->frame_us;
+    oc.bitrate = cfg->bitrate;
+    oc.complexity = cfg->complexity;
+    rc = lc_opus_create(&srv->enc, &oc, on_packet, srv, errbuf, errlen);
+    if (rc)
+        goto fail;
+
+    /* Ring: max lag in packets from --max-lag-ms; twice that many slots (the headroom rule in
+     * stream.c), at least 64 (a burst after a stall never laps a reader that keeps up). */
+    uint32_t lag = (uint32_t)(((uint64_t)cfg->max_lag_ms * 1000u + cfg->frame_us - 1) /
+                              cfg->frame_us);
+    if (lag < 2)
+        lag = 2;
+    lc_stream_config sc;
+    lc_stream_config_default(&sc);
+    sc.slots = lc_stream_slots_for(lag * 2 < 64 ? 64 : lag * 2);
+    if (lag > sc.slots / 2)
+        lag = sc.slots / 2;
+    sc.max_lag = lag;
+    srv->max_lag_packets = lag;
+    rc = lc_stream_create(&srv->ring, &sc);
+    if (rc) {
+        lc_errf(errbuf, errlen, "packet ring: %s", lc_strerror(rc));
+        goto fail;
+    }
+    /* Kernel send buffer per listener: about half the lag budget of audio (Linux doubles the
+     * value), so a slow reader's latency is bounded there too, not only in our ring. */
+    uint64_t sb = (uint64_t)cfg->bitrate / 8u * cfg->max_lag_ms / 2000u;
+    srv->sndbuf = (int)(sb < 4096 ? 4096 : sb > (1u << 20) ? (1u << 20) : sb);
+
+    srv->txbuf = malloc(LWS_PRE + LC_TXBUF);
+    if (!srv->txbuf) {
+        rc = LC_ERR_NOMEM;
+        goto fail;
+    }
+    rc = create_lws(srv, errbuf, errlen);
+    if (rc)
+        goto fail;
+    *out = srv;
+    return 0;
+fail:
+    lc_server_destroy(srv);
+    return rc;
+}
+
+static void shutdown_tick(lws_sorted_usec_list_t *sul)
+{
+    /* Only here to make lws_service() return at least every 50 ms while closing. */
+    lc_server *srv = lws_container_of(sul, lc_server, tick);
+    lws_sul_schedule(srv->ctx, 0, &srv->tick, shutdown_tick, 50 * LWS_US_PER_MS);
+}
+
+static void begin_shutdown(lc_server *srv)
+{
+    srv->stopping = true;
+    srv->stop_deadline_ns = lc_now_ns() + 1200u * 1000000u;
+    /* Capture first: no packet may arrive into a context that is about to go away. */
+    if (srv->capture_started) {
+        lc_capture_stop(srv->cap);
+        srv->capture_started = false;
+    }
+    /* Each audio socket, when writeable, sends close 1001 (ws_stream.c checks `stopping`). */
+    lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
+    shutdown_tick(&srv->tick);
+    lc_log(LC_LOG_INFO, LC_LOG_MOD, "closing %u listener connection(s)", srv->listeners);
+}
+
+int lc_server_run(lc_server *srv)
+{
+    int rc;
+    if (pthread_create(&srv->sig_thread, NULL, signal_main, srv) == 0)
+        srv->sig_thread_started = true;
+    else
+        lc_log(LC_LOG_WARN, LC_LOG_MOD, "no signal thread: SIGTERM will not shut down cleanly");
+
+    rc = lc_capture_add_tap(srv->cap, lc_opus_tap, srv->enc);
+    if (rc < 0) {
+        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "capture tap: %s", lc_strerror(rc));
+        return rc;
+    }
+    srv->tap_id = rc;
+    rc = lc_capture_start(srv->cap);
+    if (rc) {
+        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "capture start: %s", lc_strerror(rc));
+        return rc;
+    }
+    srv->capture_started = true;
+
+    const lc_opus_config *oc = lc_opus_get_config(srv->enc);
+    lc_log(LC_LOG_INFO, LC_LOG_MOD, "loopcast %s serving on %s:%d (%s) — pages %s, audio "
+           "WebSocket /stream (%s)", LC_VERSION, srv->cfg.bind ? srv->cfg.bind : "*",
+           srv->cfg.port, srv->cfg.tls_cert ? "HTTPS/WSS" : "HTTP/WS",
+           srv->web_root_real ? srv->web_root_real : "built in", LC_STREAM_PROTOCOL);
+    log_urls(srv);
+    lc_log(LC_LOG_INFO, LC_LOG_MOD, "source: %s", lc_capture_uri(srv->cap));
+    lc_log(LC_LOG_INFO, LC_LOG_MOD,
+           "codec: Opus %u ch, 48000 Hz, %.1f ms frames, %d bit/s, complexity %d; max lag %u ms "
+           "(%u packets, ring of %u)", oc->channels, oc->frame_us / 1000.0, oc->bitrate,
+           oc->complexity, srv->cfg.max_lag_ms, srv->max_lag_packets,
+           lc_stream_get_config(srv->ring)->slots);
+
+    for (;;) {
+        if (lws_service(srv->ctx, 0) < 0)
+            break;
+        int req = atomic_load(&srv->stop_requested);
+        if (req > 0 && !srv->stopping)
+            begin_shutdown(srv);
+        if (srv->stopping &&
+            (srv->listeners == 0 || req > 1 || lc_now_ns() > srv->stop_deadline_ns))
+            break;
+    }
+    lws_sul_cancel(&srv->tick);
+    if (srv->listeners)
+        lc_log(LC_LOG_WARN, LC_LOG_MOD, "%u listener(s) did not close in time; dropping them",
+               srv->listeners);
+    lc_log(LC_LOG_INFO, LC_LOG_MOD, "stopped: %llu packets sent, %llu dropped",
+           (unsigned long long)srv->packets_sent, (unsigned long long)srv->packets_dropped);
+    return 0;
+}
+
+static void stop_signal_thread(lc_server *srv)
+{
+    if (!srv->sig_thread_started)
+        return;
+    /* Tell the thread to return, then wake its sigwait() with a signal aimed at it alone. */
+    atomic_store(&srv->stop_requested, INT_MIN / 2);
+    pthread_kill(srv->sig_thread, SIGTERM);
+    pthread_join(srv->sig_thread, NULL);
+    srv->sig_thread_started = false;
+}
+
+void lc_server_destroy(lc_server *srv)
+{
+    if (!srv)
+        return;
+    /* Order: capture (the only caller of on_packet → lws_cancel_service) and the signal thread
+     * stop before the context goes; the encoder and ring outlive the capture thread. */
+    if (srv->cap)
+        lc_capture_stop(srv->cap);
+    stop_signal_thread(srv);
+    if (srv->ctx)
+        lws_context_destroy(srv->ctx);
+    srv->ctx = NULL;
+    lc_capture_close(srv->cap);
+    lc_opus_destroy(srv->enc);
+    lc_stream_destroy(srv->ring);
+    free(srv->txbuf);
+    free(srv->web_root_real);
+    free(srv);
+}
