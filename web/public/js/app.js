@@ -118,9 +118,9 @@ async function ensureDecoder(codec) {
   P.decoderInit = createDecoder({ sampleRate: rate, channels, onPcm }).then((d) => {
     P.decoder = d;
     P.decoderInit = null;
-    const queued = P.pending;
+    // Packets that came while the decoder loaded are stale by now: decoding them would only
+    // arrive as one burst at the output. Drop them; the next packet starts the stream.
     P.pending = [];
-    for (const p of queued) d.decode(p.data, p.pts);
   });
   return P.decoderInit;
 }

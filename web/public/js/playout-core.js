@@ -6,8 +6,8 @@
 // currentFrame, or AudioContext.currentTime × rate), pts is the packet's sample position.
 //
 // Jitter: transit = now − pts for every decoded chunk as it reaches the output. Its minimum over
-// the last `windowMs` is "on time"; lateness = transit − min. jitter = the largest lateness in the
-// window. target = max(floor, k × jitter + quantum), taken at once when it grows, relaxed with a
+// the last `windowMs` is "on time"; lateness = transit − min. jitter = max(95th percentile of
+// lateness, 0.6 × largest lateness) over the window. target = max(floor, k × jitter + quantum), taken at once when it grows, relaxed with a
 // time constant of `shrinkMs` when it may shrink (grow fast, shrink slowly).
 //
 // Fill: how much audio is still queued at the moment a chunk arrives (before adding it), i.e. the
@@ -44,6 +44,7 @@ export class PlayoutControl {
     this.acc = 0;
     this.lastArrival = null;
     this.win = [];          // [now, transit] pairs inside the window, oldest first
+    this.n = 0;
     this.dropped = 0;
     this.inserted = 0;
   }
@@ -68,9 +69,16 @@ export class PlayoutControl {
     let cut = 0;
     while (cut < win.length - 1 && win[cut][0] < horizon) cut++;
     if (cut) win.splice(0, cut);
-    let lo = Infinity, hi = -Infinity;
-    for (const [, t] of win) { if (t < lo) lo = t; if (t > hi) hi = t; }
-    this.jitter = hi - lo;
+    // Recomputed every 8th arrival (a sort of ≤ 10 s of packets): the spread of transit above
+    // its minimum, as max(95th percentile, 0.6 × maximum) — a steady spread counts fully, a
+    // single outlier (a GC pause, a scheduler hiccup) only partly.
+    if (++this.n % 8 === 0 || win.length < 16) {
+      const t = win.map((e) => e[1]).sort((a, b) => a - b);
+      const lo = t[0];
+      const p95 = t[Math.floor((t.length - 1) * 0.95)] - lo;
+      const max = t[t.length - 1] - lo;
+      this.jitter = Math.max(p95, 0.6 * max);
+    }
     const raw = Math.min(Math.max(this.floor(), this.o.k * this.jitter + this.o.quantum),
                          this.o.maxTargetMs * this.msToSamples);
     if (raw >= this.target) this.target = raw;
@@ -95,6 +103,8 @@ export class PlayoutControl {
 
   // The pts clock jumped (discontinuity, reconnect): old transits mean nothing any more.
   resetJitter() { this.win = []; this.lastArrival = null; }
+  // A fresh start (new connection, after Stop): forget everything learnt about the old path.
+  resetTarget() { this.target = this.floor(); this.jitter = 0; this.resetJitter(); }
   // Playback (re)started: the fill average starts again from the next measurement.
   resetFill() { this.fillAvg = null; this.acc = 0; }
 }

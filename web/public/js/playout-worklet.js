@@ -28,6 +28,7 @@ class LoopcastPlayout extends AudioWorkletProcessor {
     this.frame = 960;         // last chunk size (one Opus packet)
     this.ctl = new PlayoutControl({ floorMs: o.floorMs || 20, rate: sampleRate, maxRate: 1 / 256 });
     this.playing = false;
+    this.fresh = true;        // no audio played since construction / reset()
     this.fadeIn = 0;
     this.underruns = 0;
     this.skips = 0;
@@ -54,6 +55,7 @@ class LoopcastPlayout extends AudioWorkletProcessor {
     this.ctl.resetFill();
     if (this.playing) this.fadeOutFrom = this.last.slice();
     this.playing = false;
+    this.fresh = true;
   }
 
   push(pts, l, r) {
@@ -99,6 +101,10 @@ class LoopcastPlayout extends AudioWorkletProcessor {
         this.playing = true;
         this.fadeIn = Q;
         this.ctl.resetFill();
+        // The arrivals that primed a fresh start include the set-up (context starting, decoder
+        // warming up), not the network: measure jitter from here. After an underrun the history
+        // is kept — it is what explains the underrun.
+        if (this.fresh) { this.ctl.resetTarget(); this.fresh = false; }
         fill = this.w - this.r;
       } else {
         this.report(fill);
