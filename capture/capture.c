@@ -461,8 +461,8 @@ static void lc_capture_fill(lc_capture *cap, const lc_format *fmt, uint64_t *nex
 }
 
 /* Reads until the source fails or stop is requested. Returns 0 on stop, else the error. */
-static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, char *err,
-                           size_t errlen)
+static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, bool *logged,
+                           char *err, size_t errlen)
 {
     uint64_t next_ns = 0; /* where the previous chunk ended on the capture timeline; 0 = none */
     while (!atomic_load(&cap->stop)) {
@@ -504,7 +504,10 @@ static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, c
         lc_capture_dispatch(cap, fmt, cap->buf, frames, cns, false);
         next_ns = cns + lc_frames_ns(frames, fmt->rate);
         atomic_store(&cap->state, LC_CAPTURE_RUNNING);
-        *backoff = LC_BACKOFF_MIN_NS; /* only real audio proves the source is healthy again */
+        /* only real audio proves the source healthy: then the backoff starts over, and the next
+         * failure is news worth a WARN */
+        *backoff = LC_BACKOFF_MIN_NS;
+        *logged = false;
     }
     return 0;
 }
@@ -542,9 +545,8 @@ static void *lc_capture_main(void *arg)
         lc_log(ever_opened ? LC_LOG_INFO : LC_LOG_DEBUG, "capture", "%s: %s (%u Hz, %u channels)",
                cap->uri, ever_opened ? "reopened" : "opened", fmt.rate, fmt.channels);
         ever_opened = true;
-        logged = false;
 
-        rc = lc_capture_pump(cap, &fmt, &backoff, err, sizeof err);
+        rc = lc_capture_pump(cap, &fmt, &backoff, &logged, err, sizeof err);
         cap->be->close(cap->bstate);
         if (atomic_load(&cap->stop))
             break;
