@@ -24,11 +24,14 @@ trap lc_cleanup EXIT
 lc_fail() { echo "FAIL: $*" >&2; exit 1; }
 lc_pass() { echo "PASS: $*"; }
 
+# Ports below the kernel's ephemeral range (32768+ here), so the thousands of client sockets a
+# test opens can never be holding the port a server is about to bind.
 lc_free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
-    if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+  local p lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for _ in $(seq 1 200); do
+    p=$((10000 + RANDOM % (lo - 10000)))
+    if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
       echo "$p"
       return 0
     fi
@@ -54,10 +57,17 @@ lc_start_server() {
   LC_PIDS+=("$LC_PID")
   local port="" a
   for a in "$@"; do [[ "${prev:-}" == "--port" ]] && port=$a; prev=$a; done
-  if ! lc_wait_http "http://127.0.0.1:${port:-8080}/healthz" 20; then
-    cat "$log" >&2
-    lc_fail "server did not answer /healthz within 20 s"
-  fi
+  local i
+  for ((i = 0; i < 200; i++)); do
+    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:${port:-8080}/healthz" 2>/dev/null && return 0
+    if ! kill -0 "$LC_PID" 2>/dev/null; then
+      cat "$log" >&2
+      lc_fail "server exited before answering /healthz"
+    fi
+    sleep 0.1
+  done
+  cat "$log" >&2
+  lc_fail "server did not answer /healthz within 20 s"
 }
 
 lc_stop_server() {
