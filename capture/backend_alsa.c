@@ -65,6 +65,9 @@ static const struct {
 
 /* alsa-lib prints to stderr by default; probing for "auto" would spray "Connection refused"
  * there. Route it into our log at debug level instead (process-wide, set once). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
 static void lc_alsa_errhandler(const char *file, int line, const char *function, int err,
                                const char *fmt, ...)
 {

@@ -86,7 +86,11 @@ void lc_log(lc_log_level lvl, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap);
+void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 0))) /* clang's -Wformat-nonliteral needs it */
+#endif
+    ;
 
 /* snprintf into a caller buffer that may be NULL/0 (then nothing is written). */
 void lc_errf(char *buf, size_t len, const char *fmt, ...)
