@@ -173,7 +173,7 @@ static void uri_errors(void)
         CHECK_EQ_INT(rc, cases[i].code);
         CHECK(cap == NULL);
         if (!strstr(err, cases[i].word)) {
-            CHECK(!"message names the cause");
+            CHECK(strstr(err, cases[i].word) != NULL);
             fprintf(stderr, "   uri '%s': message '%s' lacks '%s'\n", cases[i].uri, err,
                     cases[i].word);
         }
