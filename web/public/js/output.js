@@ -79,6 +79,8 @@ export class BufferOutput {
     this.skips = 0;
     this.playAt = null;
     this.lastFill = 0;
+    this.fresh = true;               // nothing played since construction / reset()
+    this.settleUntil = 0;            // context time: end of the settling period (see the worklet)
     this.timer = setInterval(() => this.report(), 100);
   }
 
@@ -92,13 +94,24 @@ export class BufferOutput {
     if (fill === null || fill < 0) {
       // Nothing scheduled, or the schedule fell behind the clock: (re)anchor one target ahead.
       if (fill !== null) this.underruns++;
+      if (this.fresh) {
+        this.ctl.resetTarget();
+        this.fresh = false;
+        this.settleUntil = now + 2;
+      }
       this.nextTime = now + this.ctl.target / sr;
       this.ctl.resetFill();
       fade = true;
-    } else if (fill > this.ctl.target + 2 * n + 0.15 * sr) {
-      this.skips++;                  // far too much queued (a burst after a stall): skip a packet
-      this.report();
-      return;
+    } else {
+      // Far too much queued (a burst after a stall; during the first 2 s, any excess over
+      // target + 2 packets): skip this packet. At the end of settling, forget the start-up arrivals.
+      const settling = this.settleUntil > 0;
+      if (settling && now >= this.settleUntil) { this.ctl.resetJitter(); this.settleUntil = 0; }
+      if (fill > this.ctl.target + 2 * n + (settling ? 0 : 0.15 * sr)) {
+        this.skips++;
+        this.ctl.resetFill();
+        return;
+      }
     }
     const c = fade ? 0 : this.ctl.correction(n);
     const m = n - c;
@@ -148,6 +161,8 @@ export class BufferOutput {
     g.setValueAtTime(1, t + 0.015);
     this.nextTime = null;
     this.playAt = null;
+    this.fresh = true;
+    this.settleUntil = 0;
     this.ctl.resetJitter();
     this.ctl.resetFill();
   }

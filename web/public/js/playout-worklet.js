@@ -29,6 +29,7 @@ class LoopcastPlayout extends AudioWorkletProcessor {
     this.ctl = new PlayoutControl({ floorMs: o.floorMs || 20, rate: sampleRate, maxRate: 1 / 256 });
     this.playing = false;
     this.fresh = true;        // no audio played since construction / reset()
+    this.settleUntil = 0;     // end of the settling period after a fresh start (context frames)
     this.fadeIn = 0;
     this.underruns = 0;
     this.skips = 0;
@@ -83,7 +84,6 @@ class LoopcastPlayout extends AudioWorkletProcessor {
   process(inputs, outputs) {
     const out = outputs[0];
     const oL = out[0], oR = out[1] || out[0];
-    const target = this.ctl.target;
     let fill = this.w - this.r;
 
     if (this.fadeOutFrom) {          // after reset(): ramp the last output value to zero
@@ -96,6 +96,7 @@ class LoopcastPlayout extends AudioWorkletProcessor {
     }
 
     if (!this.playing) {
+      const target = this.ctl.target;
       if (fill >= target + this.frame) {
         this.r += Math.floor(fill - (target + this.frame));   // start exactly at target + 1 packet
         this.playing = true;
@@ -104,7 +105,11 @@ class LoopcastPlayout extends AudioWorkletProcessor {
         // The arrivals that primed a fresh start include the set-up (context starting, decoder
         // warming up), not the network: measure jitter from here. After an underrun the history
         // is kept — it is what explains the underrun.
-        if (this.fresh) { this.ctl.resetTarget(); this.fresh = false; }
+        if (this.fresh) {
+          this.ctl.resetTarget();
+          this.fresh = false;
+          this.settleUntil = currentFrame + 2 * sampleRate;
+        }
         fill = this.w - this.r;
       } else {
         this.report(fill);
@@ -128,8 +133,18 @@ class LoopcastPlayout extends AudioWorkletProcessor {
       return true;
     }
 
-    const excess = fill - (target + this.frame);
-    if (excess > 2 * this.frame + 0.15 * sampleRate && fill >= excess + 2 * Q) {
+    // Settling: for 2 s after a fresh start the audio device, the decoder and the socket are still
+    // warming up (stalls, then catch-up bursts). Any excess over target + 2 packets is cut at
+    // once. At the end the start-up arrivals leave the jitter window (the target they raised
+    // then relaxes slowly, as after any spike, which keeps a margin while the page is young).
+    let settling = false;
+    if (this.settleUntil) {
+      settling = true;
+      if (currentFrame >= this.settleUntil) { this.ctl.resetJitter(); this.settleUntil = 0; }
+    }
+    const excess = fill - (this.ctl.target + this.frame);
+    const margin = settling ? this.frame : 2 * this.frame + 0.15 * sampleRate;
+    if (excess > margin && fill >= excess + 2 * Q) {
       // A burst far above the target (the network stalled, then delivered everything): jump to
       // target + 1 packet with a one-quantum cross-fade instead of draining at the drift rate.
       const jump = Math.floor(excess);
@@ -140,6 +155,7 @@ class LoopcastPlayout extends AudioWorkletProcessor {
       }
       this.r += jump + Q;
       this.skips++;
+      this.ctl.resetFill();
     } else {
       let c = this.ctl.correction(Q);
       if (fill < Q + 1) c = Math.min(c, 0);

@@ -1,0 +1,135 @@
+// harness.mjs — what the browser tests share: the real loopcast binary (started in its own
+// process group, always killed), free ports, and headless Chromium launched the way
+// docs/../shared TESTING-AUDIO.md proves works (audio renders with no sound card).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, '..', '..');
+export const OUT = path.join(here, 'out');
+const require = createRequire(path.join(REPO, 'tests', 'package.json'));
+export const { chromium } = require('playwright-core');
+
+export const CHROMIUM = process.env.LOOPCAST_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu',
+  '--autoplay-policy=no-user-gesture-required', '--disable-background-networking',
+  '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+
+// The binary under test. Missing is a failure, never a skip.
+export function loopcastBin() {
+  const bin = process.env.LOOPCAST_BIN || path.join(REPO, 'build', 'server', 'loopcast');
+  try {
+    fs.accessSync(bin, fs.constants.X_OK);
+  } catch {
+    throw new Error(`loopcast binary not found or not executable at ${bin} (build it, or set LOOPCAST_BIN)`);
+  }
+  return bin;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const servers = new Set();
+
+// Starts `loopcast args...` in its own process group; resolves once /healthz answers 200.
+export async function startServer(args, { logName = 'loopcast', env = {} } = {}) {
+  const bin = loopcastBin();
+  fs.mkdirSync(OUT, { recursive: true });
+  const log = fs.openSync(path.join(OUT, `${logName}.log`), 'a');
+  const child = spawn(bin, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env } });
+  fs.closeSync(log);
+  const srv = { child, pid: child.pid, exited: false, code: null };
+  child.on('exit', (code, sig) => { srv.exited = true; srv.code = code ?? sig; });
+  servers.add(srv);
+  const port = args[args.indexOf('--port') + 1];
+  const bind = args.includes('--bind') ? args[args.indexOf('--bind') + 1] : '127.0.0.1';
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    if (srv.exited) throw new Error(`loopcast exited (${srv.code}) before answering; see ${OUT}/${logName}.log`);
+    try {
+      const r = await fetch(`http://${bind}:${port}/healthz`);
+      if (r.ok) return srv;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) { await stopServer(srv); throw new Error('loopcast did not answer /healthz within 15 s'); }
+    await sleep(100);
+  }
+}
+
+// SIGTERM to the whole process group, SIGKILL after 3 s.
+export async function stopServer(srv, signal = 'SIGTERM') {
+  if (!srv) return;
+  servers.delete(srv);
+  if (srv.exited) return;
+  try { process.kill(-srv.pid, signal); } catch { return; }
+  const deadline = Date.now() + 3000;
+  while (!srv.exited && Date.now() < deadline) await sleep(50);
+  if (!srv.exited) {
+    try { process.kill(-srv.pid, 'SIGKILL'); } catch { /* gone */ }
+    while (!srv.exited) await sleep(50);
+  }
+}
+
+export async function stopAllServers() {
+  for (const s of [...servers]) await stopServer(s);
+}
+// Belt and braces: never leave a server behind, even when the test runner is interrupted.
+process.on('exit', () => { for (const s of servers) { try { process.kill(-s.pid, 'SIGKILL'); } catch { /* gone */ } } });
+
+export async function launchBrowser({ viewport = { width: 390, height: 844 }, env } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loopcast-chromium-'));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    ignoreDefaultArgs: ['--mute-audio'],
+    args: CHROMIUM_ARGS,
+    viewport,
+    env: env ? { ...process.env, ...env } : undefined,
+  });
+  const close = async () => {
+    await ctx.close().catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { ctx, page: ctx.pages()[0] || await ctx.newPage(), close };
+}
+
+// Console errors, uncaught exceptions and CSP violations seen by a page.
+export function watchPage(page) {
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  return problems;
+}
+
+export const snapshot = (page) => page.evaluate(() => {
+  const l = window.loopcast;
+  return {
+    state: l.state, decoder: l.decoder, output: l.output, packets: l.packets, decoded: l.decoded,
+    underruns: l.underruns, bufferMs: l.bufferMs, targetMs: l.targetMs, jitterMs: l.jitterMs,
+    latencyMs: l.latencyMs, hz: l.dominantHz(), binHz: l.binHz, rms: l.rms(),
+    reconnects: l.reconnects, session: l.session, corrections: l.corrections,
+  };
+});
+
+export async function waitFor(page, fn, arg, timeoutMs, what) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: timeoutMs, polling: 100 });
+  } catch (e) {
+    const s = await snapshot(page).catch(() => null);
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; page: ${JSON.stringify(s)}`);
+  }
+}
