@@ -22,7 +22,7 @@ export const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu',
 
 // The binary under test. Missing is a failure, never a skip.
 export function loopcastBin() {
-  const bin = process.env.LOOPCAST_BIN || path.join(REPO, 'build', 'server', 'loopcast');
+  const bin = process.env.LOOPCAST_BIN || process.env.LOOPCAST_BIN_DEFAULT || path.join(REPO, 'build', 'server', 'loopcast');
   try {
     fs.accessSync(bin, fs.constants.X_OK);
   } catch {

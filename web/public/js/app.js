@@ -265,7 +265,7 @@ function render() {
   $('play-label').textContent = P.playing ? 'Stop' : 'Play';
   const r = P.report;
   $('latency').textContent = P.playing ? fmtMs(P.latencyMs) : '–';
-  $('buffer').textContent = P.playing && r ? `${fmtMs(r.bufferMs)} / ${fmtMs(r.targetMs)}` : '–';
+  $('buffer').textContent = P.playing && r && Number.isFinite(r.bufferMs) ? `${Math.round(r.bufferMs)} / ${fmtMs(r.targetMs)}` : '–';
   $('jitter').textContent = P.playing && r ? fmtMs(r.jitterMs) : '–';
   $('underruns').textContent = r ? String(r.underruns) : '0';
   $('decoder').textContent = P.decoder || P.output
