@@ -39,6 +39,7 @@
 #define LC_ALSA_BUFFER_US 200000u
 #define LC_ALSA_STALL_NS 4000000000ull
 
+/* Set up by parse on the caller's thread; from then on touched by the capture thread only. */
 typedef struct {
     char *device;
     unsigned seen;          /* LC_OPT_* the URI forced */

@@ -14,6 +14,7 @@
 
 #define LC_WAV_HEAD_MAX 65536 /* RIFF metadata chunks before "data" beyond this are refused */
 
+/* Set up by parse on the caller's thread; from then on touched by the capture thread only. */
 typedef struct {
     char *path;
     lc_wav_info info;
@@ -124,14 +125,17 @@ static int file_open(void *state, lc_format *fmt, char *errbuf, size_t errlen)
     fs->raw_frames = fs->info.format.rate / 100 ? fs->info.format.rate / 100 : 1;
     fs->raw = malloc(fs->raw_frames * fb);
     if (!fs->raw) {
-        file_close(fs);
+        rc = LC_ERR_NOMEM;
         lc_errf(errbuf, errlen, "file: out of memory");
-        return LC_ERR_NOMEM;
+        goto fail;
     }
     fs->pos = 0;
     *fmt = fs->info.format;
     lc_pacer_reset(&fs->pacer, fs->info.format.rate);
     return 0;
+fail:
+    file_close(fs);
+    return rc;
 }
 
 static int file_read(void *state, lc_format *fmt, float *buf, size_t max_frames, size_t *frames,

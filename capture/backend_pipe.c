@@ -25,6 +25,7 @@
 
 #define LC_PIPE_POLL_MS 100
 
+/* Set up by parse on the caller's thread; from then on touched by the capture thread only. */
 typedef struct {
     char *path; /* NULL for stdin */
     lc_sample_type sample;
@@ -91,25 +92,27 @@ static void pipe_close(void *state)
 static int pipe_open(void *state, lc_format *fmt, char *errbuf, size_t errlen)
 {
     lc_pipe *p = state;
+    int rc;
     p->raw_cap = lc_capture_chunk_frames(p->fmt.rate) * p->frame_bytes;
     p->raw = malloc(p->raw_cap);
     if (!p->raw) {
+        rc = LC_ERR_NOMEM;
         lc_errf(errbuf, errlen, "pipe: out of memory");
-        return LC_ERR_NOMEM;
+        goto fail;
     }
     p->held = 0;
     if (!p->path) {
         p->fd = STDIN_FILENO;
-    } else {
-        p->fd = open(p->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (p->fd < 0) {
-            lc_errf(errbuf, errlen, "pipe: cannot open '%s': %s", p->path, strerror(errno));
-            pipe_close(p);
-            return LC_ERR_IO;
-        }
+    } else if ((p->fd = open(p->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+        rc = LC_ERR_IO;
+        lc_errf(errbuf, errlen, "pipe: cannot open '%s': %s", p->path, strerror(errno));
+        goto fail;
     }
     *fmt = p->fmt;
     return 0;
+fail:
+    pipe_close(p);
+    return rc;
 }
 
 static int pipe_read(void *state, lc_format *fmt, float *buf, size_t max_frames, size_t *frames,

@@ -12,6 +12,7 @@
 
 #define LC_TONE_AMPLITUDE 0.5
 
+/* Set up by parse on the caller's thread; from then on touched by the capture thread only. */
 typedef struct {
     double freq;
     lc_format fmt;

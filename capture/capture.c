@@ -427,12 +427,8 @@ static int lc_capture_size_buf(lc_capture *cap, const lc_format *fmt, char *err,
         return 0;
     float *b = calloc(frames * fmt->channels, sizeof *b);
     float *z = calloc(frames * fmt->channels, sizeof *z);
-    if (!b || !z) {
-        free(b);
-        free(z);
-        lc_errf(err, errlen, "out of memory for a %zu-frame buffer", frames);
-        return LC_ERR_NOMEM;
-    }
+    if (!b || !z)
+        goto fail;
     free(cap->buf);
     free(cap->zeros);
     cap->buf = b;
@@ -440,6 +436,11 @@ static int lc_capture_size_buf(lc_capture *cap, const lc_format *fmt, char *err,
     cap->buf_frames = frames;
     cap->buf_channels = fmt->channels;
     return 0;
+fail:
+    free(b);
+    free(z);
+    lc_errf(err, errlen, "out of memory for a %zu-frame buffer", frames);
+    return LC_ERR_NOMEM;
 }
 
 static uint64_t lc_frames_ns(uint64_t frames, uint32_t rate)

@@ -17,6 +17,9 @@ if ! ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1; then
   echo "SKIP: the ALSA pulse plugin (libasound2-plugins) is not installed"; exit 77
 fi
 
+# a TSan build of the tool must not report races inside (uninstrumented) libpulse
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$(cd "$(dirname "$0")" && pwd)/tsan.supp"
+
 WORK=$(mktemp -d /tmp/lc-pulse-XXXXXX)
 export XDG_RUNTIME_DIR=$WORK/run HOME=$WORK/home
 unset PULSE_SERVER PULSE_SOURCE PULSE_SINK ALSA_CONFIG_PATH
@@ -26,7 +29,7 @@ PA_PID="" PLAY_PID="" CAP_PID=""
 cleanup() {
   for p in $CAP_PID $PLAY_PID $PA_PID; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
-  rm -rf "$WORK"
+  [[ -n "${LC_KEEP_WORK:-}" ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

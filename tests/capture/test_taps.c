@@ -28,7 +28,7 @@ typedef struct {
     atomic_int id;
     int remove_self_after; /* 0 = never */
     atomic_int other_id;   /* remove this tap on the first call, 0 = none */
-    int remove_rc;
+    atomic_int remove_rc;
     int format_ok;
 } counter;
 
@@ -45,10 +45,10 @@ static void count_tap(void *user, const lc_format *fmt, const float *pcm, size_t
     if (c->sleep_us)
         usleep((useconds_t)c->sleep_us);
     if (c->remove_self_after && n == c->remove_self_after)
-        c->remove_rc = lc_capture_remove_tap(c->cap, atomic_load(&c->id));
+        atomic_store(&c->remove_rc, lc_capture_remove_tap(c->cap, atomic_load(&c->id)));
     int other = atomic_exchange(&c->other_id, 0);
     if (other)
-        c->remove_rc = lc_capture_remove_tap(c->cap, other);
+        atomic_store(&c->remove_rc, lc_capture_remove_tap(c->cap, other));
     atomic_store(&c->inside, 0);
 }
 
@@ -92,7 +92,7 @@ static void remove_self_inside(void)
     CHECK_EQ_INT(lc_capture_start(cap), 0);
     usleep(300000);
     lc_capture_stop(cap);
-    CHECK_EQ_INT(c.remove_rc, 0);
+    CHECK_EQ_INT(atomic_load(&c.remove_rc), 0);
     CHECK_EQ_INT(atomic_load(&c.calls), 5);
     CHECK(atomic_load(&witness.calls) > 20); /* the others kept going */
     CHECK_EQ_INT(lc_capture_remove_tap(cap, atomic_load(&c.id)), LC_ERR_NOT_FOUND);
@@ -117,7 +117,7 @@ static void remove_other_inside(void)
     int after = atomic_load(&victim.calls);
     usleep(100000);
     CHECK(seen > 0);
-    CHECK_EQ_INT(killer.remove_rc, 0);
+    CHECK_EQ_INT(atomic_load(&killer.remove_rc), 0);
     CHECK_EQ_INT(atomic_load(&victim.calls), after); /* never called after its removal */
     atomic_store(&killer.other_id, id_before);
     usleep(50000);
