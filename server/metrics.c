@@ -76,7 +76,12 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 
 static void metric(sbuf *b, const char *name, const char *type, const char *help, double v)
 {
-    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+    /* Whole numbers (every counter) print as integers, others with 9 significant digits. */
+    if (v == (double)(int64_t)v && v < 9e15 && v > -9e15)
+        sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name,
+                  (long long)v);
+    else
+        sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.9g\n", name, help, name, type, name, v);
 }
 
 char *lc_metrics_render(lc_server *srv, size_t *len)
