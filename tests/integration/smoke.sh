@@ -75,6 +75,29 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' "$base/stream")
 [[ $code == 426 ]] || lc_fail "GET /stream without upgrade answered $code"
 lc_pass "JSON 404 under /api/v1, 404, 405, 426"
 
+code=$(curl -sS -o /dev/null -w '%{http_code}' -I "$base/")
+[[ $code == 200 ]] || lc_fail "HEAD / answered $code"
+
+# ---- --web-root: files served, traversal and escaping symlinks refused --------------------------
+mkdir -p "$LC_TMP/www/js" && echo '<p>root</p>' >"$LC_TMP/www/index.html"
+echo 'export {}' >"$LC_TMP/www/js/m.mjs"; echo secret >"$LC_TMP/secret"
+ln -s "$LC_TMP/secret" "$LC_TMP/www/leak"
+port2=$(lc_free_port)
+"$LOOPCAST_BIN" --source tone:440 --bind 127.0.0.1 --port "$port2" --web-root "$LC_TMP/www" \
+  >"$LC_TMP/webroot.log" 2>&1 &
+wr_pid=$!; LC_PIDS+=("$wr_pid")
+lc_wait_http "http://127.0.0.1:$port2/healthz" 20 || lc_fail "--web-root server did not start"
+[[ $(curl -fsS "http://127.0.0.1:$port2/") == '<p>root</p>' ]] || lc_fail "--web-root index"
+ct=$(curl -fsS -o /dev/null -w '%{content_type}' "http://127.0.0.1:$port2/js/m.mjs")
+[[ $ct == text/javascript* ]] || lc_fail ".mjs served as '$ct'"
+for bad in /leak /../secret /js/%2e%2e/%2e%2e/secret; do
+  code=$(curl -sS --path-as-is -o "$LC_TMP/out" -w '%{http_code}' "http://127.0.0.1:$port2$bad")
+  [[ $code == 403 || $code == 404 || $code == 400 ]] || lc_fail "$bad answered $code"
+  ! grep -q secret "$LC_TMP/out" || lc_fail "$bad leaked a file outside --web-root"
+done
+kill -TERM "$wr_pid"; wait "$wr_pid" || lc_fail "--web-root server exit status"
+lc_pass "HEAD; --web-root serves files with MIME types, refuses traversal and symlinks out"
+
 # ---- SIGTERM ----------------------------------------------------------------------------------
 t0=$(date +%s%N)
 lc_stop_server TERM; rc=$?
