@@ -1,0 +1,196 @@
+// latency.mjs — end-to-end latency of loopcast, and the floor of the same set-up.
+//   node tests/browser/latency.mjs [seconds per run, default 20]
+// A private headless PulseAudio with a null sink (shared/TESTING-AUDIO.md) takes Chromium's
+// output; parec records testsink.monitor. Bursts of 20 ms of 1 kHz every 500 ms:
+//   loopcast: written in real time into a FIFO read by `loopcast --frame-ms 10 --source pipe:…`,
+//             played by the listener page → sink → recorder. Latency = onset − write time.
+//   floor:    a tiny http+ws server (this script) sends a message; floor.html starts an
+//             oscillator the moment it arrives → sink → recorder. Latency = onset − send time.
+// Prints median/p90 of both and the difference. Needs pulseaudio + pulseaudio-utils.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { REPO, freePort, startServer, stopServer, stopAllServers, launchBrowser, sleep } from './harness.mjs';
+
+const require = createRequire(path.join(REPO, 'tests', 'package.json'));
+const { WebSocketServer } = require('ws');
+const SECONDS = Number(process.argv[2] || 20);
+const RATE = 48000;
+const now = () => Number(process.hrtime.bigint()) / 1e6;        // ms, one clock for everything
+const children = [];
+const killAll = () => { for (const c of children) { try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ } } };
+process.on('exit', killAll);
+
+// ---- PulseAudio -------------------------------------------------------------------------------
+const rt = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-pulse-rt-'));
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-pulse-home-'));
+fs.chmodSync(rt, 0o700);
+const pa = path.join(home, 'default.pa');
+fs.writeFileSync(pa, ['load-module module-native-protocol-unix auth-anonymous=1',
+  'load-module module-null-sink sink_name=testsink rate=48000 channels=2',
+  'set-default-sink testsink', 'set-default-source testsink.monitor', ''].join('\n'));
+const paEnv = { ...process.env, XDG_RUNTIME_DIR: rt, HOME: home, PULSE_SERVER: `unix:${rt}/pulse/native` };
+const pulse = spawn('pulseaudio', ['-n', '-F', pa, '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no'],
+  { env: paEnv, detached: true, stdio: 'ignore' });
+children.push(pulse);
+for (let i = 0; ; i++) {
+  try { execFileSync('pactl', ['info'], { env: paEnv, stdio: 'ignore' }); break; } catch { /* starting */ }
+  if (i > 100) throw new Error('pulseaudio did not start');
+  await sleep(100);
+}
+
+// ---- recorder: onsets on testsink.monitor -------------------------------------------------------
+function startRecorder() {
+  const rec = spawn('parec', ['--device=testsink.monitor', '--format=s16le', `--rate=${RATE}`, '--channels=1',
+    '--latency-msec=5', '--raw'], { env: paEnv, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(rec);
+  const st = { samples: 0, offset: Infinity, onsets: [], quiet: 0, rec };
+  rec.stdout.on('data', (buf) => {
+    const t = now();
+    const n = buf.length >> 1;
+    // Wall time of sample i ≈ offset + i/RATE, offset = the least-delayed chunk's (t − end/RATE).
+    st.offset = Math.min(st.offset, t - ((st.samples + n) / RATE) * 1000);
+    for (let i = 0; i < n; i++) {
+      const v = Math.abs(buf.readInt16LE(2 * i));
+      if (v > 3000) {
+        if (st.quiet > RATE * 0.1) st.onsets.push(st.samples + i);
+        st.quiet = 0;
+      } else st.quiet++;
+    }
+    st.samples += n;
+  });
+  st.onsetTimes = () => st.onsets.map((i) => st.offset + (i / RATE) * 1000);
+  return st;
+}
+
+function match(sent, onsets) {
+  const lat = [];
+  for (const s of sent) {
+    const o = onsets.find((x) => x >= s && x < s + 450);
+    if (o !== undefined) lat.push(o - s);
+  }
+  lat.sort((a, b) => a - b);
+  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * (lat.length - 1)))];
+  return { n: lat.length, of: sent.length, median: q(0.5), p90: q(0.9) };
+}
+
+const browserEnv = { XDG_RUNTIME_DIR: rt, PULSE_SERVER: `unix:${rt}/pulse/native`, HOME: home };
+
+// ---- floor ------------------------------------------------------------------------------------
+async function measureFloor() {
+  const port = await freePort();
+  const files = { '/': 'floor.html', '/floor.js': 'floor.js' };
+  const srv = http.createServer((req, res) => {
+    const f = files[req.url];
+    if (!f) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': f.endsWith('.js') ? 'text/javascript' : 'text/html' });
+    res.end(fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), f)));
+  });
+  const wss = new WebSocketServer({ server: srv, path: '/ws' });
+  await new Promise((r) => srv.listen(port, '127.0.0.1', r));
+  const b = await launchBrowser({ env: browserEnv });
+  const rec = startRecorder();
+  const sent = [];
+  try {
+    await b.page.goto(`http://127.0.0.1:${port}/`);
+    await b.page.click('#go');
+    await b.page.evaluate(() => window.floorReady);
+    await sleep(1500);
+    const end = now() + SECONDS * 1000;
+    while (now() < end) {
+      for (const c of wss.clients) c.send('go');
+      sent.push(now());
+      await sleep(500);
+    }
+    await sleep(600);
+  } finally {
+    await b.close();
+    rec.rec.kill('SIGKILL');
+    wss.close();
+    srv.close();
+  }
+  return match(sent, rec.onsetTimes());
+}
+
+// ---- loopcast ---------------------------------------------------------------------------------
+async function measureLoopcast() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-lat-'));
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const port = await freePort();
+  const srvP = startServer(['--frame-ms', '10', '--source', `pipe:${fifo}?format=s16le&rate=48000&channels=2`,
+    '--bind', '127.0.0.1', '--port', String(port)], { logName: 'latency-loopcast' });
+  const w = fs.openSync(fifo, 'w');                 // blocks until loopcast opens it
+  // Real-time writer: 10 ms blocks on an absolute schedule; block k*50 starts a 20 ms burst.
+  const block = RATE / 100;
+  const silence = Buffer.alloc(block * 4);
+  const burst = [0, 1].map((half) => {
+    const b = Buffer.alloc(block * 4);
+    for (let i = 0; i < block; i++) {
+      const v = Math.round(0.5 * 32767 * Math.sin(2 * Math.PI * 1000 * (half * block + i) / RATE));
+      b.writeInt16LE(v, 4 * i); b.writeInt16LE(v, 4 * i + 2);
+    }
+    return b;
+  });
+  const sent = [];
+  let k = 0, writing = true, measuring = false;
+  const t0 = now();
+  const writer = (async () => {
+    while (writing) {
+      const due = t0 + k * 10;
+      const wait = due - now();
+      if (wait > 1) await sleep(wait - 0.5);
+      while (now() < due) { /* spin the last ms */ }
+      const phase = k % 50;
+      const buf = phase < 2 ? burst[phase] : silence;
+      if (phase === 0 && measuring) sent.push(now());
+      fs.writeSync(w, buf);
+      k++;
+    }
+  })();
+  const srv = await srvP;
+  const b = await launchBrowser({ env: browserEnv });
+  const rec = startRecorder();
+  let result;
+  try {
+    await b.page.goto(`http://127.0.0.1:${port}/`);
+    await b.page.click('#play');
+    await b.page.waitForFunction(() => window.loopcast.state === 'connected' && window.loopcast.decoded > 50, undefined, { timeout: 20000 });
+    await sleep(3000);                              // past the player's settling period
+    measuring = true;
+    await sleep(SECONDS * 1000);
+    measuring = false;
+    await sleep(600);
+    const page = await b.page.evaluate(() => ({ latencyMs: window.loopcast.latencyMs, targetMs: window.loopcast.targetMs, bufferMs: window.loopcast.bufferMs, underruns: window.loopcast.underruns }));
+    const on = rec.onsetTimes();
+    result = { ...match(sent, on), page };
+  } finally {
+    writing = false;
+    await writer.catch(() => {});
+    await b.close();
+    rec.rec.kill('SIGKILL');
+    await stopServer(srv);
+    try { fs.closeSync(w); } catch { /* closed */ }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+try {
+  const floor = await measureFloor();
+  console.log(`floor    (ws message → oscillator → sink): median ${floor.median?.toFixed(1)} ms, p90 ${floor.p90?.toFixed(1)} ms (${floor.n}/${floor.of} bursts)`);
+  const lc = await measureLoopcast();
+  console.log(`loopcast (FIFO → capture → Opus 10 ms → ws → page → sink): median ${lc.median?.toFixed(1)} ms, p90 ${lc.p90?.toFixed(1)} ms (${lc.n}/${lc.of} bursts); page: ${JSON.stringify(lc.page)}`);
+  const d = lc.median - floor.median;
+  console.log(`difference of medians: ${d.toFixed(1)} ms (target ≤ 30 ms)`);
+  if (!(floor.n >= floor.of * 0.8 && lc.n >= lc.of * 0.8)) { console.error('too few bursts detected'); process.exitCode = 1; }
+  else if (!(d <= 30)) process.exitCode = 1;
+} finally {
+  await stopAllServers();
+  killAll();
+  fs.rmSync(rt, { recursive: true, force: true });
+  fs.rmSync(home, { recursive: true, force: true });
+}
