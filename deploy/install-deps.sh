@@ -13,6 +13,9 @@ TEST_PKGS=(
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox   # real capture without a card
   chromium                          # browser tests (driven by npm playwright-core)
   curl procps psmisc iproute2
+  podman runc debootstrap           # tests/deploy/container_test.sh: build and run the OCI image
+  docker-compose podman-compose     # validate deploy/compose.yaml offline; run it with podman
+  prometheus                        # promtool check metrics + a real scraper (tests/deploy)
 )
 
 pkgs=("${BUILD_PKGS[@]}")
