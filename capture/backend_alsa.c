@@ -242,6 +242,11 @@ static int alsa_hw_setup(lc_alsa *a, char *errbuf, size_t errlen)
         goto fail;
     snd_pcm_hw_params_get_channels(hw, &ch);
     snd_pcm_hw_params_get_rate(hw, &rate, NULL);
+    snd_pcm_uframes_t period = 0, buffer = 0;
+    snd_pcm_hw_params_get_period_size(hw, &period, NULL);
+    snd_pcm_hw_params_get_buffer_size(hw, &buffer);
+    lc_log(LC_LOG_DEBUG, "alsa", "'%s': period %lu frames, buffer %lu frames", a->device,
+           (unsigned long)period, (unsigned long)buffer);
     a->fmt.rate = rate;
     a->fmt.channels = ch;
     return 0;
