@@ -43,7 +43,7 @@ lcp_setup() {
   done
   [[ $(id -u) -eq 0 ]] || lc_fail "the container tests run podman as root (rootful; no user namespaces needed)"
   LCP_DIR=$LC_TMP/podman
-  mkdir -p "$LCP_DIR/run" "$LCP_DIR/storage" "$LCP_DIR/tmp"
+  mkdir -p "$LCP_DIR/run" "$LCP_DIR/storage" "$LCP_DIR/tmp" "$LCP_DIR/networks"
   cat >"$LCP_DIR/containers.conf" <<EOF
 [containers]
 # This host's default hard limits are lower than podman's defaults: without these, runc fails
@@ -54,6 +54,9 @@ runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 tmp_dir = "$LCP_DIR/tmp"
+[network]
+# Rootful podman keeps network definitions in /etc/cni/net.d: keep ours private too.
+network_config_dir = "$LCP_DIR/networks"
 EOF
   cat >"$LCP_DIR/storage.conf" <<EOF
 [storage]
