@@ -290,12 +290,12 @@ static void backoff_and_reopen(void)
     const double want_ms[] = {100, 200, 400};
     for (int i = 0; i < 3; i++) {
         double ms = (double)(r->open_ns[i + 1] - r->open_ns[i]) / 1e6;
-        CHECK(ms >= want_ms[i] - 1 && ms < want_ms[i] + 80);
-        if (!(ms >= want_ms[i] - 1 && ms < want_ms[i] + 80))
+        CHECK(ms >= want_ms[i] - 1 && ms < want_ms[i] + 150); /* upper bound: scheduling slack */
+        if (!(ms >= want_ms[i] - 1 && ms < want_ms[i] + 150))
             fprintf(stderr, "   backoff %d: %.1f ms, want %.0f\n", i, ms, want_ms[i]);
     }
     double after_loss = (double)(r->open_ns[4] - r->lost_ns) / 1e6;
-    CHECK(after_loss >= 99 && after_loss < 180);
+    CHECK(after_loss >= 99 && after_loss < 250);
     lc_capture_close(cap);
 }
 

