@@ -217,7 +217,7 @@ EOF
   for _ in $(seq 50); do [[ -S "$prt/pulse/native" ]] && break; sleep 0.1; done
   [[ -S "$prt/pulse/native" ]] || { cat "$LC_TMP/pulse.log" >&2; lc_fail "private PulseAudio did not start"; }
   sox -n -r 48000 -c 2 -b 16 "$LC_TMP/tone660.wav" synth 60 sine 660 vol 0.5 || lc_fail "sox"
-  XDG_RUNTIME_DIR=$prt HOME=$LC_TMP/pulse-home paplay "$LC_TMP/tone660.wav" &
+  XDG_RUNTIME_DIR=$prt HOME=$LC_TMP/pulse-home paplay "$LC_TMP/tone660.wav" 2>"$LC_TMP/paplay.log" &
   player=$!
   LC_PIDS+=("$player")
   c4=lc-test-$$-pulse
@@ -231,7 +231,9 @@ EOF
   ok "loopback in the container captures the host sound server's default sink monitor (660 Hz)"
   podman stop -t 10 "$c4" >/dev/null 2>&1
   [[ "$(podman inspect --format '{{.State.ExitCode}}' "$c4")" == 0 ]] || lc_fail "pulse container exit code not 0"
-  kill "$player" "$pa" 2>/dev/null
+  kill "$player" 2>/dev/null
+  wait "$player" 2>/dev/null
+  kill "$pa" 2>/dev/null
   wait "$pa" 2>/dev/null
 else
   echo "SKIP: loopback through a PulseAudio socket (pulseaudio, pulseaudio-utils or sox missing)"
