@@ -37,6 +37,7 @@ typedef enum {
     O_LOG_FORMAT,
     O_MAX_LISTENERS,
     O_MAX_LAG_MS,
+    O_MAX_SESSIONS,
     O_COUNT_
 } opt_id;
 
@@ -51,7 +52,8 @@ static const opt opts[O_COUNT_] = {
                 "IP address or interface name to listen on (default: all interfaces)"},
     [O_PORT] = {"--port", "LOOPCAST_PORT", "N", "TCP port, 1..65535 (default 8080)"},
     [O_STATE_DIR] = {"--state-dir", "LOOPCAST_STATE_DIR", "DIR",
-                     "where sessions.json and api-token live (default: nothing persisted)"},
+                     "where sessions.json and api-token live (default: $XDG_STATE_HOME/loopcast "
+                     "or ~/.local/state/loopcast)"},
     [O_FRAME_MS] = {"--frame-ms", "LOOPCAST_FRAME_MS", "MS",
                     "Opus frame: 2.5, 5, 10, 20, 40 or 60 (default 20)"},
     [O_BITRATE] = {"--bitrate", "LOOPCAST_BITRATE", "BPS",
@@ -73,6 +75,8 @@ static const opt opts[O_COUNT_] = {
                          "audio connections served at once, 1..100000 (default 4096)"},
     [O_MAX_LAG_MS] = {"--max-lag-ms", "LOOPCAST_MAX_LAG_MS", "MS",
                       "a listener further behind skips to live, 40..10000 (default 1000)"},
+    [O_MAX_SESSIONS] = {"--max-sessions", "LOOPCAST_MAX_SESSIONS", "N",
+                        "sessions remembered, 1..1000000 (default 1000; oldest unused evicted)"},
 };
 
 void lc_config_default(lc_config *cfg)
@@ -86,6 +90,7 @@ void lc_config_default(lc_config *cfg)
     cfg->log_format = LC_LOG_TEXT;
     cfg->max_listeners = 4096;
     cfg->max_lag_ms = 1000;
+    cfg->max_sessions = 1000;
 }
 
 void lc_config_usage(FILE *out, const char *argv0)
@@ -365,6 +370,14 @@ static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
             return LC_ERR_INVALID;
         }
         cfg->max_lag_ms = (unsigned)v;
+    }
+    if ((name = origin(r, O_MAX_SESSIONS)), r[O_MAX_SESSIONS].val) {
+        if (parse_long(r[O_MAX_SESSIONS].val, 1, 1000000, &v)) {
+            lc_errf(errbuf, errlen, "%s: '%s' is not a count in 1..1000000", name,
+                    r[O_MAX_SESSIONS].val);
+            return LC_ERR_INVALID;
+        }
+        cfg->max_sessions = (size_t)v;
     }
     return 0;
 }

@@ -25,7 +25,9 @@ typedef struct lc_config {
     const char *source;         /* --source / LOOPCAST_SOURCE, default "auto" */
     const char *bind;           /* --bind / LOOPCAST_BIND, NULL = every interface */
     int port;                   /* --port / LOOPCAST_PORT, 1..65535, default 8080 */
-    const char *state_dir;      /* --state-dir / LOOPCAST_STATE_DIR, NULL = nothing persisted */
+    const char *state_dir;      /* --state-dir / LOOPCAST_STATE_DIR, NULL = the default
+                                 * ($XDG_STATE_HOME/loopcast, ~/.local/state/loopcast), chosen by
+                                 * the server at start-up (server.c), not here */
     uint32_t frame_us;          /* --frame-ms / LOOPCAST_FRAME_MS, default 20 ms */
     int32_t bitrate;            /* --bitrate / LOOPCAST_BITRATE, 6000..510000, default 128000 */
     int complexity;             /* --complexity / LOOPCAST_COMPLEXITY, 0..10, default 10 */
@@ -38,6 +40,7 @@ typedef struct lc_config {
     lc_log_format log_format;   /* --log-format / LOOPCAST_LOG_FORMAT, text|json */
     unsigned max_listeners;     /* --max-listeners / LOOPCAST_MAX_LISTENERS, default 4096 */
     unsigned max_lag_ms;        /* --max-lag-ms / LOOPCAST_MAX_LAG_MS, 40..10000, default 1000 */
+    size_t max_sessions;        /* --max-sessions / LOOPCAST_MAX_SESSIONS, 1..1000000, default 1000 */
     bool help, version, list_sources;
 } lc_config;
 

@@ -6,6 +6,8 @@
 #include "control.h"
 
 #include <cjson/cJSON.h>
+
+#include "api.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,47 +39,6 @@ size_t lc_control_format_number(char *out, size_t cap, double v)
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* UTF-8 validity (no overlongs, no surrogates) and no control characters. */
-static int name_ok(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned c = p[i];
-        size_t k;
-        unsigned cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return 0;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + k >= n) /* truncated sequence */
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i + j] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
 static int fail(char *err, size_t errlen, int rc, const char *msg)
 {
     lc_errf(err, errlen, "%s", msg);
@@ -96,36 +57,26 @@ static int get_int(const cJSON *it, double lo, double hi, int64_t *out)
     return 1;
 }
 
-static int parse_set(const cJSON *root, lc_control_msg *m, char *err, size_t errlen)
+/* The one parser of session changes is the API's (lc_api_parse_patch): a page's `set` and a
+ * PATCH accept and refuse exactly the same things. It reads the text again; `set` is rare (a
+ * slider drag), so the second parse costs nothing that matters. */
+static int parse_set(const char *text, size_t len, lc_control_msg *m, char *err, size_t errlen)
 {
-    const cJSON *it;
-    int64_t v;
-    if ((it = cJSON_GetObjectItemCaseSensitive(root, "volume"))) {
-        if (!get_int(it, 0, 100, &v))
-            return fail(err, errlen, LC_ERR_INVALID, "volume must be an integer 0..100");
-        m->has_volume = true;
-        m->volume = (int)v;
+    char why[160];
+    int rc = lc_api_parse_patch(text, len, false, true, &m->patch, NULL, NULL, why, sizeof why);
+    if (rc) {
+        /* Its "unknown field 'x'" quotes the key; our error messages never quote input. */
+        return fail(err, errlen, LC_ERR_INVALID,
+                    strstr(why, "unknown field") ? "set has an unknown field" : why);
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(root, "muted"))) {
-        if (!cJSON_IsBool(it))
-            return fail(err, errlen, LC_ERR_INVALID, "muted must be true or false");
-        m->has_muted = true;
-        m->muted = cJSON_IsTrue(it);
-    }
-    if ((it = cJSON_GetObjectItemCaseSensitive(root, "name"))) {
-        if (!cJSON_IsString(it) || !it->valuestring)
-            return fail(err, errlen, LC_ERR_INVALID, "name must be a string");
-        size_t n = strlen(it->valuestring);
-        if (n > LC_CONTROL_NAME_MAX)
-            return fail(err, errlen, LC_ERR_INVALID, "name is longer than 64 bytes");
-        if (!name_ok(it->valuestring, n))
-            return fail(err, errlen, LC_ERR_INVALID,
-                        "name must be UTF-8 without control characters");
-        m->has_name = true;
-        memcpy(m->name, it->valuestring, n + 1);
-    }
-    if (!m->has_volume && !m->has_muted && !m->has_name)
+    if (!m->patch.has_volume && !m->patch.has_muted && !m->patch.has_name)
         return fail(err, errlen, LC_ERR_INVALID, "set needs volume, muted or name");
+    m->has_volume = m->patch.has_volume;
+    m->volume = m->patch.volume;
+    m->has_muted = m->patch.has_muted;
+    m->muted = m->patch.muted;
+    m->has_name = m->patch.has_name;
+    memcpy(m->name, m->patch.name, sizeof m->name);
     return 0;
 }
 
@@ -221,7 +172,7 @@ int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err
         rc = 0;
     } else if (!strcmp(type->valuestring, "set")) {
         out->type = LC_CONTROL_SET;
-        rc = parse_set(root, out, err, errlen);
+        rc = parse_set(text, len, out, err, errlen);
     } else if (!strcmp(type->valuestring, "stats")) {
         out->type = LC_CONTROL_STATS;
         rc = parse_stats(root, out, err, errlen);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "session.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,7 +34,10 @@ typedef struct lc_control_msg {
     /* ping: the client's T, echoed in the `time` answer (any JSON number; absent = 0) */
     bool has_t;
     double t;
-    /* set: which fields came, and their values (already range-checked) */
+    /* set: the change, parsed and checked by lc_api_parse_patch (the one parser of session
+     * changes, shared with the REST API's PATCH), ready for lc_sessions_patch... */
+    lc_session_patch patch;
+    /* ...and the same fields again for callers that read them one by one */
     bool has_volume, has_muted, has_name;
     int volume;
     bool muted;
@@ -50,7 +54,8 @@ typedef struct lc_control_msg {
  *   LC_ERR_LIMIT     longer than LC_CONTROL_MAX
  *   LC_ERR_PARSE     not JSON, not an object, trailing bytes, no string "type"
  *   LC_ERR_NOT_FOUND unknown type
- *   LC_ERR_INVALID   a known field with a wrong type or out of range (nothing is applied)
+ *   LC_ERR_INVALID   a known field with a wrong type or out of range, or (set only) an unknown
+ *                    field, exactly as the REST API's PATCH refuses it (nothing is applied)
  * with a short English message in err (safe to send back to the client: it never quotes input).
  */
 int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err, size_t errlen);

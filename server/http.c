@@ -1,6 +1,6 @@
 /*
  * http.c — every plain HTTP request: the pages (built in, or --web-root), /healthz, /readyz,
- * /metrics, the reserved /api/v1 space, and the error answers.
+ * /metrics, the REST API under /api/v1 (api_http.c → lc_api_handle), and the error answers.
  *
  * One response shape for all of them: headers (with our own security headers, never lws's
  * "best practices" set, whose fixed CSP blocks the WASM decoder) written in LWS_CALLBACK_HTTP,
@@ -29,7 +29,13 @@ typedef struct http_pss {
     size_t len, off;
     uint8_t *owned;      /* malloc'd body, freed when done */
     bool deferred;       /* a request body is arriving: answer at HTTP_BODY_COMPLETION */
+    bool close_after;    /* hang up once the answer is out */
     char url[128];       /* the request path, kept for the deferred answer */
+    /* An API request's body, collected up to LC_API_MAX_BODY; past it the rest is read and
+     * dropped (so the connection stays in step) and the answer is 413. */
+    char *api_body;
+    size_t api_len;
+    bool api_too_large;
 } http_pss;
 
 size_t lc_http_pss_size(void) { return sizeof(http_pss); }
@@ -59,6 +65,7 @@ int lc_http_add_security_headers(struct lws *wsi, unsigned char **p, unsigned ch
 static void pss_reset(http_pss *pss)
 {
     free(pss->owned);
+    free(pss->api_body);
     memset(pss, 0, sizeof *pss);
 }
 
@@ -75,7 +82,9 @@ static int respond(struct lws *wsi, http_pss *pss, unsigned status, const char *
 
     pss_reset(pss);
     pss->owned = owned;
+    bool close_after = pss->close_after;
     if (lws_add_http_common_headers(wsi, status, mime, len, &p, end) ||
+        (close_after && add_hdr(wsi, "connection:", "close", &p, end)) ||
         lc_http_add_security_headers(wsi, &p, end, cache) ||
         (extra_name && add_hdr(wsi, extra_name, extra_val, &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end)) {
@@ -86,6 +95,7 @@ static int respond(struct lws *wsi, http_pss *pss, unsigned status, const char *
         pss_reset(pss);
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
+    pss->close_after = close_after; /* pss_reset cleared it */
     pss->body = body;
     pss->len = len;
     pss->off = 0;
@@ -112,6 +122,8 @@ static int write_more(struct lws *wsi, http_pss *pss)
         lws_callback_on_writable(wsi);
         return 0;
     }
+    if (pss->close_after)
+        return -1;
     pss_reset(pss);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -243,15 +255,60 @@ static int serve_page(struct lws *wsi, lc_server *srv, http_pss *pss, const char
                    NULL);
 }
 
-/* A request body follows the headers (content-length > 0 or chunked). */
-static bool has_body(struct lws *wsi)
+/* A request body follows the headers (content-length > 0 or chunked); *declared is its
+ * content-length (0 when chunked). */
+static bool has_body(struct lws *wsi, unsigned long long *declared)
 {
     char cl[32];
+    *declared = 0;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
         return true;
     if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
-        return strtoull(cl, NULL, 10) > 0;
+        return (*declared = strtoull(cl, NULL, 10)) > 0;
     return false;
+}
+
+/* An API body declared larger than this is not even drained: 413 and hang up. Between
+ * LC_API_MAX_BODY and this, the body is read and dropped so the client (which is still sending)
+ * reads the 413 instead of a connection reset. */
+#define API_DRAIN_MAX (1u << 20)
+
+static const char *method_name(int meth)
+{
+    switch (meth) {
+    case LWSHUMETH_GET: return "GET";
+    case LWSHUMETH_POST: return "POST";
+    case LWSHUMETH_OPTIONS: return "OPTIONS";
+    case LWSHUMETH_PUT: return "PUT";
+    case LWSHUMETH_PATCH: return "PATCH";
+    case LWSHUMETH_DELETE: return "DELETE";
+    case LWSHUMETH_HEAD: return "HEAD";
+    default: return "OTHER";
+    }
+}
+
+/* The REST API: lc_api_handle decides, we carry its answer (status, JSON, one extra header). */
+static int api_request(struct lws *wsi, lc_server *srv, http_pss *pss, const char *url,
+                       int meth)
+{
+    lc_api_response r;
+    const char *xname = NULL;
+    char xval[64];
+    char *body = pss->api_body; /* ours now: respond() resets the pss */
+    size_t blen = pss->api_len;
+    bool too_large = pss->api_too_large;
+    pss->api_body = NULL;
+    lc_api_http_answer(wsi, srv, url, method_name(meth), body, blen, too_large, &r, &xname,
+                       xval, sizeof xval);
+    free(body);
+    if (!r.body && r.status != 204) {
+        lc_api_response_free(&r);
+        return -1; /* out of memory: drop the connection rather than lie */
+    }
+    /* lc_api_response's body is ours to free; respond() frees what it is given as `owned`. */
+    return respond(wsi, pss, (unsigned)r.status, "application/json", "no-store",
+                   (const uint8_t *)r.body, r.status == 204 ? 0 : r.body_len,
+                   (uint8_t *)r.body, meth == LWSHUMETH_HEAD, xname, xval);
 }
 
 static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const char *url)
@@ -261,7 +318,14 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
     int meth = lws_http_get_uri_and_method(wsi, &uri_ptr, &uri_len);
     bool get = meth == LWSHUMETH_GET, head = meth == LWSHUMETH_HEAD;
 
-    if (!pss->deferred && !get && !head && has_body(wsi)) {
+    unsigned long long declared = 0;
+    if (!pss->deferred && !get && !head && has_body(wsi, &declared)) {
+        if (declared > API_DRAIN_MAX && lc_api_http_is_api(url) && !srv->stopping) {
+            pss_reset(pss);
+            pss->api_too_large = true;
+            pss->close_after = true;
+            return api_request(wsi, srv, pss, url, meth);
+        }
         /* Answering now would leave the body on the connection to be parsed as the next
          * request: read (and drop) it first, answer at HTTP_BODY_COMPLETION. */
         pss_reset(pss);
@@ -270,13 +334,17 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
         return 0;
     }
     pss->deferred = false;
+    bool api = lc_api_http_is_api(url);
 
     if (srv->stopping)
         return json_error(wsi, pss, 503, "shutting_down", "the server is shutting down", head,
                           NULL);
-    /* The JSON API's space: reserved, every method, JSON errors (the sessions issue fills it). */
-    if (!strcmp(url, "/api/v1") || !strncmp(url, "/api/v1/", 8) || !strcmp(url, "/api"))
-        return json_error(wsi, pss, 404, "not_found", "no such API endpoint", head, NULL);
+    if (api) {
+        if (!strcmp(url, "/api/v1/events"))
+            return json_error(wsi, pss, 426, "upgrade_required", "/api/v1/events is a "
+                              "WebSocket (subprotocol " LC_EVENTS_PROTOCOL ")", head, NULL);
+        return api_request(wsi, srv, pss, url, meth);
+    }
     if (!get && !head)
         return json_error(wsi, pss, 405, "method_not_allowed", "use GET or HEAD", false,
                           "GET, HEAD");
@@ -320,10 +388,25 @@ int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_HTTP:
         return handle_request(wsi, srv, pss, in ? (const char *)in : "/");
     case LWS_CALLBACK_HTTP_BODY:
-        return 0; /* no endpoint reads a body yet: dropped */
+        /* Only API requests keep their body (bounded); any other body is dropped. */
+        if (pss && pss->deferred && lc_api_http_is_api(pss->url) && !pss->api_too_large) {
+            if (pss->api_len + len > LC_API_MAX_BODY) {
+                pss->api_too_large = true;
+                free(pss->api_body);
+                pss->api_body = NULL;
+                pss->api_len = 0;
+            } else {
+                if (!pss->api_body && !(pss->api_body = malloc(LC_API_MAX_BODY)))
+                    return -1;
+                memcpy(pss->api_body + pss->api_len, in, len);
+                pss->api_len += len;
+            }
+        }
+        return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (pss && pss->deferred) {
             char url[sizeof pss->url];
+            /* pss->url goes away with the reset inside handle_request */
             memcpy(url, pss->url, sizeof url);
             return handle_request(wsi, srv, pss, url);
         }

@@ -7,6 +7,10 @@
  *                    calls lws_cancel_service(ctx);
  *   lws thread       everything else (HTTP, WebSockets, metrics) — the fields marked "lws";
  *   signal thread    sets stop_requested and calls lws_cancel_service(ctx);
+ *   store writer     (session/) writes sessions.json; it never calls back into the server:
+ *                    lc_sessions' event callback runs on the thread that made the change, and
+ *                    every change (attach/detach/patch/put/delete) is made on the lws thread
+ *                    (api_http.c checks this at run time and drops, loudly, any other);
  *   main thread      create/destroy (no other thread of ours runs then) and, inside
  *                    lc_server_run, IS the lws thread.
  */
@@ -19,17 +23,36 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "capture.h"
 #include "codec.h"
 #include "config.h"
 #include "server.h"
+#include "session.h"
 #include "stream.h"
 
 #define LC_LOG_MOD "server"
 #define LC_STREAM_PROTOCOL "loopcast.v1"
+#define LC_EVENTS_PROTOCOL "loopcast.events.v1"
 #define LC_PROTOCOL_VERSION 1
 
-enum { LC_PROTO_HTTP = 0, LC_PROTO_STREAM = 1, LC_PROTO_COUNT_ = 2 };
+enum { LC_PROTO_HTTP = 0, LC_PROTO_STREAM = 1, LC_PROTO_EVENTS = 2, LC_PROTO_COUNT_ = 3 };
+
+typedef struct lc_ws_conn lc_ws_conn; /* an audio connection (ws_stream.c) */
+typedef struct lc_ev_conn lc_ev_conn; /* an events connection (ws_events.c) */
+
+/* Wrong-token rate limit, per client address (api_http.c). */
+#define LC_AUTH_SLOTS 64
+#define LC_AUTH_MAX_FAILS 10        /* failures within LC_AUTH_WINDOW_S ... */
+#define LC_AUTH_WINDOW_S 60
+#define LC_AUTH_BLOCK_S 60          /* ... block the address (429) this long */
+typedef struct lc_auth_slot {
+    char addr[48];
+    uint64_t first_ns, blocked_until_ns;
+    unsigned fails;
+} lc_auth_slot;
+
+#define LC_API_CODES 16 /* distinct HTTP statuses counted for /metrics */
 
 struct lc_server {
     /* Immutable after lc_server_create (read by every thread). */
@@ -47,6 +70,12 @@ struct lc_server {
     struct lws_protocol_vhost_options pvo_stream, pvo_default;
     lws_retry_bo_t retry;
     char *web_root_real;     /* realpath of --web-root, NULL for the embedded assets */
+    char *state_dir;         /* resolved state directory, NULL = nothing persisted */
+    int state_lock_fd;       /* flock'd STATE_DIR/lock, -1 if none */
+    lc_sessions *sessions;   /* locks itself; its events arrive on the lws thread */
+    lc_api *api;             /* immutable; lc_api_handle is called on the lws thread only */
+    char auth_header[LC_CONFIG_TOKEN_MAX + 8]; /* "Bearer <token>" for the server's own calls */
+    pthread_t lws_thread;    /* the thread running lc_server_run (set before the loop) */
 
     /* capture thread writes, anyone reads: relaxed atomics (counters and a timestamp; nobody
      * derives ordering from them). */
@@ -63,6 +92,17 @@ struct lc_server {
     unsigned listeners;          /* audio WebSockets open now (counted ones) */
     uint64_t packets_sent, packets_dropped, bytes_sent, ws_accepted, ws_refused;
     uint8_t *txbuf;              /* LWS_PRE + LC_TXBUF bytes: the one send buffer (one thread) */
+    bool tearing_down;           /* lws_context_destroy running: session events not broadcast */
+    lc_ws_conn *audio_conns;     /* every established audio connection (ws_stream.c) */
+    lc_ev_conn *ev_conns;        /* every events connection (ws_events.c) */
+    unsigned events_clients;     /* authenticated events connections */
+    lws_sorted_usec_list_t source_poll; /* 250 ms capture-state poll (ws_events.c) */
+    lc_capture_state src_state;  /* last state pushed to clients */
+    char src_error[160];         /* last error pushed ("" = none) */
+    lc_auth_slot auth[LC_AUTH_SLOTS];
+    uint64_t api_auth_failures;
+    int api_code[LC_API_CODES];  /* HTTP statuses seen, with their counts below */
+    uint64_t api_count[LC_API_CODES];
 
     /* main thread: the sigwait thread */
     pthread_t sig_thread;
@@ -85,6 +125,40 @@ int lc_http_add_security_headers(struct lws *wsi, unsigned char **p, unsigned ch
 int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len);
 size_t lc_ws_pss_size(void);
+
+/* ws_stream.c: session changes, live figures and source changes for audio connections. */
+void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_session_info *s);
+void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out);
+void lc_ws_stream_source_changed(lc_server *srv);
+
+/* ws_events.c: the events WebSocket (/api/v1/events). */
+int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len);
+size_t lc_ws_events_pss_size(void);
+void lc_ws_events_session_event(lc_server *srv, lc_session_event ev, const lc_session_info *s);
+/* Starts the capture-state poll (every 250 ms; pushes `source` on a change). */
+void lc_ws_events_start_source_poll(lc_server *srv);
+/* The `source` message text for the current state (malloc'd), NULL on OOM. */
+char *lc_source_json(lc_server *srv);
+/* Current capture state and error ("" when running) */
+lc_capture_state lc_source_state(lc_server *srv, char *err, size_t errlen);
+
+/* api_http.c: the server's glue to session/ and api/. */
+int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen);
+bool lc_api_http_is_api(const char *url);
+/* Answers one /api/v1 request (never the events socket); `resp` must be freed. */
+void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *url, const char *method,
+                        const char *body, size_t body_len, bool too_large,
+                        lc_api_response *resp, const char **extra_name, char *extra_val,
+                        size_t extra_cap);
+/* Wrong-token rate limit: blocked now? (seconds left in *retry_s) / record one failure. */
+bool lc_auth_blocked(lc_server *srv, const char *addr, unsigned *retry_s);
+void lc_auth_failed(lc_server *srv, const char *addr, const char *where);
+
+/* state.c */
+int lc_state_default_dir(char *out, size_t cap);
+int lc_state_open(const char *dir, int *lock_fd, char *errbuf, size_t errlen);
+int lc_state_token(const char *dir, char *tok, size_t cap, char *errbuf, size_t errlen);
 
 /* metrics.c: renders /metrics into a malloc'd string (*len set); NULL on OOM. */
 char *lc_metrics_render(lc_server *srv, size_t *len);

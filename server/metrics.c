@@ -122,6 +122,24 @@ char *lc_metrics_render(lc_server *srv, size_t *len)
     metric(&b, "loopcast_ws_refused_total", "counter",
            "Audio WebSockets refused at the listener limit (close 1013).",
            (double)srv->ws_refused);
+    lc_sessions_stats ss;
+    lc_sessions_get_stats(srv->sessions, &ss);
+    metric(&b, "loopcast_sessions", "gauge", "Sessions in the table (connected or not).",
+           (double)lc_sessions_count(srv->sessions));
+    metric(&b, "loopcast_store_writes_total", "counter", "Successful writes of sessions.json.",
+           (double)ss.writes);
+    metric(&b, "loopcast_store_write_failures_total", "counter",
+           "Failed writes of sessions.json (see /api/v1/status store.error).",
+           (double)ss.write_failures);
+    sb_printf(&b, "# HELP loopcast_api_requests_total REST API answers by HTTP status.\n"
+                  "# TYPE loopcast_api_requests_total counter\n");
+    for (int i = 0; i < LC_API_CODES && srv->api_code[i]; i++)
+        sb_printf(&b, "loopcast_api_requests_total{code=\"%d\"} %llu\n", srv->api_code[i],
+                  (unsigned long long)srv->api_count[i]);
+    metric(&b, "loopcast_api_auth_failures_total", "counter",
+           "Wrong API tokens (REST and events socket).", (double)srv->api_auth_failures);
+    metric(&b, "loopcast_events_clients", "gauge", "Authenticated events WebSockets open now.",
+           srv->events_clients);
     metric(&b, "loopcast_ready", "gauge", "1 when /readyz answers 200.",
            lc_server_ready(srv, reason, sizeof reason));
     metric(&b, "loopcast_uptime_seconds", "gauge", "Seconds since start.",

@@ -119,6 +119,13 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
         .tx_packet_size = LC_TXBUF,
         .user = srv,
     };
+    srv->protocols[LC_PROTO_EVENTS] = (struct lws_protocols){
+        .name = LC_EVENTS_PROTOCOL,
+        .callback = lc_ws_events_callback,
+        .per_session_data_size = lc_ws_events_pss_size(),
+        .rx_buffer_size = 1024, /* the only client message is auth (~100 bytes) */
+        .user = srv,
+    };
     /* A WebSocket upgrade that names no subprotocol goes to the vhost's default protocol
      * (lws_process_ws_upgrade, 4.1): make that the audio stream, not "http". */
     srv->pvo_default = (struct lws_protocol_vhost_options){.name = "default", .value = ""};
@@ -183,6 +190,7 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
         return LC_ERR_NOMEM;
     srv->cfg = *cfg;
     srv->tap_id = -1;
+    srv->state_lock_fd = -1;
     srv->start_ns = lc_now_ns();
     atomic_init(&srv->stop_requested, 0);
     atomic_init(&srv->last_packet_ns, 0);
@@ -240,6 +248,10 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
         rc = LC_ERR_NOMEM;
         goto fail;
     }
+    /* Sessions (state dir, token, store) before the socket: no connection may come first. */
+    rc = lc_server_sessions_create(srv, errbuf, errlen);
+    if (rc)
+        goto fail;
     rc = create_lws(srv, errbuf, errlen);
     if (rc)
         goto fail;
@@ -268,6 +280,7 @@ static void begin_shutdown(lc_server *srv)
     }
     /* Each audio socket, when writeable, sends close 1001 (ws_stream.c checks `stopping`). */
     lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
+    lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_EVENTS]);
     shutdown_tick(&srv->tick);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "closing %u listener connection(s)", srv->listeners);
 }
@@ -275,6 +288,8 @@ static void begin_shutdown(lc_server *srv)
 int lc_server_run(lc_server *srv)
 {
     int rc;
+    /* This thread becomes the lws thread: session events must arrive here (api_http.c). */
+    srv->lws_thread = pthread_self();
     if (pthread_create(&srv->sig_thread, NULL, signal_main, srv) == 0)
         srv->sig_thread_started = true;
     else
@@ -300,6 +315,7 @@ int lc_server_run(lc_server *srv)
            srv->web_root_real ? srv->web_root_real : "built in", LC_STREAM_PROTOCOL);
     log_urls(srv);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "source: %s", lc_capture_uri(srv->cap));
+    lc_ws_events_start_source_poll(srv);
     lc_log(LC_LOG_INFO, LC_LOG_MOD,
            "codec: Opus %u ch, 48000 Hz, %.1f ms frames, %d bit/s, complexity %d; max lag %u ms "
            "(%u packets, ring of %u)", oc->channels, oc->frame_us / 1000.0, oc->bitrate,
@@ -313,15 +329,29 @@ int lc_server_run(lc_server *srv)
         if (req > 0 && !srv->stopping)
             begin_shutdown(srv);
         if (srv->stopping &&
-            (srv->listeners == 0 || req > 1 || lc_now_ns() > srv->stop_deadline_ns))
+            ((srv->listeners == 0 && !srv->ev_conns) || req > 1 ||
+             lc_now_ns() > srv->stop_deadline_ns))
             break;
     }
     lws_sul_cancel(&srv->tick);
+    lws_sul_cancel(&srv->source_poll);
     if (srv->listeners)
         lc_log(LC_LOG_WARN, LC_LOG_MOD, "%u listener(s) did not close in time; dropping them",
                srv->listeners);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "stopped: %llu packets sent, %llu dropped",
            (unsigned long long)srv->packets_sent, (unsigned long long)srv->packets_dropped);
+    /* Every acknowledged change on disk before we report success (SIGTERM → exit 0). The
+     * listeners still open are detached by lws_context_destroy; lc_sessions_destroy writes
+     * their last_seen too. */
+    if (srv->state_dir) {
+        rc = lc_sessions_flush(srv->sessions);
+        if (rc)
+            lc_log(LC_LOG_ERROR, LC_LOG_MOD, "session store: final write failed: %s",
+                   lc_strerror(rc));
+        else
+            lc_log(LC_LOG_INFO, LC_LOG_MOD, "session store flushed (%zu sessions)",
+                   lc_sessions_count(srv->sessions));
+    }
     return 0;
 }
 
@@ -345,9 +375,16 @@ void lc_server_destroy(lc_server *srv)
     if (srv->cap)
         lc_capture_stop(srv->cap);
     stop_signal_thread(srv);
+    /* Closing connections detaches their sessions; nobody is left to hear about it. */
+    srv->tearing_down = true;
     if (srv->ctx)
         lws_context_destroy(srv->ctx);
     srv->ctx = NULL;
+    lc_api_destroy(srv->api);
+    lc_sessions_destroy(srv->sessions); /* flushes, then stops the writer thread */
+    if (srv->state_lock_fd >= 0)
+        close(srv->state_lock_fd);
+    free(srv->state_dir);
     lc_capture_close(srv->cap);
     lc_opus_destroy(srv->enc);
     lc_stream_destroy(srv->ring);

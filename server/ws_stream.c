@@ -2,13 +2,19 @@
  * ws_stream.c — the audio WebSocket (/stream, subprotocol "loopcast.v1" or none).
  *
  * Per connection: a cursor into the shared ring (= this listener's queue), a few pending text
- * replies, the client's own settings. Everything here runs on the lws thread.
+ * replies, a copy of its session's settings. Everything here runs on the lws thread.
+ *
+ * Sessions: ESTABLISHED attaches the connection to its session (lc_sessions_attach: persisted
+ * settings come back and go out in the hello), CLOSED detaches it. The page's `set` patches the
+ * table; the table's event (api_http.c → lc_ws_stream_session_event) updates every connection of
+ * that session, which then gets a `session` message — so a change from the API, another tab or
+ * the page itself reaches all of them the same way, within one service-loop turn.
  *
  * Send order per WRITEABLE (one lws_write each, as lws requires): a pending close, then the
- * hello, then `time` answers, then an `error`, then the next audio packet. Text first so a ping
+ * hello, then `session`, `source`, `time` answers, an `error`, then the next audio packet. Text first so a ping
  * is answered within one packet time even while audio is flowing.
  *
- * Memory per idle listener is this struct (~300 bytes) plus lws's own per-connection state and
+ * Memory per idle listener is this struct (~550 bytes) plus lws's own per-connection state and
  * its rx buffer (rx_buffer_size 512 + LWS_PRE, see server.c); a control message that arrives in
  * pieces borrows a 4 KiB reassembly buffer only until it is complete.
  */
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "control.h"
@@ -25,33 +32,44 @@
 
 #define MAX_PINGS 4
 
-typedef struct ws_pss {
+struct lc_ws_conn {
+    struct lws *wsi;
+    lc_ws_conn *prev, *next; /* srv->audio_conns: lws thread only */
+    bool linked;
+    bool attached;          /* lc_sessions_attach succeeded: detach when it closes */
     uint64_t cursor;        /* ring position of the next packet to send */
     uint64_t sent, dropped; /* packets to this listener / skipped for it */
+    uint64_t connected_ns;  /* the newest connection of a session gives its address/agent */
     double ping_t[MAX_PINGS];
     uint8_t ping_n;         /* pending `time` answers */
     uint8_t has_ping_t[MAX_PINGS];
     bool counted;           /* included in srv->listeners */
     bool hello_pending;
+    bool session_pending;   /* the session changed: send a `session` message */
+    bool source_pending;    /* the capture source changed state: send a `source` message */
     bool resync;            /* next audio packet carries the discontinuity flag */
     bool rx_too_large;      /* the message being reassembled went over the limit */
-    bool bad_session;       /* ?session= was malformed: close 1008 at the first writeable */
     uint16_t close_code;    /* nonzero: close with this code at the next writeable */
+    const char *close_why;  /* its reason (a static string) */
     int err_rc;             /* pending `error` (an lc_control_parse result), 0 = none */
     char err_msg[96];
+    /* The session's settings as last seen (hello, then every session event): muted is what
+     * send_audio obeys. The table (session/) is the truth; this is the connection's copy. */
     char id[LC_SESSION_ID_LEN + 1];
-    /* The listener's own settings (the sessions issue binds them to the session table). */
     int volume;
-    bool muted;
-    char name[LC_CONTROL_NAME_MAX + 1];
-    /* The page's latest playout figures. */
+    bool muted, persist;
+    char name[LC_SESSION_NAME_MAX + 1];
+    /* The page's latest playout figures (stats), for the API's delay_ms. */
     float buffer_ms, latency_ms;
     int64_t underruns;
     uint8_t decoder, output;
+    char remote[48];        /* peer address (lws_get_peer_simple) */
+    char user_agent[160];
     /* Reassembly of a fragmented text message; NULL unless one is in flight. */
     char *rx;
     uint16_t rx_len;
-} ws_pss;
+};
+typedef lc_ws_conn ws_pss;
 
 size_t lc_ws_pss_size(void) { return sizeof(ws_pss); }
 
@@ -118,7 +136,7 @@ static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
     cJSON_AddStringToObject(o, "name", pss->name);
     cJSON_AddNumberToObject(o, "volume", pss->volume);
     cJSON_AddBoolToObject(o, "muted", pss->muted);
-    cJSON_AddBoolToObject(o, "persist", true);
+    cJSON_AddBoolToObject(o, "persist", pss->persist);
     if (!(o = cJSON_AddObjectToObject(root, "codec")))
         goto out;
     cJSON_AddStringToObject(o, "name", "opus");
@@ -138,6 +156,39 @@ static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
 out:
     cJSON_free(text);
     cJSON_Delete(root);
+    return rc;
+}
+
+/* {"type":"session","session":{id,name,volume,muted,persist}} — the hello's session fields. */
+static int send_session(struct lws *wsi, lc_server *srv, ws_pss *pss)
+{
+    cJSON *root = cJSON_CreateObject(), *o;
+    char *text = NULL;
+    int rc = -1;
+    pss->session_pending = false;
+    if (!root || !cJSON_AddStringToObject(root, "type", "session") ||
+        !(o = cJSON_AddObjectToObject(root, "session")) ||
+        !cJSON_AddStringToObject(o, "id", pss->id) ||
+        !cJSON_AddStringToObject(o, "name", pss->name) ||
+        !cJSON_AddNumberToObject(o, "volume", pss->volume) ||
+        !cJSON_AddBoolToObject(o, "muted", pss->muted) ||
+        !cJSON_AddBoolToObject(o, "persist", pss->persist))
+        goto out;
+    text = cJSON_PrintUnformatted(root);
+    if (text)
+        rc = write_text(wsi, srv, text, strlen(text));
+out:
+    cJSON_free(text);
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int send_source(struct lws *wsi, lc_server *srv, ws_pss *pss)
+{
+    char *text = lc_source_json(srv);
+    int rc = text ? write_text(wsi, srv, text, strlen(text)) : -1;
+    pss->source_pending = false;
+    free(text);
     return rc;
 }
 
@@ -203,24 +254,24 @@ static int send_audio(struct lws *wsi, lc_server *srv, ws_pss *pss)
 static int on_writeable(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
     uint16_t code = pss->close_code;
-    const char *why = "";
-    if (!code && srv->stopping)
+    const char *why = pss->close_why ? pss->close_why : "";
+    if (!code && srv->stopping) {
         code = LWS_CLOSE_STATUS_GOINGAWAY;
+        why = "server shutting down";
+    }
     if (code) {
-        switch (code) {
-        case LWS_CLOSE_STATUS_GOINGAWAY: why = "server shutting down"; break;
-        case LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE: why = "binary messages are not accepted"; break;
-        case LWS_CLOSE_STATUS_POLICY_VIOLATION: why = "malformed session id"; break;
-        case 1013: why = "listener limit reached, try again later"; break;
-        default: break;
-        }
         lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
         return -1;
     }
     int rc;
     if (pss->hello_pending) {
         pss->hello_pending = false;
+        pss->session_pending = false; /* the hello carries the settings */
         rc = send_hello(wsi, srv, pss);
+    } else if (pss->session_pending) {
+        rc = send_session(wsi, srv, pss);
+    } else if (pss->source_pending) {
+        rc = send_source(wsi, srv, pss);
     } else if (pss->ping_n) {
         rc = send_time(wsi, srv, pss);
     } else if (pss->err_rc) {
@@ -238,7 +289,6 @@ static void handle_message(lc_server *srv, ws_pss *pss, const char *buf, size_t 
     lc_control_msg m;
     char err[96];
     int rc = lc_control_parse(buf, len, &m, err, sizeof err);
-    (void)srv;
     if (rc) {
         if (!pss->err_rc) { /* keep the first refusal; later ones while it waits are dropped */
             pss->err_rc = rc;
@@ -254,19 +304,24 @@ static void handle_message(lc_server *srv, ws_pss *pss, const char *buf, size_t 
         pss->has_ping_t[pss->ping_n] = m.has_t;
         pss->ping_n++;
         break;
-    case LC_CONTROL_SET:
-        if (m.has_volume)
-            pss->volume = m.volume;
-        if (m.has_muted)
-            pss->muted = m.muted;
-        if (m.has_name)
-            memcpy(pss->name, m.name, sizeof pss->name);
+    case LC_CONTROL_SET: {
+        /* Through the table, never straight into this connection: its event brings the new
+         * settings to every connection of the session, this one included (as a `session`). */
+        lc_session_info info;
+        rc = pss->attached ? lc_sessions_patch(srv->sessions, pss->id, &m.patch, &info)
+                           : LC_ERR_NOT_FOUND;
+        if (rc && !pss->err_rc) {
+            pss->err_rc = LC_ERR_INVALID;
+            snprintf(pss->err_msg, sizeof pss->err_msg, "%s",
+                     rc == LC_ERR_NOT_FOUND ? "this session no longer exists" : "refused");
+        }
         break;
+    }
     case LC_CONTROL_STATS:
         if (m.buffer_ms >= 0)
             pss->buffer_ms = (float)m.buffer_ms;
         if (m.latency_ms >= 0)
-            pss->latency_ms = (float)m.latency_ms;
+            pss->latency_ms = (float)m.latency_ms; /* read by the API's live hook */
         if (m.underruns >= 0)
             pss->underruns = m.underruns;
         if (m.decoder)
@@ -317,31 +372,134 @@ static int on_receive(struct lws *wsi, lc_server *srv, ws_pss *pss, const char *
     return 0;
 }
 
+static void unlink_conn(lc_server *srv, ws_pss *pss)
+{
+    if (!pss->linked)
+        return;
+    if (pss->prev)
+        pss->prev->next = pss->next;
+    else
+        srv->audio_conns = pss->next;
+    if (pss->next)
+        pss->next->prev = pss->prev;
+    pss->prev = pss->next = NULL;
+    pss->linked = false;
+}
+
+/* ?persist=0 asks for a session that is never written to disk (only when it is created). */
+static bool persist_from_request(struct lws *wsi)
+{
+    char buf[16];
+    const char *v = lws_get_urlarg_by_name(wsi, "persist=", buf, sizeof buf);
+    return !(v && (!strcmp(v, "0") || !strcmp(v, "false")));
+}
+
+static void refuse(ws_pss *pss, uint16_t code, const char *why)
+{
+    pss->close_code = code;
+    pss->close_why = why;
+}
+
 static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
+    lc_session_info info;
     memset(pss, 0, sizeof *pss);
+    pss->wsi = wsi;
     pss->volume = 100;
+    pss->persist = true;
     pss->cursor = lc_stream_cursor_new(srv->ring);
     pss->hello_pending = true;
     int s = session_from_request(wsi, pss->id);
     if (s < 0) {
-        pss->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
-    } else if (s == 0 && lc_session_id_new(pss->id)) {
-        pss->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
+        refuse(pss, LWS_CLOSE_STATUS_POLICY_VIOLATION, "malformed session id");
     } else if (srv->listeners >= srv->cfg.max_listeners) {
-        pss->close_code = 1013; /* try again later */
+        refuse(pss, 1013, "listener limit reached, try again later");
         srv->ws_refused++;
     } else {
-        srv->listeners++;
-        pss->counted = true;
-        srv->ws_accepted++;
-        /* A small kernel send buffer bounds how much audio can queue behind a slow reader
-         * outside our ring (see server.c). */
-        int fd = lws_get_socket_fd(wsi);
-        if (fd >= 0)
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &srv->sndbuf, sizeof srv->sndbuf);
+        lws_get_peer_simple(wsi, pss->remote, sizeof pss->remote);
+        if (lws_hdr_copy(wsi, pss->user_agent, sizeof pss->user_agent,
+                         WSI_TOKEN_HTTP_USER_AGENT) < 0)
+            pss->user_agent[0] = '\0'; /* longer than we keep: better none than cut */
+        pss->connected_ns = lc_now_ns();
+        /* Linked before attaching, so the connected event's live figures include it. */
+        pss->next = srv->audio_conns;
+        if (pss->next)
+            pss->next->prev = pss;
+        srv->audio_conns = pss;
+        pss->linked = true;
+        int rc = lc_sessions_attach(srv->sessions, s ? pss->id : NULL,
+                                    persist_from_request(wsi), &info);
+        if (rc == LC_ERR_FULL) {
+            unlink_conn(srv, pss);
+            refuse(pss, 1013, "session table full, try again later");
+            srv->ws_refused++;
+        } else if (rc) {
+            unlink_conn(srv, pss);
+            refuse(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "session unavailable");
+        } else {
+            pss->attached = true;
+            memcpy(pss->id, info.id, sizeof pss->id);
+            memcpy(pss->name, info.name, sizeof pss->name);
+            pss->volume = info.volume;
+            pss->muted = info.muted;
+            pss->persist = info.persist;
+            srv->listeners++;
+            pss->counted = true;
+            srv->ws_accepted++;
+            /* A small kernel send buffer bounds how much audio can queue behind a slow reader
+             * outside our ring (see server.c). */
+            int fd = lws_get_socket_fd(wsi);
+            if (fd >= 0)
+                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &srv->sndbuf, sizeof srv->sndbuf);
+        }
     }
     lws_callback_on_writable(wsi);
+}
+
+void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_session_info *s)
+{
+    if (ev != LC_SESSION_UPDATED && ev != LC_SESSION_REMOVED)
+        return;
+    for (ws_pss *c = srv->audio_conns; c; c = c->next) {
+        if (!c->attached || strcmp(c->id, s->id))
+            continue;
+        if (ev == LC_SESSION_REMOVED) {
+            /* Forgotten through the API: the page must not keep playing under a dead id. */
+            c->attached = false;
+            refuse(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "session forgotten");
+        } else {
+            memcpy(c->name, s->name, sizeof c->name);
+            c->volume = s->volume;
+            c->muted = s->muted;
+            c->persist = s->persist;
+            c->session_pending = true;
+        }
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
+{
+    uint64_t newest = 0;
+    for (ws_pss *c = srv->audio_conns; c; c = c->next) {
+        if (!c->attached || strcasecmp(c->id, id))
+            continue;
+        out->packets_sent += c->sent;
+        out->packets_dropped += c->dropped;
+        if (c->connected_ns >= newest) {
+            newest = c->connected_ns;
+            snprintf(out->remote, sizeof out->remote, "%s", c->remote);
+            snprintf(out->user_agent, sizeof out->user_agent, "%s", c->user_agent);
+            out->delay_ms = c->latency_ms > 0 ? (int)(c->latency_ms + 0.5f) : -1;
+        }
+    }
+}
+
+void lc_ws_stream_source_changed(lc_server *srv)
+{
+    for (ws_pss *c = srv->audio_conns; c; c = c->next)
+        c->source_pending = true;
+    lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
 }
 
 /* Only /stream upgrades to the audio protocol (protocol.md); the path is checked here, before
@@ -384,6 +542,10 @@ int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         if (pss->counted && srv->listeners)
             srv->listeners--;
         pss->counted = false;
+        unlink_conn(srv, pss);
+        if (pss->attached)
+            lc_sessions_detach(srv->sessions, pss->id);
+        pss->attached = false;
         free(pss->rx);
         pss->rx = NULL;
         return 0;

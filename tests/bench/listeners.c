@@ -12,6 +12,11 @@
  * With --decode K the first K listeners decode with libopus and report the dominant frequency.
  * With --stalled K the last K listeners stop reading after the hello (a stuck client).
  *
+ * Sessions (docs/protocol.md): --session GUID joins that session (?session=), --no-persist asks
+ * for ?persist=0, --print-text prints every text message (the hello first) as
+ * "TEXT <ms since start> <json>" and a server close as "CLOSE <code> <reason>", --send TEXT sends
+ * one text message (e.g. a `set`) after the hello on every connection.
+ *
  * Checks (--expect-hz, --max-gap-ms, --no-drops, --rate-tolerance) turn it into a pass/fail test
  * client for tests/integration: exit 0 when every check holds, 1 when one fails (each failure
  * printed), 2 on bad arguments.
@@ -43,7 +48,7 @@ typedef enum { C_IDLE, C_CONNECTING, C_OPEN, C_CLOSED, C_FAILED } conn_state;
 typedef struct conn {
     struct lws *wsi;
     conn_state state;
-    bool stalled, decode, got_hello, have_seq;
+    bool stalled, decode, got_hello, have_seq, send_pending;
     uint32_t last_seq;
     uint64_t last_arrival_ns, max_gap_ns;
     uint64_t packets, bytes, missing, discont, bad;
@@ -62,6 +67,9 @@ typedef struct bench {
     int server_pid;
     double expect_hz, max_gap_ms, rate_tol;
     bool no_drops, quiet;
+    const char *session, *send_text;
+    bool no_persist, print_text;
+    char path_buf[256];
 
     struct lws_context *ctx;
     conn *conns;
@@ -143,8 +151,16 @@ static void on_hello(conn *c, const char *txt, size_t len)
     size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
     memcpy(buf, txt, n);
     buf[n] = 0;
-    if (!strstr(buf, "\"hello\""))
+    if (B.print_text) {
+        printf("TEXT %.1f %s\n", (double)(now_ns() - B.t_start_ns) / 1e6, buf);
+        fflush(stdout);
+    }
+    if (!strstr(buf, "\"type\":\"hello\""))
         return; /* time replies etc. */
+    if (B.send_text && !c->got_hello) {
+        c->send_pending = true;
+        lws_callback_on_writable(c->wsi);
+    }
     const char *fs = strstr(buf, "\"frame_samples\":");
     const char *ch = strstr(buf, "\"channels\":");
     if (fs)
@@ -273,6 +289,27 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         }
         break;
     }
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (c && c->send_pending && B.send_text) {
+            unsigned char buf[LWS_PRE + 1024];
+            size_t n = strlen(B.send_text);
+            if (n > 1024)
+                n = 1024;
+            memcpy(buf + LWS_PRE, B.send_text, n);
+            c->send_pending = false;
+            if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
+                return -1;
+        }
+        break;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (B.print_text) {
+            const unsigned char *p = in;
+            unsigned code = len >= 2 ? (unsigned)p[0] << 8 | p[1] : 0;
+            printf("CLOSE %u %.*s\n", code, len > 2 ? (int)(len - 2) : 0,
+                   len > 2 ? (const char *)p + 2 : "");
+            fflush(stdout);
+        }
+        break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (c) {
             if (c->state == C_OPEN)
@@ -398,6 +435,10 @@ static void usage(FILE *f)
             "  --stalled K         the last K listeners stop reading after the hello\n"
             "  --decode K          the first K listeners decode with libopus\n"
             "  --server-pid PID    report the server's CPU and RSS from /proc\n"
+            "  --session GUID      join this session (?session=GUID)\n"
+            "  --no-persist        ask for a session that is never stored (?persist=0)\n"
+            "  --print-text        print each text message: TEXT <ms> <json>; closes: CLOSE <code>\n"
+            "  --send TEXT         send TEXT (e.g. a set message) after the hello\n"
             "checks (exit 1 if one fails):\n"
             "  --expect-hz F       decoded listeners hear F Hz (±2 Hz)\n"
             "  --max-gap-ms G      no reading listener sees a gap over G ms\n"
@@ -465,6 +506,16 @@ static int parse_args(int argc, char **argv)
         } else if (!strcmp(a, "--rate-tolerance")) {
             NEEDV();
             B.rate_tol = strtod(v, &end);
+        } else if (!strcmp(a, "--session")) {
+            NEEDV();
+            B.session = v;
+        } else if (!strcmp(a, "--send")) {
+            NEEDV();
+            B.send_text = v;
+        } else if (!strcmp(a, "--no-persist")) {
+            B.no_persist = true;
+        } else if (!strcmp(a, "--print-text")) {
+            B.print_text = true;
         } else if (!strcmp(a, "--no-drops")) {
             B.no_drops = true;
         } else if (!strcmp(a, "--quiet")) {
@@ -482,6 +533,11 @@ static int parse_args(int argc, char **argv)
             return 2;
         }
 #undef NEEDV
+    }
+    if (B.session || B.no_persist) {
+        snprintf(B.path_buf, sizeof B.path_buf, "%s?%s%s%s", B.path, B.session ? "session=" : "",
+                 B.session ? B.session : "", B.no_persist ? (B.session ? "&persist=0" : "persist=0") : "");
+        B.path = B.path_buf;
     }
     if (B.port <= 0 || B.port > 65535 || B.n == 0 || B.stalled > B.n || B.decode > B.n - B.stalled ||
         B.seconds <= 0) {

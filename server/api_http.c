@@ -1,0 +1,276 @@
+/*
+ * api_http.c — the server's glue to session/ (the table and its store) and api/ (the REST
+ * handler as a pure function): which state directory and token, the session event fan-out, the
+ * API's live/status hooks, the wrong-token rate limit, and one REST request → response.
+ *
+ * Threads: everything here runs on the lws thread, except lc_server_sessions_create (main
+ * thread, before any other thread of ours exists). Session events: lc_sessions calls back on the
+ * thread that made the change, and the server makes every change on the lws thread (attach and
+ * detach in ws_stream.c, patch from a page's `set`, and the REST handler); the store's writer
+ * thread only writes files and never emits. on_session_event() checks the thread anyway, so a
+ * future caller elsewhere fails loudly instead of racing on the connection lists.
+ */
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- session events ------------------------------------------------------------------------ */
+
+static void on_session_event(void *user, lc_session_event ev, const lc_session_info *s)
+{
+    lc_server *srv = user;
+    if (!pthread_equal(pthread_self(), srv->lws_thread)) {
+        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "session event off the lws thread dropped (bug)");
+        return;
+    }
+    if (srv->tearing_down)
+        return; /* the connections are being freed; nobody is left to tell */
+    lc_ws_stream_session_event(srv, ev, s);
+    lc_ws_events_session_event(srv, ev, s);
+}
+
+/* ---- API hooks ----------------------------------------------------------------------------- */
+
+static void live_hook(void *user, const char *id, lc_api_live *out)
+{
+    lc_ws_stream_live(user, id, out);
+}
+
+static void status_hook(void *user, void *obj)
+{
+    lc_server *srv = user;
+    cJSON *o = obj, *src, *codec;
+    const lc_opus_config *oc = lc_opus_get_config(srv->enc);
+    char err[160];
+    lc_capture_state st = lc_source_state(srv, err, sizeof err);
+
+    cJSON_AddStringToObject(o, "version", LC_VERSION);
+    cJSON_AddNumberToObject(o, "uptime_s",
+                            (double)((lc_now_ns() - srv->start_ns) / 1000000u) / 1000.0);
+    if ((src = cJSON_AddObjectToObject(o, "source"))) {
+        cJSON_AddStringToObject(src, "uri", lc_capture_uri(srv->cap));
+        cJSON_AddStringToObject(src, "state", lc_capture_state_name(st));
+        if (err[0])
+            cJSON_AddStringToObject(src, "error", err);
+        else
+            cJSON_AddNullToObject(src, "error");
+    }
+    if ((codec = cJSON_AddObjectToObject(o, "codec"))) {
+        cJSON_AddStringToObject(codec, "name", "opus");
+        cJSON_AddNumberToObject(codec, "sample_rate", LC_OPUS_RATE);
+        cJSON_AddNumberToObject(codec, "channels", oc->channels);
+        cJSON_AddNumberToObject(codec, "frame_ms", oc->frame_us / 1000.0);
+        cJSON_AddNumberToObject(codec, "bitrate", oc->bitrate);
+    }
+    cJSON_AddNumberToObject(o, "listeners", srv->listeners);
+}
+
+/* ---- creation ------------------------------------------------------------------------------ */
+
+/* State directory: --state-dir, else the XDG default; locked against a second server. */
+static int pick_state_dir(lc_server *srv, char *errbuf, size_t errlen)
+{
+    char def[PATH_MAX], why[PATH_MAX + 128];
+    const char *dir = srv->cfg.state_dir;
+    int rc;
+    if (dir) {
+        rc = lc_state_open(dir, &srv->state_lock_fd, errbuf, errlen);
+        if (rc)
+            return rc; /* the operator named it: refusing beats silently not persisting */
+    } else {
+        if (lc_state_default_dir(def, sizeof def)) {
+            lc_log(LC_LOG_WARN, LC_LOG_MOD, "NO STATE DIRECTORY: neither XDG_STATE_HOME nor "
+                   "HOME is set, so session settings will NOT survive a restart; set "
+                   "--state-dir");
+            return 0;
+        }
+        if (lc_state_open(def, &srv->state_lock_fd, why, sizeof why)) {
+            lc_log(LC_LOG_WARN, LC_LOG_MOD, "NOT PERSISTING SESSIONS: %s; session settings "
+                   "will not survive a restart (give --state-dir)", why);
+            return 0;
+        }
+        dir = def;
+    }
+    if (!(srv->state_dir = strdup(dir)))
+        return LC_ERR_NOMEM;
+    return 0;
+}
+
+int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen)
+{
+    char tok[LC_CONFIG_TOKEN_MAX + 1], note[256];
+    lc_sessions_config sc;
+    lc_api_hooks hooks = {.user = srv, .live = live_hook, .status = status_hook};
+    int rc;
+
+    srv->lws_thread = pthread_self();
+    rc = pick_state_dir(srv, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (srv->cfg.api_token[0]) {
+        snprintf(tok, sizeof tok, "%s", srv->cfg.api_token);
+        lc_log(LC_LOG_INFO, LC_LOG_MOD, "API token: from %s",
+               srv->cfg.api_token_file ? srv->cfg.api_token_file : "the command line/environment");
+    } else if ((rc = lc_state_token(srv->state_dir, tok, sizeof tok, errbuf, errlen))) {
+        return rc;
+    }
+    snprintf(srv->auth_header, sizeof srv->auth_header, "Bearer %s", tok);
+
+    lc_sessions_config_default(&sc);
+    sc.state_dir = srv->state_dir;
+    sc.max_sessions = srv->cfg.max_sessions;
+    rc = lc_sessions_create(&srv->sessions, &sc, on_session_event, srv, note, sizeof note);
+    if (rc) {
+        lc_errf(errbuf, errlen, "session store in '%s': %s", srv->state_dir, lc_strerror(rc));
+        goto out;
+    }
+    if (note[0])
+        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "session store: %s", note);
+    lc_log(LC_LOG_INFO, LC_LOG_MOD, "sessions: %zu loaded from %s (max %zu)",
+           lc_sessions_count(srv->sessions),
+           srv->state_dir ? srv->state_dir : "nowhere (not persisted)", sc.max_sessions);
+    rc = lc_api_create(&srv->api, srv->sessions, tok, &hooks);
+out:
+    OPENSSL_cleanse(tok, sizeof tok);
+    return rc;
+}
+
+/* ---- wrong-token rate limit ---------------------------------------------------------------- */
+
+static lc_auth_slot *auth_slot(lc_server *srv, const char *addr, bool create)
+{
+    lc_auth_slot *oldest = &srv->auth[0];
+    for (int i = 0; i < LC_AUTH_SLOTS; i++) {
+        lc_auth_slot *a = &srv->auth[i];
+        if (a->addr[0] && !strcmp(a->addr, addr))
+            return a;
+        if (a->first_ns < oldest->first_ns && a->blocked_until_ns < lc_now_ns())
+            oldest = a;
+    }
+    if (!create)
+        return NULL;
+    /* Reuse the slot whose failures are oldest: a flood of addresses can at worst make us
+     * forget a few failures, never grow memory. */
+    memset(oldest, 0, sizeof *oldest);
+    snprintf(oldest->addr, sizeof oldest->addr, "%s", addr);
+    return oldest;
+}
+
+bool lc_auth_blocked(lc_server *srv, const char *addr, unsigned *retry_s)
+{
+    lc_auth_slot *a = auth_slot(srv, addr, false);
+    uint64_t now = lc_now_ns();
+    if (!a || a->blocked_until_ns <= now)
+        return false;
+    *retry_s = (unsigned)((a->blocked_until_ns - now) / 1000000000u) + 1;
+    return true;
+}
+
+void lc_auth_failed(lc_server *srv, const char *addr, const char *where)
+{
+    lc_auth_slot *a = auth_slot(srv, addr, true);
+    uint64_t now = lc_now_ns();
+    srv->api_auth_failures++;
+    if (now - a->first_ns > (uint64_t)LC_AUTH_WINDOW_S * 1000000000u) {
+        a->first_ns = now;
+        a->fails = 0;
+    }
+    a->fails++;
+    /* The token itself is never logged, only who tried. */
+    lc_log(LC_LOG_WARN, LC_LOG_MOD, "%s: wrong API token from %s (%u in %d s)", where, addr,
+           a->fails, LC_AUTH_WINDOW_S);
+    if (a->fails >= LC_AUTH_MAX_FAILS) {
+        a->blocked_until_ns = now + (uint64_t)LC_AUTH_BLOCK_S * 1000000000u;
+        a->fails = 0;
+        a->first_ns = now;
+        lc_log(LC_LOG_WARN, LC_LOG_MOD, "%s: blocking %s for %d s after %d wrong tokens", where,
+               addr, LC_AUTH_BLOCK_S, LC_AUTH_MAX_FAILS);
+    }
+}
+
+/* ---- one REST request ---------------------------------------------------------------------- */
+
+bool lc_api_http_is_api(const char *url)
+{
+    return !strcmp(url, "/api") || !strcmp(url, "/api/v1") || !strncmp(url, "/api/", 5);
+}
+
+static void count_code(lc_server *srv, int code)
+{
+    for (int i = 0; i < LC_API_CODES; i++) {
+        if (srv->api_code[i] == code || !srv->api_code[i]) {
+            srv->api_code[i] = code;
+            srv->api_count[i]++;
+            return;
+        }
+    }
+}
+
+static char *hdr_dup(struct lws *wsi, enum lws_token_indexes h)
+{
+    int n = lws_hdr_total_length(wsi, h);
+    if (n <= 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s && lws_hdr_copy(wsi, s, n + 1, h) < 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *url, const char *method,
+                        const char *body, size_t body_len, bool too_large,
+                        lc_api_response *resp, const char **extra_name, char *extra_val,
+                        size_t extra_cap)
+{
+    char peer[48] = "?";
+    unsigned retry = 0;
+    char *auth = NULL, *ctype = NULL;
+
+    *extra_name = NULL;
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    memset(resp, 0, sizeof *resp);
+    if (lc_auth_blocked(srv, peer, &retry)) {
+        static const char msg[] = "{\"error\":{\"code\":\"too_many_requests\",\"message\":"
+                                  "\"too many wrong tokens from this address; try later\"}}";
+        resp->status = 429;
+        resp->body = strdup(msg);
+        resp->body_len = resp->body ? sizeof msg - 1 : 0;
+        *extra_name = "retry-after:";
+        snprintf(extra_val, extra_cap, "%u", retry);
+        goto out;
+    }
+    auth = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    ctype = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    lc_api_request req = {
+        .method = method,
+        .path = url,
+        .authorization = auth,
+        .content_type = ctype,
+        .body = body,
+        .body_len = body_len,
+        .body_too_large = too_large,
+    };
+    lc_api_handle(srv->api, &req, resp);
+    if (resp->status == 401 && auth)
+        lc_auth_failed(srv, peer, "API");
+    if (resp->auth_challenge) {
+        *extra_name = "www-authenticate:";
+        snprintf(extra_val, extra_cap, "Bearer");
+    } else if (resp->allow) {
+        *extra_name = "allow:";
+        snprintf(extra_val, extra_cap, "%s", resp->allow);
+    }
+out:
+    count_code(srv, resp->status);
+    if (auth)
+        OPENSSL_cleanse(auth, strlen(auth));
+    free(auth);
+    free(ctype);
+}

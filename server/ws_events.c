@@ -1,0 +1,377 @@
+/*
+ * ws_events.c — the events WebSocket (/api/v1/events, subprotocol "loopcast.events.v1") and the
+ * capture-state poll that feeds it and the listeners' `source` messages.
+ *
+ * Auth: the Authorization header on the handshake, or a first message {"type":"auth","token":…}
+ * within 5 s (browsers cannot set headers on a WebSocket). A wrong token closes with 1008 and
+ * counts toward the per-address wrong-token limit (api_http.c), which the REST API shares.
+ * Then: a `hello` snapshot {sessions, status}, and every change after it.
+ *
+ * Queue: each client holds at most EV_QUEUE pending messages. Messages are built once and shared
+ * between clients (refcounted; everything here runs on the lws thread, so a plain count). A
+ * client that falls EV_QUEUE messages behind has its queue dropped and gets a fresh `hello`
+ * instead: the snapshot says everything the dropped messages said, its memory is bounded, and a
+ * control panel resyncs instead of being disconnected (the admin page reads 1008 as "wrong
+ * token", so closing a slow panel with it would log the operator out).
+ */
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EV_QUEUE 256
+#define EV_AUTH_TIMEOUT_US (5 * LWS_USEC_PER_SEC)
+#define EV_MAX_RX 1024 /* an auth message is ~100 bytes */
+#define SOURCE_POLL_US (250 * LWS_US_PER_MS)
+
+typedef struct evmsg {
+    unsigned refs;
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE + len bytes: lws writes its frame header into the front */
+} evmsg;
+
+struct lc_ev_conn {
+    struct lws *wsi;
+    lc_ev_conn *prev, *next; /* srv->ev_conns, lws thread only */
+    bool linked, authed, counted, hello_pending;
+    uint16_t close_code;
+    const char *close_why;
+    evmsg *q[EV_QUEUE];      /* ring of pending messages */
+    unsigned q_head, q_len;
+    char peer[48];
+};
+
+size_t lc_ws_events_pss_size(void) { return sizeof(lc_ev_conn); }
+
+static lc_server *server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+static evmsg *msg_new(const char *text, size_t len)
+{
+    evmsg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m)
+        return NULL;
+    m->refs = 0;
+    m->len = len;
+    memcpy(m->buf + LWS_PRE, text, len);
+    return m;
+}
+
+static void msg_unref(evmsg *m)
+{
+    if (m && --m->refs == 0)
+        free(m);
+}
+
+static void queue_clear(lc_ev_conn *c)
+{
+    while (c->q_len) {
+        msg_unref(c->q[c->q_head]);
+        c->q_head = (c->q_head + 1) % EV_QUEUE;
+        c->q_len--;
+    }
+    c->q_head = 0;
+}
+
+/* Queues `m` on every authenticated client (one that still waits for its hello needs nothing:
+ * the hello is built when it is sent). Frees `m` if nobody took it. */
+static void broadcast(lc_server *srv, evmsg *m)
+{
+    m->refs = 1; /* ours, until the loop is done */
+    for (lc_ev_conn *c = srv->ev_conns; c; c = c->next) {
+        if (!c->authed || c->hello_pending || c->close_code)
+            continue;
+        if (c->q_len == EV_QUEUE) {
+            lc_log(LC_LOG_WARN, LC_LOG_MOD, "events client %s is %d messages behind: dropping "
+                   "them, sending a fresh hello", c->peer, EV_QUEUE);
+            queue_clear(c);
+            c->hello_pending = true;
+        } else {
+            c->q[(c->q_head + c->q_len) % EV_QUEUE] = m;
+            c->q_len++;
+            m->refs++;
+        }
+        lws_callback_on_writable(c->wsi);
+    }
+    msg_unref(m);
+}
+
+static void broadcast_text(lc_server *srv, char *text)
+{
+    evmsg *m = text ? msg_new(text, strlen(text)) : NULL;
+    free(text);
+    if (m)
+        broadcast(srv, m);
+    else
+        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "events: out of memory, a change was not pushed");
+}
+
+void lc_ws_events_session_event(lc_server *srv, lc_session_event ev, const lc_session_info *s)
+{
+    if (!srv->events_clients)
+        return;
+    lc_api_live live = {.delay_ms = -1};
+    lc_ws_stream_live(srv, s->id, &live);
+    broadcast_text(srv, lc_api_event_json(ev, s, &live));
+}
+
+/* ---- the capture source -------------------------------------------------------------------- */
+
+lc_capture_state lc_source_state(lc_server *srv, char *err, size_t errlen)
+{
+    lc_capture_state st = lc_capture_get_state(srv->cap);
+    err[0] = '\0';
+    if (st != LC_CAPTURE_RUNNING) {
+        lc_capture_stats cs;
+        lc_capture_get_stats(srv->cap, &cs);
+        snprintf(err, errlen, "%s", cs.last_error);
+    }
+    return st;
+}
+
+char *lc_source_json(lc_server *srv)
+{
+    char err[160];
+    lc_capture_state st = lc_source_state(srv, err, sizeof err);
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o && cJSON_AddStringToObject(o, "type", "source") &&
+        cJSON_AddStringToObject(o, "state", lc_capture_state_name(st)) &&
+        cJSON_AddStringToObject(o, "uri", lc_capture_uri(srv->cap)) &&
+        (err[0] ? cJSON_AddStringToObject(o, "error", err) != NULL
+                : cJSON_AddNullToObject(o, "error") != NULL))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* lc_capture has no state callback (its thread must not call into lws), so the lws thread looks
+ * every 250 ms: cheap (two atomic loads and a short copy) and well inside "a panel sees it". */
+static void source_poll(lws_sorted_usec_list_t *sul)
+{
+    lc_server *srv = lws_container_of(sul, lc_server, source_poll);
+    char err[160];
+    lc_capture_state st = lc_source_state(srv, err, sizeof err);
+    if (st != srv->src_state || strcmp(err, srv->src_error)) {
+        srv->src_state = st;
+        snprintf(srv->src_error, sizeof srv->src_error, "%s", err);
+        lc_ws_stream_source_changed(srv);
+        if (srv->events_clients)
+            broadcast_text(srv, lc_source_json(srv));
+    }
+    if (!srv->stopping)
+        lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);
+}
+
+void lc_ws_events_start_source_poll(lc_server *srv)
+{
+    char err[160];
+    srv->src_state = lc_source_state(srv, err, sizeof err);
+    snprintf(srv->src_error, sizeof srv->src_error, "%s", err);
+    lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);
+}
+
+/* ---- one client ---------------------------------------------------------------------------- */
+
+/* {"type":"hello","sessions":[…],"status":{…}}, from the REST handler's own answers to
+ * GET /sessions and GET /status, so the snapshot can never differ from the API's shapes. */
+static evmsg *build_hello(lc_server *srv)
+{
+    lc_api_request req = {.method = "GET", .authorization = srv->auth_header};
+    lc_api_response list, status;
+    evmsg *m = NULL;
+    req.path = "/api/v1/sessions";
+    lc_api_handle(srv->api, &req, &list);
+    req.path = "/api/v1/status";
+    lc_api_handle(srv->api, &req, &status);
+    if (list.status == 200 && status.status == 200 && list.body_len > 2 && status.body) {
+        /* list.body is {"sessions":[…]}: keep its inside, add the rest around it. */
+        char *text = NULL;
+        int n = asprintf(&text, "{\"type\":\"hello\",%.*s,\"status\":%s}",
+                         (int)(list.body_len - 2), list.body + 1, status.body);
+        if (n > 0)
+            m = msg_new(text, (size_t)n);
+        free(text);
+    }
+    lc_api_response_free(&list);
+    lc_api_response_free(&status);
+    if (m)
+        m->refs = 1;
+    return m;
+}
+
+static void close_with(lc_ev_conn *c, uint16_t code, const char *why)
+{
+    if (!c->close_code) {
+        c->close_code = code;
+        c->close_why = why;
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
+static void authenticate(lc_server *srv, lc_ev_conn *c, bool ok)
+{
+    if (!ok) {
+        lc_auth_failed(srv, c->peer, "events");
+        close_with(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "unauthorized");
+        return;
+    }
+    c->authed = true;
+    c->counted = true;
+    c->hello_pending = true;
+    srv->events_clients++;
+    lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+    lws_callback_on_writable(c->wsi);
+}
+
+static void on_established(struct lws *wsi, lc_server *srv, lc_ev_conn *c)
+{
+    char auth[LC_CONFIG_TOKEN_MAX + 16];
+    unsigned retry;
+    memset(c, 0, sizeof *c);
+    c->wsi = wsi;
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    c->next = srv->ev_conns;
+    if (c->next)
+        c->next->prev = c;
+    srv->ev_conns = c;
+    c->linked = true;
+    if (lc_auth_blocked(srv, c->peer, &retry)) {
+        close_with(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many wrong tokens, try later");
+        return;
+    }
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 0) {
+        /* Longer than any token we accept: certainly wrong. */
+        bool ok = (size_t)n < sizeof auth &&
+                  lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+                  lc_api_authorized(srv->api, auth);
+        OPENSSL_cleanse(auth, sizeof auth);
+        authenticate(srv, c, ok);
+        return;
+    }
+    lws_set_timer_usecs(wsi, EV_AUTH_TIMEOUT_US);
+}
+
+/* Before authentication the only message is {"type":"auth","token":"…"}; after it, client
+ * messages have no meaning yet and are ignored (a newer panel may send some). */
+static void on_receive(lc_server *srv, lc_ev_conn *c, const char *in, size_t len)
+{
+    if (c->authed || c->close_code)
+        return;
+    if (!lws_is_first_fragment(c->wsi) || !lws_is_final_fragment(c->wsi) || len > EV_MAX_RX) {
+        authenticate(srv, c, false);
+        return;
+    }
+    char auth[LC_CONFIG_TOKEN_MAX + 16];
+    bool ok = false;
+    cJSON *root = cJSON_ParseWithLengthOpts(in, len, NULL, 0);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "token");
+    if (cJSON_IsString(type) && !strcmp(type->valuestring, "auth") && cJSON_IsString(tok) &&
+        strlen(tok->valuestring) <= LC_CONFIG_TOKEN_MAX) {
+        snprintf(auth, sizeof auth, "Bearer %s", tok->valuestring);
+        ok = lc_api_authorized(srv->api, auth);
+        OPENSSL_cleanse(auth, sizeof auth);
+    }
+    if (tok && cJSON_IsString(tok))
+        OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
+    cJSON_Delete(root);
+    authenticate(srv, c, ok);
+}
+
+static int on_writeable(struct lws *wsi, lc_server *srv, lc_ev_conn *c)
+{
+    evmsg *m;
+    uint16_t code = c->close_code;
+    const char *why = c->close_why ? c->close_why : "";
+    if (!code && srv->stopping) {
+        code = LWS_CLOSE_STATUS_GOINGAWAY;
+        why = "server shutting down";
+    }
+    if (code) {
+        lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+        return -1;
+    }
+    if (!c->authed)
+        return 0;
+    if (c->hello_pending) {
+        /* The snapshot already says what the queue would: drop it. */
+        queue_clear(c);
+        c->hello_pending = false;
+        if (!(m = build_hello(srv)))
+            return -1;
+    } else if (c->q_len) {
+        m = c->q[c->q_head];
+        c->q_head = (c->q_head + 1) % EV_QUEUE;
+        c->q_len--;
+    } else {
+        return 0;
+    }
+    int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    int rc = n < (int)m->len ? -1 : 0;
+    msg_unref(m);
+    if (!rc && (c->q_len || c->hello_pending))
+        lws_callback_on_writable(wsi);
+    return rc;
+}
+
+static void on_closed(lc_server *srv, lc_ev_conn *c)
+{
+    queue_clear(c);
+    if (c->counted && srv->events_clients)
+        srv->events_clients--;
+    c->counted = false;
+    if (!c->linked)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->ev_conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->linked = false;
+}
+
+/* Only /api/v1/events speaks this subprotocol; checked before the 101 goes out. */
+static int filter(struct lws *wsi, lc_server *srv)
+{
+    char uri[64];
+    if (srv->stopping)
+        return -1;
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+        strcmp(uri, "/api/v1/events"))
+        return -1;
+    return 0;
+}
+
+int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len)
+{
+    lc_ev_conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return filter(wsi, server_of(wsi));
+    case LWS_CALLBACK_ESTABLISHED:
+        on_established(wsi, server_of(wsi), c);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        on_receive(server_of(wsi), c, in, len);
+        return 0;
+    case LWS_CALLBACK_TIMER:
+        if (c && !c->authed)
+            close_with(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "authentication timeout");
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(wsi, server_of(wsi), c);
+    case LWS_CALLBACK_CLOSED:
+        on_closed(server_of(wsi), c);
+        return 0;
+    default:
+        return 0;
+    }
+}
