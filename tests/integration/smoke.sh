@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of the loopcast binary over plain HTTP (curl only, no WebSocket client):
-# health/ready/metrics, the page, JSON 404 under /api/v1, security headers, method errors,
+# health/ready/metrics, the page, JSON 401 under /api/v1 without a token, security headers, method errors,
 # bad flags (exit 2), and SIGTERM (exit 0 within 2 s).
 source "$(dirname "$0")/../lib.sh"
 
@@ -56,24 +56,26 @@ grep -qi "^cache-control:" <<<"$hdr" || lc_fail "/ lacks Cache-Control"
 [[ -s "$LC_TMP/index.html" ]] || lc_fail "/ has an empty body"
 lc_pass "/ is the page, with CSP, nosniff, Referrer-Policy, Cache-Control"
 
+# The API answers nothing without its token (api_test.sh covers it with one).
 out=$(curl -sS -D "$LC_TMP/h" "$base/api/v1/x"); code=$(head -1 "$LC_TMP/h" | awk '{print $2}')
-[[ $code == 404 ]] || lc_fail "/api/v1/x answered $code"
+[[ $code == 401 ]] || lc_fail "/api/v1/x answered $code"
 grep -qi "^content-type: application/json" "$LC_TMP/h" || lc_fail "/api/v1/x is not JSON"
-grep -q '"error":{"code":"not_found"' <<<"$out" || lc_fail "/api/v1/x body: $out"
+grep -qi "^www-authenticate: Bearer" "$LC_TMP/h" || lc_fail "/api/v1/x 401 without WWW-Authenticate"
+grep -q '"error":{"code":"unauthorized"' <<<"$out" || lc_fail "/api/v1/x body: $out"
 code=$(curl -sS -o /dev/null -w '%{http_code}' "$base/no/such/page")
 [[ $code == 404 ]] || lc_fail "unknown path answered $code"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE "$base/healthz")
 [[ $code == 405 ]] || lc_fail "DELETE /healthz answered $code"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
        --data '{"a":1}' "$base/api/v1/sessions")
-[[ $code == 404 ]] || lc_fail "POST with a body to /api/v1 answered $code"
+[[ $code == 401 ]] || lc_fail "POST with a body to /api/v1 answered $code"
 # The connection survives a request with a body (the body is not parsed as the next request).
 codes=$(curl -sS -o /dev/null -w '%{http_code} ' --data 'xyz' "$base/api/v1/a" \
         --next -o /dev/null -w '%{http_code} %{num_connects}' "$base/healthz")
-[[ $codes == "404 200 0" ]] || lc_fail "keep-alive after a body: $codes"
+[[ $codes == "401 200 0" ]] || lc_fail "keep-alive after a body: $codes"
 code=$(curl -sS -o /dev/null -w '%{http_code}' "$base/stream")
 [[ $code == 426 ]] || lc_fail "GET /stream without upgrade answered $code"
-lc_pass "JSON 404 under /api/v1, 404, 405, 426"
+lc_pass "JSON 401 under /api/v1 without a token, 404, 405, 426"
 
 code=$(curl -sS -o /dev/null -w '%{http_code}' -I "$base/")
 [[ $code == 200 ]] || lc_fail "HEAD / answered $code"
