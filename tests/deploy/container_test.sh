@@ -122,6 +122,19 @@ snapshot() { podman exec "$1" sh -c 'cd /var/lib/loopcast && for f in api-token 
 before=$(snapshot "$c1")
 server_files=$(podman exec "$c1" sh -c 'cd /var/lib/loopcast && ls -A | grep -v "^.container-test-probe$"' || true)
 
+# One writer per state volume (why the k8s Deployment is Recreate): a second server on the same
+# volume must refuse to start while the first holds STATE_DIR/lock.
+if [[ -n "$server_files" ]] && grep -qx lock <<<"$server_files"; then
+  c1b=lc-test-$$-second-writer
+  lcp_track_container "$c1b"
+  podman run --name "$c1b" --health-interval=disable -e LOOPCAST_SOURCE=tone:440 \
+    -v "$VOL:/var/lib/loopcast" "$IMAGE" >"$LC_TMP/second.log" 2>&1
+  rc=$?
+  ((rc != 0)) && grep -q 'in use by another loopcast' "$LC_TMP/second.log" \
+    || { cat "$LC_TMP/second.log" >&2; lc_fail "a second server on the same volume started (rc $rc)"; }
+  ok "a second server on the same state volume refuses to start (exit $rc: state directory in use)"
+fi
+
 phase "graceful stop"
 ts=$SECONDS
 podman stop -t 10 "$c1" >/dev/null 2>&1 || lc_fail "podman stop"
