@@ -6,15 +6,15 @@
 # capture, which keeps retrying and resumes (reopens >= 1) with the new server's audio. Also:
 # auto's fallback to tone:440 with a loud warning, and loopcast-capture's argument errors.
 #
-# usage: pulse_capture_test.sh path/to/loopcast-capture      (exit 77 = skipped: tools missing)
+# usage: pulse_capture_test.sh path/to/loopcast-capture      (tools missing = failure: install-deps.sh installs them)
 set -uo pipefail
 TOOL=${1:?usage: $0 path/to/loopcast-capture}
 
 for c in pulseaudio pactl paplay sox awk; do
-  command -v "$c" >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
+  command -v "$c" >/dev/null || { echo "FAIL: $c is not installed (run deploy/install-deps.sh)"; exit 1; }
 done
 if ! ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1; then
-  echo "SKIP: the ALSA pulse plugin (libasound2-plugins) is not installed"; exit 77
+  echo "FAIL: the ALSA pulse plugin (libasound2-plugins) is not installed"; exit 1
 fi
 
 # a TSan build of the tool must not report races inside (uninstrumented) libpulse
