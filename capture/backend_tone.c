@@ -6,6 +6,7 @@
 #include "capture_internal.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,9 @@ static int tone_parse(const char *arg, void **state, char *errbuf, size_t errlen
         num[n] = 0;
         errno = 0;
         f = strtod(num, &end);
-        if (end == num || *end || errno || !isfinite(f))
+        /* not isfinite(): mingw-w64's macro converts a double to float on one branch, which
+         * -Wfloat-conversion rejects; NaN fails the comparison too */
+        if (end == num || *end || errno || !(fabs(f) <= DBL_MAX))
             goto bad;
     }
     if (!(f > 0.0) || f >= fmt.rate / 2.0) {

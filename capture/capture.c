@@ -17,16 +17,18 @@
  * overrun, a stalled pipe writer), the hole is filled with silence (counted in silence_frames), so
  * a consumer that derives timestamps from frame counts stays in step with capture_ns. Across a
  * reopen there is no fill: the source was gone, and the next chunk starts a new timeline.
+ *
+ * Threads, locks and clocks come from platform.h (pthreads on POSIX, Win32 on Windows); which
+ * backends exist is decided by the build (HAVE_ALSA, HAVE_PIPE, HAVE_WASAPI), not by #ifdef on
+ * the operating system here.
  */
 #include "capture_internal.h"
+#include "platform.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define LC_URI_MAX 1024
 #define LC_BACKOFF_MIN_NS 100000000ull  /* 100 ms: a FIFO writer that reconnects is back fast */
@@ -48,20 +50,19 @@ struct lc_capture {
     char uri[LC_URI_MAX];
 
     /* Owner thread only (start/stop/close). */
-    pthread_t thread;
-    bool thread_live;
+    lc_thread *thread; /* NULL when no capture thread runs */
 
     atomic_bool stop; /* owner sets, capture thread polls between reads and during backoff */
     atomic_int state; /* lc_capture_state; capture thread and owner write, anyone reads */
 
-    pthread_mutex_t wake_lock; /* pairs with wake_cond; guards nothing else (stop is atomic) */
-    pthread_cond_t wake_cond;  /* CLOCK_MONOTONIC, so a clock jump cannot stretch a backoff */
+    lc_mutex *wake_lock; /* pairs with wake_cond; guards nothing else (stop is atomic) */
+    lc_cond *wake_cond;  /* monotonic deadlines, so a clock jump cannot stretch a backoff */
 
-    pthread_mutex_t tap_lock; /* recursive; guards taps[] and next_tap_id */
+    lc_mutex *tap_lock; /* recursive; guards taps[] and next_tap_id */
     struct lc_tap taps[LC_CAPTURE_MAX_TAPS];
     int next_tap_id;
 
-    pthread_mutex_t stats_lock; /* guards stats */
+    lc_mutex *stats_lock; /* guards stats */
     lc_capture_stats stats;
 
     /* Capture thread only (and the owner before start / after join). */
@@ -74,16 +75,45 @@ struct lc_capture {
 /* ---- registry --------------------------------------------------------------------------- */
 
 static const lc_capture_backend *const lc_builtin[] = {
-    &lc_backend_tone, &lc_backend_file, &lc_backend_pipe,
+    &lc_backend_tone, &lc_backend_file,
+#ifdef HAVE_PIPE
+    &lc_backend_pipe,
+#endif
 #ifdef HAVE_ALSA
     &lc_backend_alsa, &lc_backend_loopback,
+#endif
+#ifdef HAVE_WASAPI
+    &lc_backend_wasapi, &lc_backend_wasapi_capture,
 #endif
 };
 #define LC_NBUILTIN (sizeof lc_builtin / sizeof lc_builtin[0])
 
-static pthread_mutex_t lc_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The registry lock is created on first use (lc_once): a platform mutex has no static
+ * initialiser. If creating it fails (out of memory at start-up) the registry runs unlocked,
+ * which is only unsafe for concurrent lc_capture_register_backend calls. */
+static lc_mutex *lc_reg_lock;
+static lc_once lc_reg_once = LC_ONCE_INIT;
 static const lc_capture_backend *lc_extra[LC_MAX_EXTRA_BACKENDS]; /* guarded by lc_reg_lock */
 static size_t lc_nextra;                                           /* guarded by lc_reg_lock */
+
+static void lc_reg_init(void)
+{
+    if (lc_mutex_create(&lc_reg_lock, LC_MUTEX_PLAIN) < 0)
+        lc_reg_lock = NULL;
+}
+
+static void lc_reg_acquire(void)
+{
+    lc_once_run(&lc_reg_once, lc_reg_init);
+    if (lc_reg_lock)
+        lc_mutex_lock(lc_reg_lock);
+}
+
+static void lc_reg_release(void)
+{
+    if (lc_reg_lock)
+        lc_mutex_unlock(lc_reg_lock);
+}
 
 static int lc_name_char(int c)
 {
@@ -119,14 +149,14 @@ int lc_capture_register_backend(const lc_capture_backend *be)
         !be->destroy)
         return LC_ERR_INVALID;
     int rc = 0;
-    pthread_mutex_lock(&lc_reg_lock);
+    lc_reg_acquire();
     if (lc_find_locked(be->name, strlen(be->name)))
         rc = LC_ERR_INVALID;
     else if (lc_nextra == LC_MAX_EXTRA_BACKENDS)
         rc = LC_ERR_FULL;
     else
         lc_extra[lc_nextra++] = be;
-    pthread_mutex_unlock(&lc_reg_lock);
+    lc_reg_release();
     return rc;
 }
 
@@ -135,7 +165,7 @@ static void lc_backend_names(char *out, size_t len)
 {
     size_t n = 0;
     out[0] = 0;
-    pthread_mutex_lock(&lc_reg_lock);
+    lc_reg_acquire();
     for (size_t i = 0; i < LC_NBUILTIN + lc_nextra; i++) {
         const char *nm = i < LC_NBUILTIN ? lc_builtin[i]->name : lc_extra[i - LC_NBUILTIN]->name;
         int w = snprintf(out + n, len - n, "%s%s", n ? ", " : "auto, ", nm);
@@ -143,20 +173,24 @@ static void lc_backend_names(char *out, size_t len)
             break;
         n += (size_t)w;
     }
-    pthread_mutex_unlock(&lc_reg_lock);
+    lc_reg_release();
 }
 
 void lc_capture_list_sources(FILE *out)
 {
     fprintf(out, "Sources (URI syntax):\n");
+#ifdef HAVE_WASAPI
+    fprintf(out, "  %-44s %s\n", "auto", "wasapi (loopback of the default render endpoint)");
+#else
     fprintf(out, "  %-44s %s\n", "auto",
             "loopback if a sound server answers, else alsa:default, else tone:440");
-    pthread_mutex_lock(&lc_reg_lock);
+#endif
+    lc_reg_acquire();
     size_t n = LC_NBUILTIN + lc_nextra;
     const lc_capture_backend *all[LC_NBUILTIN + LC_MAX_EXTRA_BACKENDS];
     for (size_t i = 0; i < n; i++)
         all[i] = i < LC_NBUILTIN ? lc_builtin[i] : lc_extra[i - LC_NBUILTIN];
-    pthread_mutex_unlock(&lc_reg_lock);
+    lc_reg_release();
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %s\n", all[i]->usage ? all[i]->usage : all[i]->name);
     for (size_t i = 0; i < n; i++)
@@ -170,7 +204,12 @@ void lc_capture_list_sources(FILE *out)
 
 static void lc_capture_resolve_auto(char *out, size_t len)
 {
-#ifdef HAVE_ALSA
+#if defined(HAVE_WASAPI)
+    /* WASAPI is always there on Windows; a missing endpoint is a source "not there yet", which
+     * the retry loop handles (and the default endpoint is followed when it changes) */
+    snprintf(out, len, "wasapi");
+    lc_log(LC_LOG_INFO, "capture", "auto: using wasapi (loopback of the default render endpoint)");
+#elif defined(HAVE_ALSA)
     char why_lb[256], why_def[256];
     if (lc_alsa_loopback_usable(why_lb, sizeof why_lb)) {
         snprintf(out, len, "loopback");
@@ -186,12 +225,13 @@ static void lc_capture_resolve_auto(char *out, size_t len)
            "auto: NO AUDIO SOURCE FOUND, streaming a 440 Hz TEST TONE instead. loopback rejected: "
            "%s; alsa:default rejected: %s. Pick a source with --source (see --list-sources).",
            why_lb, why_def);
+    snprintf(out, len, "tone:440");
 #else
     lc_log(LC_LOG_WARN, "capture",
            "auto: NO AUDIO SOURCE FOUND, streaming a 440 Hz TEST TONE instead. loopback and "
            "alsa:default rejected: this build has no ALSA support. Pick a source with --source.");
-#endif
     snprintf(out, len, "tone:440");
+#endif
 }
 
 /* ---- open / close ----------------------------------------------------------------------- */
@@ -232,9 +272,9 @@ int lc_capture_open(lc_capture **out, const char *uri, char *errbuf, size_t errl
                 "lowercase letters, digits, '-' or '_' (e.g. tone:440)", cap->uri);
         goto fail;
     }
-    pthread_mutex_lock(&lc_reg_lock);
+    lc_reg_acquire();
     cap->be = lc_find_locked(cap->uri, nlen);
-    pthread_mutex_unlock(&lc_reg_lock);
+    lc_reg_release();
     if (!cap->be) {
         char names[256];
         lc_backend_names(names, sizeof names);
@@ -247,29 +287,11 @@ int lc_capture_open(lc_capture **out, const char *uri, char *errbuf, size_t errl
     if (rc < 0)
         goto fail;
 
-    pthread_mutexattr_t ma;
-    pthread_condattr_t ca;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int e = pthread_mutex_init(&cap->tap_lock, &ma);
-    if (!e && (e = pthread_mutex_init(&cap->stats_lock, NULL)) != 0)
-        pthread_mutex_destroy(&cap->tap_lock);
-    if (!e && (e = pthread_mutex_init(&cap->wake_lock, NULL)) != 0) {
-        pthread_mutex_destroy(&cap->tap_lock);
-        pthread_mutex_destroy(&cap->stats_lock);
-    }
-    if (!e && (e = pthread_cond_init(&cap->wake_cond, &ca)) != 0) {
-        pthread_mutex_destroy(&cap->tap_lock);
-        pthread_mutex_destroy(&cap->stats_lock);
-        pthread_mutex_destroy(&cap->wake_lock);
-    }
-    pthread_mutexattr_destroy(&ma);
-    pthread_condattr_destroy(&ca);
-    if (e) {
-        rc = LC_ERR_SYSTEM;
-        lc_errf(errbuf, errlen, "cannot create capture locks: %s", strerror(e));
+    if ((rc = lc_mutex_create(&cap->tap_lock, LC_MUTEX_RECURSIVE)) < 0 ||
+        (rc = lc_mutex_create(&cap->stats_lock, LC_MUTEX_PLAIN)) < 0 ||
+        (rc = lc_mutex_create(&cap->wake_lock, LC_MUTEX_PLAIN)) < 0 ||
+        (rc = lc_cond_create(&cap->wake_cond)) < 0) {
+        lc_errf(errbuf, errlen, "cannot create capture locks: %s", lc_strerror(rc));
         goto fail;
     }
     atomic_init(&cap->stop, false);
@@ -279,8 +301,14 @@ int lc_capture_open(lc_capture **out, const char *uri, char *errbuf, size_t errl
     return 0;
 
 fail:
-    if (cap && cap->bstate)
-        cap->be->destroy(cap->bstate);
+    if (cap) {
+        if (cap->bstate)
+            cap->be->destroy(cap->bstate);
+        lc_mutex_destroy(cap->tap_lock); /* each is NULL-safe: fine when never created */
+        lc_mutex_destroy(cap->stats_lock);
+        lc_mutex_destroy(cap->wake_lock);
+        lc_cond_destroy(cap->wake_cond);
+    }
     free(cap);
     return rc;
 }
@@ -291,10 +319,10 @@ void lc_capture_close(lc_capture *cap)
         return;
     lc_capture_stop(cap);
     cap->be->destroy(cap->bstate);
-    pthread_mutex_destroy(&cap->tap_lock);
-    pthread_mutex_destroy(&cap->stats_lock);
-    pthread_mutex_destroy(&cap->wake_lock);
-    pthread_cond_destroy(&cap->wake_cond);
+    lc_mutex_destroy(cap->tap_lock);
+    lc_mutex_destroy(cap->stats_lock);
+    lc_mutex_destroy(cap->wake_lock);
+    lc_cond_destroy(cap->wake_cond);
     free(cap->buf);
     free(cap->zeros);
     free(cap);
@@ -324,9 +352,9 @@ void lc_capture_get_stats(const lc_capture *cap, lc_capture_stats *out)
         return;
     /* a snapshot needs the lock, which is not const; the stats themselves are not modified */
     lc_capture *c = (lc_capture *)(uintptr_t)cap;
-    pthread_mutex_lock(&c->stats_lock);
+    lc_mutex_lock(c->stats_lock);
     *out = c->stats;
-    pthread_mutex_unlock(&c->stats_lock);
+    lc_mutex_unlock(c->stats_lock);
 }
 
 /* ---- taps ------------------------------------------------------------------------------- */
@@ -336,7 +364,7 @@ int lc_capture_add_tap(lc_capture *cap, lc_tap_fn fn, void *user)
     if (!cap || !fn)
         return LC_ERR_INVALID;
     int id = LC_ERR_FULL;
-    pthread_mutex_lock(&cap->tap_lock);
+    lc_mutex_lock(cap->tap_lock);
     for (int i = 0; i < LC_CAPTURE_MAX_TAPS; i++) {
         if (cap->taps[i].id == 0) {
             id = cap->next_tap_id;
@@ -346,7 +374,7 @@ int lc_capture_add_tap(lc_capture *cap, lc_tap_fn fn, void *user)
             break;
         }
     }
-    pthread_mutex_unlock(&cap->tap_lock);
+    lc_mutex_unlock(cap->tap_lock);
     return id;
 }
 
@@ -358,14 +386,14 @@ int lc_capture_remove_tap(lc_capture *cap, int tap_id)
     /* Blocks while a dispatch round runs on another thread: once we hold the lock, the tap is
      * not running and the next round will not see it. On the capture thread (from inside a tap)
      * the lock is already ours, so this cannot deadlock. */
-    pthread_mutex_lock(&cap->tap_lock);
+    lc_mutex_lock(cap->tap_lock);
     for (int i = 0; i < LC_CAPTURE_MAX_TAPS; i++)
         if (cap->taps[i].id == tap_id) {
             cap->taps[i] = (struct lc_tap){0, NULL, NULL};
             rc = 0;
             break;
         }
-    pthread_mutex_unlock(&cap->tap_lock);
+    lc_mutex_unlock(cap->tap_lock);
     return rc;
 }
 
@@ -373,19 +401,19 @@ static void lc_capture_dispatch(lc_capture *cap, const lc_format *fmt, const flo
                                 size_t frames, uint64_t capture_ns, bool silence)
 {
     lc_format f = *fmt; /* taps get their own copy: nothing they do can alter ours */
-    pthread_mutex_lock(&cap->tap_lock);
+    lc_mutex_lock(cap->tap_lock);
     /* re-read each slot: an earlier tap in this round may have removed or added one */
     for (int i = 0; i < LC_CAPTURE_MAX_TAPS; i++)
         if (cap->taps[i].id > 0)
             cap->taps[i].fn(cap->taps[i].user, &f, pcm, frames, capture_ns);
-    pthread_mutex_unlock(&cap->tap_lock);
+    lc_mutex_unlock(cap->tap_lock);
 
-    pthread_mutex_lock(&cap->stats_lock);
+    lc_mutex_lock(cap->stats_lock);
     cap->stats.frames += frames;
     cap->stats.callbacks++;
     if (silence)
         cap->stats.silence_frames += frames;
-    pthread_mutex_unlock(&cap->stats_lock);
+    lc_mutex_unlock(cap->stats_lock);
 }
 
 /* ---- the capture thread ----------------------------------------------------------------- */
@@ -394,10 +422,10 @@ static void lc_capture_note_error(lc_capture *cap, int rc, const char *msg, bool
 {
     char text[sizeof cap->stats.last_error];
     snprintf(text, sizeof text, "%s", *msg ? msg : lc_strerror(rc));
-    pthread_mutex_lock(&cap->stats_lock);
+    lc_mutex_lock(cap->stats_lock);
     bool same = !strcmp(text, cap->stats.last_error);
     memcpy(cap->stats.last_error, text, sizeof text);
-    pthread_mutex_unlock(&cap->stats_lock);
+    lc_mutex_unlock(cap->stats_lock);
     /* one WARN per distinct error: a device that stays missing must not flood the log */
     if (!same || !*logged_same)
         lc_log(LC_LOG_WARN, "capture", "%s: %s (retrying)", cap->uri, text);
@@ -409,12 +437,11 @@ static void lc_capture_note_error(lc_capture *cap, int rc, const char *msg, bool
 static void lc_capture_backoff(lc_capture *cap, uint64_t *backoff)
 {
     uint64_t deadline = lc_now_ns() + *backoff;
-    struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
-    pthread_mutex_lock(&cap->wake_lock);
+    lc_mutex_lock(cap->wake_lock);
     while (!atomic_load(&cap->stop) && lc_now_ns() < deadline)
-        if (pthread_cond_timedwait(&cap->wake_cond, &cap->wake_lock, &ts) == ETIMEDOUT)
+        if (lc_cond_wait_until(cap->wake_cond, cap->wake_lock, deadline) == LC_ERR_TIMEOUT)
             break;
-    pthread_mutex_unlock(&cap->wake_lock);
+    lc_mutex_unlock(cap->wake_lock);
     *backoff = *backoff * 2 > LC_BACKOFF_MAX_NS ? LC_BACKOFF_MAX_NS : *backoff * 2;
 }
 
@@ -474,9 +501,9 @@ static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, b
         int rc = cap->be->read(cap->bstate, fmt, cap->buf, cap->buf_frames, &frames, &cns,
                                &xruns, err, errlen);
         if (xruns) {
-            pthread_mutex_lock(&cap->stats_lock);
+            lc_mutex_lock(cap->stats_lock);
             cap->stats.xruns += xruns;
-            pthread_mutex_unlock(&cap->stats_lock);
+            lc_mutex_unlock(cap->stats_lock);
         }
         if (rc < 0)
             return rc;
@@ -490,9 +517,9 @@ static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, b
                 return rc;
             lc_log(LC_LOG_INFO, "capture", "%s: format changed to %u Hz, %u channels", cap->uri,
                    fmt->rate, fmt->channels);
-            pthread_mutex_lock(&cap->stats_lock);
+            lc_mutex_lock(cap->stats_lock);
             cap->stats.format = *fmt;
-            pthread_mutex_unlock(&cap->stats_lock);
+            lc_mutex_unlock(cap->stats_lock);
             next_ns = 0;
             continue; /* the contract: a read that changes the format delivers no frames */
         }
@@ -513,7 +540,7 @@ static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, b
     return 0;
 }
 
-static void *lc_capture_main(void *arg)
+static void lc_capture_main(void *arg)
 {
     lc_capture *cap = arg;
     char err[sizeof cap->stats.last_error];
@@ -538,11 +565,11 @@ static void *lc_capture_main(void *arg)
             lc_capture_backoff(cap, &backoff);
             continue;
         }
-        pthread_mutex_lock(&cap->stats_lock);
+        lc_mutex_lock(cap->stats_lock);
         cap->stats.format = fmt;
         if (ever_opened)
             cap->stats.reopens++;
-        pthread_mutex_unlock(&cap->stats_lock);
+        lc_mutex_unlock(cap->stats_lock);
         lc_log(ever_opened ? LC_LOG_INFO : LC_LOG_DEBUG, "capture", "%s: %s (%u Hz, %u channels)",
                cap->uri, ever_opened ? "reopened" : "opened", fmt.rate, fmt.channels);
         ever_opened = true;
@@ -555,47 +582,46 @@ static void *lc_capture_main(void *arg)
         lc_capture_note_error(cap, rc, err, &logged);
         lc_capture_backoff(cap, &backoff);
     }
-    return NULL;
 }
 
 int lc_capture_start(lc_capture *cap)
 {
     if (!cap)
         return LC_ERR_INVALID;
-    if (cap->thread_live)
+    if (cap->thread)
         return LC_ERR_STATE;
     atomic_store(&cap->stop, false);
     atomic_store(&cap->state, LC_CAPTURE_STARTING);
-    pthread_mutex_lock(&cap->stats_lock);
+    lc_mutex_lock(cap->stats_lock);
     lc_format f = cap->stats.format;
     memset(&cap->stats, 0, sizeof cap->stats);
     cap->stats.format = f;
-    pthread_mutex_unlock(&cap->stats_lock);
-    int e = pthread_create(&cap->thread, NULL, lc_capture_main, cap);
-    if (e) {
+    lc_mutex_unlock(cap->stats_lock);
+    int e = lc_thread_create(&cap->thread, lc_capture_main, cap);
+    if (e < 0) {
+        cap->thread = NULL;
         atomic_store(&cap->state, LC_CAPTURE_STOPPED);
         lc_log(LC_LOG_ERROR, "capture", "%s: cannot start the capture thread: %s", cap->uri,
-               strerror(e));
-        return LC_ERR_SYSTEM;
+               lc_strerror(e));
+        return e;
     }
-    cap->thread_live = true;
     return 0;
 }
 
 void lc_capture_stop(lc_capture *cap)
 {
-    if (!cap || !cap->thread_live)
+    if (!cap || !cap->thread)
         return;
-    if (pthread_equal(pthread_self(), cap->thread)) {
+    if (lc_thread_is_current(cap->thread)) {
         /* joining ourselves would deadlock; capture.h forbids this, so say so loudly */
         lc_log(LC_LOG_ERROR, "capture", "lc_capture_stop called from a tap: ignored");
         return;
     }
     atomic_store(&cap->stop, true);
-    pthread_mutex_lock(&cap->wake_lock);
-    pthread_cond_broadcast(&cap->wake_cond);
-    pthread_mutex_unlock(&cap->wake_lock);
-    pthread_join(cap->thread, NULL);
-    cap->thread_live = false;
+    lc_mutex_lock(cap->wake_lock);
+    lc_cond_broadcast(cap->wake_cond);
+    lc_mutex_unlock(cap->wake_lock);
+    lc_thread_join(cap->thread);
+    cap->thread = NULL;
     atomic_store(&cap->state, LC_CAPTURE_STOPPED);
 }

@@ -10,7 +10,18 @@
 /* Built-in backends, each defined in its own backend_*.c. */
 extern const lc_capture_backend lc_backend_tone;
 extern const lc_capture_backend lc_backend_file;
+#ifdef HAVE_PIPE /* POSIX FIFOs/stdin with poll(); not built on Windows (see docs/windows.md) */
 extern const lc_capture_backend lc_backend_pipe;
+#endif
+#ifdef HAVE_WASAPI /* backend_wasapi.c: loopback of a render endpoint, and capture endpoints */
+extern const lc_capture_backend lc_backend_wasapi;
+extern const lc_capture_backend lc_backend_wasapi_capture;
+
+/* wasapi_hresult.c: the symbolic name of an HRESULT ("AUDCLNT_E_DEVICE_INVALIDATED",
+ * "E_NOTFOUND", ...), or its hex value written into buf[len] when it is not in the table.
+ * `hr` is an HRESULT (a 32-bit LONG; `long` keeps windows.h out of this header). */
+const char *lc_wasapi_hr_name(long hr, char *buf, size_t len);
+#endif
 #ifdef HAVE_ALSA
 extern const lc_capture_backend lc_backend_alsa;
 extern const lc_capture_backend lc_backend_loopback;

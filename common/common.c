@@ -1,14 +1,14 @@
 /*
  * common.c — errors, clocks and logging. Logging is deliberately simple: one formatted line,
- * one write(2). No locks, no buffering layer that a crash could lose.
+ * one write to stderr. No locks, no buffering layer that a crash could lose. The OS calls
+ * (clocks, the write) go through platform.h, so this file is the same on every system.
  */
 #include "common.h"
+#include "platform.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 static const char *const lc_err_names[] = {
     "success",
@@ -47,26 +47,17 @@ int lc_format_valid(const lc_format *fmt)
            fmt->channels <= LC_MAX_CHANNELS;
 }
 
-uint64_t lc_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+uint64_t lc_now_ns(void) { return lc_plat_now_ns(); }
 
 int64_t lc_wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t ns = lc_plat_wall_ns();
+    /* floor division, so a (theoretical) pre-1970 clock still rounds towards the past */
+    return ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000);
 }
 
-void lc_sleep_until_ns(uint64_t deadline_ns)
-{
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
-    /* EINTR ends the sleep early on purpose: the caller re-checks its stop flag and loops */
-    (void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-}
+/* A signal (POSIX) ends the sleep early on purpose: the caller re-checks its stop flag and loops */
+void lc_sleep_until_ns(uint64_t deadline_ns) { lc_plat_sleep_until_ns(deadline_ns); }
 
 static atomic_int lc_log_fmt = LC_LOG_TEXT;   /* set once at start-up, read by every thread */
 static atomic_int lc_log_min = LC_LOG_INFO;
@@ -133,13 +124,13 @@ void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    int64_t wall = lc_plat_wall_ns();
+    int64_t secs = wall / 1000000000;
+    lc_plat_tm tm = {1970, 1, 1, 0, 0, 0};
+    (void)lc_plat_gmtime(secs, &tm); /* out of range only for a clock before 1970: print 1970 */
     char when[96];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.year, tm.mon, tm.mday,
+             tm.hour, tm.min, tm.sec, (int)(wall % 1000000000 / 1000000));
 
     char line[4096];
     size_t n = 0;
@@ -153,8 +144,7 @@ void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
     if (json)
         line[n++] = '"', line[n++] = '}';
     line[n++] = '\n';
-    ssize_t r = write(STDERR_FILENO, line, n);
-    (void)r; /* nowhere left to report a failed log write */
+    lc_plat_write_stderr(line, n);
 }
 
 void lc_log(lc_log_level lvl, const char *module, const char *fmt, ...)

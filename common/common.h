@@ -65,6 +65,15 @@ int64_t lc_wall_ms(void);
 /* Sleep until an absolute CLOCK_MONOTONIC deadline; returns early only on a signal. */
 void lc_sleep_until_ns(uint64_t deadline_ns);
 
+/* printf-style checking of our own variadic functions. mingw-w64 gcc maps the "printf"
+ * archetype to msvcrt's dialect (no %zu, %llu); the build selects mingw's C99 printf
+ * (__USE_MINGW_ANSI_STDIO, platform/CMakeLists.txt), whose archetype is gnu_printf. */
+#if defined(__MINGW32__)
+#define LC_PRINTF_ARCHETYPE gnu_printf
+#else
+#define LC_PRINTF_ARCHETYPE printf
+#endif
+
 /* Logging: one line per event on stderr, either human text or one JSON object per line. */
 typedef enum { LC_LOG_DEBUG = 0, LC_LOG_INFO, LC_LOG_WARN, LC_LOG_ERROR } lc_log_level;
 typedef enum { LC_LOG_TEXT = 0, LC_LOG_JSON } lc_log_format;
@@ -83,19 +92,19 @@ int lc_log_parse_format(const char *s, lc_log_format *out);
  */
 void lc_log(lc_log_level lvl, const char *module, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
+    __attribute__((format(LC_PRINTF_ARCHETYPE, 3, 4)))
 #endif
     ;
 void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 3, 0))) /* clang's -Wformat-nonliteral needs it */
+    __attribute__((format(LC_PRINTF_ARCHETYPE, 3, 0))) /* clang's -Wformat-nonliteral needs it */
 #endif
     ;
 
 /* snprintf into a caller buffer that may be NULL/0 (then nothing is written). */
 void lc_errf(char *buf, size_t len, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
+    __attribute__((format(LC_PRINTF_ARCHETYPE, 3, 4)))
 #endif
     ;
 

@@ -2,7 +2,7 @@
  * loopcast-capture — capture a source for a while, then save and/or describe what came out.
  *
  *   loopcast-capture [--seconds N] [--wav OUT.wav] [--float] [--report] URI
- *   loopcast-capture --list-sources
+ *   loopcast-capture --list-sources | --list-devices
  *
  * Tests use the report (one key=value per line) to check that a real source delivers the
  * expected signal: frames, rate, channels, RMS, the dominant frequency over the whole capture
@@ -155,7 +155,7 @@ static int usage(FILE *out, int status)
 {
     fprintf(out,
             "usage: loopcast-capture [--seconds N] [--wav OUT.wav] [--float] [--report] URI\n"
-            "       loopcast-capture --list-sources\n"
+            "       loopcast-capture --list-sources | --list-devices\n"
             "  --seconds N   capture for N seconds (default 3, max 3600)\n"
             "  --wav FILE    write what was captured as a 16-bit WAV (--float: 32-bit float)\n"
             "  --report      print frames, rate, channels, rms, dominant_hz, ... (default if no\n"
@@ -191,7 +191,9 @@ int main(int argc, char **argv)
             report = 1;
         } else if (!strcmp(a, "--float")) {
             as_float = 1;
-        } else if (!strcmp(a, "--list-sources")) {
+        } else if (!strcmp(a, "--list-sources") || !strcmp(a, "--list-devices")) {
+            /* one list: every backend's syntax, then the devices (ALSA PCMs, WASAPI render and
+             * capture endpoints with their IDs and friendly names) */
             lc_capture_list_sources(stdout);
             return 0;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

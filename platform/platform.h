@@ -1,0 +1,107 @@
+/*
+ * platform.h — the only place loopcast talks to the operating system's threading and clock APIs.
+ * Two implementations behind one header: platform_posix.c (pthreads, clock_gettime,
+ * clock_nanosleep) and platform_win32.c (Win32 threads, CRITICAL_SECTION, CONDITION_VARIABLE,
+ * QueryPerformanceCounter, high-resolution waitable timers). Everything above this layer is plain
+ * C11: `#ifdef _WIN32` belongs here and in Windows-only backend files, nowhere else.
+ *
+ * Why not C11 <threads.h>: glibc only gained it in 2.28 and mingw-w64/MSVC ship it late or not at
+ * all, it has no monotonic timed wait (cnd_timedwait takes TIME_UTC, which a clock step can
+ * stretch), and no high-resolution absolute sleep. Atomics are the exception: C11 <stdatomic.h>
+ * works on gcc, clang and mingw-w64 gcc (MSVC needs /experimental:c11atomics, VS 2022 17.5+), so
+ * callers use it directly.
+ *
+ * Objects are opaque and heap-allocated (create/destroy), so no system header leaks into callers
+ * and the same binary layout holds for every compiler. Functions that can fail return 0 or a
+ * negative LC_ERR_* (common.h); lock/unlock/signal cannot fail on a valid object and return void.
+ *
+ * The clock: lc_plat_now_ns() is CLOCK_MONOTONIC on POSIX and QueryPerformanceCounter on Windows.
+ * On Windows that is also the clock WASAPI stamps packets with (u64QPCPosition, 100 ns units), so
+ * capture times need no translation: ns = qpc_100ns * 100.
+ */
+#ifndef LC_PLATFORM_H
+#define LC_PLATFORM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- clocks ----------------------------------------------------------------------------- */
+
+/* Monotonic nanoseconds (arbitrary origin, never steps backwards). */
+uint64_t lc_plat_now_ns(void);
+/* Wall clock, nanoseconds since the Unix epoch (for timestamps people read). */
+int64_t lc_plat_wall_ns(void);
+/* Sleeps until the absolute lc_plat_now_ns() deadline. May return early (a POSIX signal): the
+ * caller re-checks the time and its stop flag and loops. Returns at once if the deadline passed. */
+void lc_plat_sleep_until_ns(uint64_t deadline_ns);
+/* UTC broken-down time of `unix_s` seconds; 0, or LC_ERR_INVALID if out of range. */
+typedef struct lc_plat_tm {
+    int year, mon, mday, hour, min, sec; /* full year, month 1..12, day 1..31 */
+} lc_plat_tm;
+int lc_plat_gmtime(int64_t unix_s, lc_plat_tm *out);
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+/* Writes `len` bytes to standard error in one system call (a log line is never interleaved with
+ * another thread's). Failures are ignored: there is nowhere left to report them. */
+void lc_plat_write_stderr(const char *buf, size_t len);
+
+/* ---- threads ---------------------------------------------------------------------------- */
+
+typedef struct lc_thread lc_thread;
+typedef void (*lc_thread_fn)(void *arg);
+
+/* Starts fn(arg) on a new thread. 0, or LC_ERR_SYSTEM / LC_ERR_NOMEM (nothing started). */
+int lc_thread_create(lc_thread **out, lc_thread_fn fn, void *arg);
+/* Waits for the thread to end and frees `t`. Must not be called from `t` itself. */
+void lc_thread_join(lc_thread *t);
+/* true when called on the thread `t` runs (to refuse a self-join). */
+bool lc_thread_is_current(const lc_thread *t);
+
+/* ---- mutexes and condition variables ------------------------------------------------------ */
+
+typedef struct lc_mutex lc_mutex;
+enum {
+    LC_MUTEX_PLAIN = 0,     /* locking it twice on one thread is a bug (may deadlock) */
+    LC_MUTEX_RECURSIVE = 1, /* the owner may lock again; unlock as many times */
+};
+int lc_mutex_create(lc_mutex **out, int kind);
+void lc_mutex_destroy(lc_mutex *m); /* NULL is a no-op; must be unlocked */
+void lc_mutex_lock(lc_mutex *m);
+void lc_mutex_unlock(lc_mutex *m);
+
+typedef struct lc_cond lc_cond;
+int lc_cond_create(lc_cond **out);
+void lc_cond_destroy(lc_cond *c); /* NULL is a no-op */
+void lc_cond_signal(lc_cond *c);
+void lc_cond_broadcast(lc_cond *c);
+/* Waits (m locked by the caller, and by exactly one level if recursive) until signalled, a
+ * spurious wake-up, or the absolute lc_plat_now_ns() deadline. 0 when woken, LC_ERR_TIMEOUT
+ * when the deadline passed. A wall-clock step cannot stretch the wait. */
+int lc_cond_wait_until(lc_cond *c, lc_mutex *m, uint64_t deadline_ns);
+
+/* ---- one-time initialisation ------------------------------------------------------------- */
+
+/* Runs a function exactly once however many threads race to it; the losers wait until it has
+ * returned. Static storage, initialised with LC_ONCE_INIT. Plain C11 atomics: no #ifdef. */
+typedef struct lc_once {
+    atomic_int state; /* 0 not run, 1 running, 2 done */
+} lc_once;
+#define LC_ONCE_INIT {0}
+void lc_once_run(lc_once *once, void (*fn)(void));
+
+/* Gives up the rest of this thread's time slice. */
+void lc_thread_yield(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

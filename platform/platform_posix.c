@@ -1,0 +1,168 @@
+/*
+ * platform_posix.c — platform.h on POSIX: pthreads, CLOCK_MONOTONIC, clock_nanosleep. This is
+ * exactly what common/ and capture/ called directly before the layer existed, so Linux behaviour
+ * is unchanged (same clock, same condvar clock, same recursive mutex type).
+ */
+#include "platform.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t lc_plat_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t lc_plat_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void lc_plat_sleep_until_ns(uint64_t deadline_ns)
+{
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+    /* EINTR ends the sleep early on purpose: the caller re-checks its stop flag and loops */
+    (void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+int lc_plat_gmtime(int64_t unix_s, lc_plat_tm *out)
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return LC_ERR_INVALID;
+    *out = (lc_plat_tm){tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                        tm.tm_sec};
+    return 0;
+}
+
+void lc_plat_write_stderr(const char *buf, size_t len)
+{
+    ssize_t r = write(STDERR_FILENO, buf, len);
+    (void)r; /* nowhere left to report a failed log write */
+}
+
+/* ---- threads ---------------------------------------------------------------------------- */
+
+struct lc_thread {
+    pthread_t id;
+    lc_thread_fn fn; /* written before pthread_create, read by the new thread only */
+    void *arg;
+};
+
+static void *lc_thread_start(void *p)
+{
+    lc_thread *t = p;
+    t->fn(t->arg);
+    return NULL;
+}
+
+int lc_thread_create(lc_thread **out, lc_thread_fn fn, void *arg)
+{
+    lc_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return LC_ERR_NOMEM;
+    t->fn = fn;
+    t->arg = arg;
+    if (pthread_create(&t->id, NULL, lc_thread_start, t) != 0) {
+        free(t);
+        return LC_ERR_SYSTEM;
+    }
+    *out = t;
+    return 0;
+}
+
+void lc_thread_join(lc_thread *t)
+{
+    if (!t)
+        return;
+    pthread_join(t->id, NULL);
+    free(t);
+}
+
+bool lc_thread_is_current(const lc_thread *t) { return t && pthread_equal(pthread_self(), t->id); }
+
+void lc_thread_yield(void) { sched_yield(); }
+
+/* ---- mutexes and condition variables ------------------------------------------------------ */
+
+struct lc_mutex {
+    pthread_mutex_t m;
+};
+
+struct lc_cond {
+    pthread_cond_t c; /* CLOCK_MONOTONIC, so a clock step cannot stretch a timed wait */
+};
+
+int lc_mutex_create(lc_mutex **out, int kind)
+{
+    pthread_mutexattr_t ma;
+    lc_mutex *m = calloc(1, sizeof *m);
+    if (!m)
+        return LC_ERR_NOMEM;
+    pthread_mutexattr_init(&ma);
+    if (kind == LC_MUTEX_RECURSIVE)
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    int e = pthread_mutex_init(&m->m, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (e) {
+        free(m);
+        return e == ENOMEM ? LC_ERR_NOMEM : LC_ERR_SYSTEM;
+    }
+    *out = m;
+    return 0;
+}
+
+void lc_mutex_destroy(lc_mutex *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->m);
+    free(m);
+}
+
+void lc_mutex_lock(lc_mutex *m) { pthread_mutex_lock(&m->m); }
+void lc_mutex_unlock(lc_mutex *m) { pthread_mutex_unlock(&m->m); }
+
+int lc_cond_create(lc_cond **out)
+{
+    pthread_condattr_t ca;
+    lc_cond *c = calloc(1, sizeof *c);
+    if (!c)
+        return LC_ERR_NOMEM;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int e = pthread_cond_init(&c->c, &ca);
+    pthread_condattr_destroy(&ca);
+    if (e) {
+        free(c);
+        return e == ENOMEM ? LC_ERR_NOMEM : LC_ERR_SYSTEM;
+    }
+    *out = c;
+    return 0;
+}
+
+void lc_cond_destroy(lc_cond *c)
+{
+    if (!c)
+        return;
+    pthread_cond_destroy(&c->c);
+    free(c);
+}
+
+void lc_cond_signal(lc_cond *c) { pthread_cond_signal(&c->c); }
+void lc_cond_broadcast(lc_cond *c) { pthread_cond_broadcast(&c->c); }
+
+int lc_cond_wait_until(lc_cond *c, lc_mutex *m, uint64_t deadline_ns)
+{
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+    return pthread_cond_timedwait(&c->c, &m->m, &ts) == ETIMEDOUT ? LC_ERR_TIMEOUT : 0;
+}

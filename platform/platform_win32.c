@@ -1,0 +1,220 @@
+/*
+ * platform_win32.c — platform.h on Windows (mingw-w64 gcc or MSVC), Windows 7 and later.
+ *
+ * Clock: QueryPerformanceCounter, the clock WASAPI stamps capture packets with, so a packet's
+ * u64QPCPosition (100 ns units) maps to lc_plat_now_ns() by a multiplication.
+ * Sleep: a waitable timer set to the remaining time. CREATE_WAITABLE_TIMER_HIGH_RESOLUTION
+ * (Windows 10 1803+) wakes within ~0.5 ms; older systems (and Wine, which rejects the flag) get a
+ * plain timer, which rounds up to the system tick (~1-16 ms). Callers pace on absolute deadlines,
+ * so a late wake-up delays one chunk but never accumulates.
+ * Locks: CRITICAL_SECTION (always recursive, so it serves both kinds) + CONDITION_VARIABLE.
+ */
+/* _WIN32_WINNT (Windows 7) and WIN32_LEAN_AND_MEAN come from platform/CMakeLists.txt */
+#include "platform.h"
+
+#include <windows.h>
+#include <process.h>
+#include <stdlib.h>
+
+#ifndef CREATE_WAITABLE_TIMER_HIGH_RESOLUTION
+#define CREATE_WAITABLE_TIMER_HIGH_RESOLUTION 0x00000002 /* SDK 10.0.17134; older headers lack it */
+#endif
+
+/* ---- clocks ----------------------------------------------------------------------------- */
+
+typedef VOID(WINAPI *lc_precise_time_fn)(LPFILETIME);
+
+/* Filled once by lc_plat_clock_init (lc_once publishes them); read-only afterwards. */
+static uint64_t lc_qpc_freq;
+static lc_precise_time_fn lc_precise_time; /* GetSystemTimePreciseAsFileTime, Windows 8+ */
+static lc_once lc_clock_once = LC_ONCE_INIT;
+
+static void lc_plat_clock_init(void)
+{
+    LARGE_INTEGER f;
+    QueryPerformanceFrequency(&f); /* cannot fail on XP and later */
+    lc_qpc_freq = (uint64_t)f.QuadPart;
+    HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
+    FARPROC p = k32 ? GetProcAddress(k32, "GetSystemTimePreciseAsFileTime") : NULL;
+    /* the cast through a generic function pointer type is how GetProcAddress is meant to be used */
+    lc_precise_time = (lc_precise_time_fn)(void (*)(void))p;
+}
+
+uint64_t lc_plat_now_ns(void)
+{
+    lc_once_run(&lc_clock_once, lc_plat_clock_init);
+    LARGE_INTEGER c;
+    QueryPerformanceCounter(&c);
+    uint64_t t = (uint64_t)c.QuadPart, f = lc_qpc_freq;
+    /* split so t * 1e9 cannot overflow (it would after ~30 min at a 10 MHz counter) */
+    return t / f * 1000000000ull + t % f * 1000000000ull / f;
+}
+
+int64_t lc_plat_wall_ns(void)
+{
+    lc_once_run(&lc_clock_once, lc_plat_clock_init);
+    FILETIME ft;
+    if (lc_precise_time)
+        lc_precise_time(&ft);
+    else
+        GetSystemTimeAsFileTime(&ft);
+    uint64_t t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime; /* 100 ns since 1601 */
+    return (int64_t)(t - 116444736000000000ull) * 100;
+}
+
+void lc_plat_sleep_until_ns(uint64_t deadline_ns)
+{
+    uint64_t now = lc_plat_now_ns();
+    if (now >= deadline_ns)
+        return;
+    HANDLE tm = CreateWaitableTimerExW(NULL, NULL, CREATE_WAITABLE_TIMER_HIGH_RESOLUTION,
+                                       TIMER_ALL_ACCESS);
+    if (!tm)
+        tm = CreateWaitableTimerExW(NULL, NULL, 0, TIMER_ALL_ACCESS);
+    LARGE_INTEGER due;
+    /* negative = relative, in 100 ns; round up so we never wake before the deadline */
+    due.QuadPart = -(LONGLONG)((deadline_ns - now + 99) / 100);
+    if (tm && SetWaitableTimer(tm, &due, 0, NULL, NULL, FALSE)) {
+        WaitForSingleObject(tm, INFINITE);
+    } else {
+        uint64_t ms = (deadline_ns - now + 999999) / 1000000;
+        Sleep(ms > 0x7fffffff ? 0x7fffffff : (DWORD)ms); /* no timer object: coarse, but sleeps */
+    }
+    if (tm)
+        CloseHandle(tm);
+}
+
+int lc_plat_gmtime(int64_t unix_s, lc_plat_tm *out)
+{
+    /* days since 1970-01-01 → civil date (H. Hinnant's algorithm): no CRT time functions, whose
+     * 32/64-bit variants differ between msvcrt, ucrt and MSVC */
+    if (unix_s < 0 || unix_s > 253402300799) /* 9999-12-31T23:59:59Z */
+        return LC_ERR_INVALID;
+    int64_t days = unix_s / 86400, rem = unix_s % 86400;
+    int64_t z = days + 719468, era = z / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    *out = (lc_plat_tm){(int)y, (int)m, (int)d, (int)(rem / 3600), (int)(rem % 3600 / 60),
+                        (int)(rem % 60)};
+    return 0;
+}
+
+void lc_plat_write_stderr(const char *buf, size_t len)
+{
+    HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
+    DWORD w;
+    if (h && h != INVALID_HANDLE_VALUE)
+        (void)WriteFile(h, buf, (DWORD)len, &w, NULL); /* nowhere left to report a failure */
+}
+
+/* ---- threads ---------------------------------------------------------------------------- */
+
+struct lc_thread {
+    HANDLE h;
+    unsigned tid;    /* written by _beginthreadex before the thread can call is_current */
+    lc_thread_fn fn; /* written before the thread starts, read by it only */
+    void *arg;
+};
+
+static unsigned __stdcall lc_thread_start(void *p)
+{
+    lc_thread *t = p;
+    t->fn(t->arg);
+    return 0;
+}
+
+int lc_thread_create(lc_thread **out, lc_thread_fn fn, void *arg)
+{
+    lc_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return LC_ERR_NOMEM;
+    t->fn = fn;
+    t->arg = arg;
+    /* _beginthreadex, not CreateThread: the CRT sets up its per-thread state (errno, strtok) */
+    uintptr_t h = _beginthreadex(NULL, 0, lc_thread_start, t, 0, &t->tid);
+    if (!h) {
+        free(t);
+        return LC_ERR_SYSTEM;
+    }
+    t->h = (HANDLE)h;
+    *out = t;
+    return 0;
+}
+
+void lc_thread_join(lc_thread *t)
+{
+    if (!t)
+        return;
+    WaitForSingleObject(t->h, INFINITE);
+    CloseHandle(t->h);
+    free(t);
+}
+
+bool lc_thread_is_current(const lc_thread *t) { return t && GetCurrentThreadId() == t->tid; }
+
+void lc_thread_yield(void) { (void)SwitchToThread(); }
+
+/* ---- mutexes and condition variables ------------------------------------------------------ */
+
+struct lc_mutex {
+    CRITICAL_SECTION cs; /* recursive by nature; LC_MUTEX_PLAIN just promises not to recurse */
+};
+
+struct lc_cond {
+    CONDITION_VARIABLE cv;
+};
+
+int lc_mutex_create(lc_mutex **out, int kind)
+{
+    (void)kind;
+    lc_mutex *m = calloc(1, sizeof *m);
+    if (!m)
+        return LC_ERR_NOMEM;
+    InitializeCriticalSection(&m->cs); /* cannot fail on Vista and later */
+    *out = m;
+    return 0;
+}
+
+void lc_mutex_destroy(lc_mutex *m)
+{
+    if (!m)
+        return;
+    DeleteCriticalSection(&m->cs);
+    free(m);
+}
+
+void lc_mutex_lock(lc_mutex *m) { EnterCriticalSection(&m->cs); }
+void lc_mutex_unlock(lc_mutex *m) { LeaveCriticalSection(&m->cs); }
+
+int lc_cond_create(lc_cond **out)
+{
+    lc_cond *c = calloc(1, sizeof *c);
+    if (!c)
+        return LC_ERR_NOMEM;
+    InitializeConditionVariable(&c->cv);
+    *out = c;
+    return 0;
+}
+
+void lc_cond_destroy(lc_cond *c) { free(c); } /* condition variables hold no resources */
+
+void lc_cond_signal(lc_cond *c) { WakeConditionVariable(&c->cv); }
+void lc_cond_broadcast(lc_cond *c) { WakeAllConditionVariable(&c->cv); }
+
+int lc_cond_wait_until(lc_cond *c, lc_mutex *m, uint64_t deadline_ns)
+{
+    uint64_t now = lc_plat_now_ns();
+    if (now >= deadline_ns)
+        return LC_ERR_TIMEOUT;
+    /* relative milliseconds from the monotonic clock, rounded up; INFINITE is reserved */
+    uint64_t ms = (deadline_ns - now + 999999) / 1000000;
+    if (ms >= INFINITE)
+        ms = INFINITE - 1;
+    if (SleepConditionVariableCS(&c->cv, &m->cs, (DWORD)ms))
+        return 0;
+    return lc_plat_now_ns() >= deadline_ns ? LC_ERR_TIMEOUT : 0;
+}
