@@ -385,7 +385,7 @@ static void tick(lws_sorted_usec_list_t *sul)
     while (B.started < want)
         connect_one(B.started++);
 
-    bool settled = B.started == B.n && B.open + B.failed >= B.n;
+    bool settled = B.started == B.n && B.open + B.failed + B.closed_early >= B.n;
     if (settled && !B.t_all_open_ns)
         B.t_all_open_ns = t;
     if (B.t_all_open_ns && !B.measuring && t - B.t_all_open_ns >= (uint64_t)(B.warmup * 1e9))
