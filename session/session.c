@@ -160,6 +160,21 @@ static void log_eviction(const lc_session_info *ev)
            ev->name, (long long)(lc_wall_ms() - ev->last_seen_ms));
 }
 
+/* Ends a find-or-create under the lock: events go out only after the lock is released, so a
+ * listener may call back into the table. Returns rc. */
+static int unlock_and_notify(lc_sessions *s, int rc, const lc_session_info *evicted, lc_session_event ev,
+                             const lc_session_info *out)
+{
+    pthread_mutex_unlock(&s->lock);
+    if (evicted) {
+        log_eviction(evicted);
+        emit(s, LC_SESSION_REMOVED, evicted);
+    }
+    if (rc == 0)
+        emit(s, ev, out);
+    return rc;
+}
+
 int lc_sessions_attach(lc_sessions *s, const char *id, bool persist, lc_session_info *out)
 {
     lc_session_info *e, evicted;
@@ -173,14 +188,7 @@ int lc_sessions_attach(lc_sessions *s, const char *id, bool persist, lc_session_
             lc_store_mark_dirty(s);
         *out = *e;
     }
-    pthread_mutex_unlock(&s->lock);
-    if (did_evict) {
-        log_eviction(&evicted);
-        emit(s, LC_SESSION_REMOVED, &evicted);
-    }
-    if (rc == 0)
-        emit(s, LC_SESSION_CONNECTED, out);
-    return rc;
+    return unlock_and_notify(s, rc, did_evict ? &evicted : NULL, LC_SESSION_CONNECTED, out);
 }
 
 void lc_sessions_detach(lc_sessions *s, const char *id)
@@ -297,14 +305,7 @@ int lc_sessions_put(lc_sessions *s, const char *id, const lc_session_patch *p, b
             lc_store_mark_dirty(s);
         *out = *e;
     }
-    pthread_mutex_unlock(&s->lock);
-    if (did_evict) {
-        log_eviction(&evicted);
-        emit(s, LC_SESSION_REMOVED, &evicted);
-    }
-    if (rc == 0)
-        emit(s, LC_SESSION_UPDATED, out);
-    return rc;
+    return unlock_and_notify(s, rc, did_evict ? &evicted : NULL, LC_SESSION_UPDATED, out);
 }
 
 int lc_sessions_delete(lc_sessions *s, const char *id)
