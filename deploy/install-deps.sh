@@ -16,6 +16,7 @@ TEST_PKGS=(
   podman runc debootstrap           # tests/deploy/container_test.sh: build and run the OCI image
   docker-compose podman-compose     # validate deploy/compose.yaml offline; run it with podman
   prometheus                        # promtool check metrics + a real scraper (tests/deploy)
+  mingw-w64 wine wine64             # tests/windows: cross build, WASAPI backend under Wine
 )
 
 pkgs=("${BUILD_PKGS[@]}")
