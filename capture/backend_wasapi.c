@@ -24,6 +24,10 @@
  * itself: when no packet came for more than two periods, it hands out zeros up to one period
  * behind "now", paced by lc_now_ns (QPC). When audio resumes, the part of the first packet that
  * overlaps silence already handed out is trimmed, so the timeline never runs backwards.
+ * A capture endpoint, unlike a render endpoint's loopback, delivers packets all the time (flagged
+ * SILENT when muted): if none came for 3 s the stream is stalled (a driver hiccup; under Wine,
+ * the sound server died without the stream being invalidated), and the read reports
+ * LC_ERR_DEVICE so the core reopens it. The silence keeps the timeline going until then.
  *
  * Timing. capture_ns = u64QPCPosition * 100: GetBuffer stamps the packet with the performance
  * counter in 100 ns units, and lc_now_ns is the same counter on Windows (platform_win32.c). A
@@ -52,6 +56,7 @@
 #define LC_WASAPI_LOOPBACK_WAIT_MS 10
 #define LC_WASAPI_MAX_STAMP_AGE_NS 2000000000ull
 #define LC_WASAPI_GAP_RESET_NS 5000000000ull /* like the core: a longer stall starts anew */
+#define LC_WASAPI_STALL_NS 3000000000ull     /* capture endpoint without packets: reopen */
 
 static const CLSID lc_CLSID_MMDeviceEnumerator = {
     0xbcde0395, 0xe52f, 0x467c, {0x8e, 0x3d, 0xc4, 0x57, 0x92, 0x91, 0x69, 0x2e}};
@@ -205,6 +210,7 @@ typedef struct {
     uint64_t period_ns;       /* the engine's default period (10 ms on most systems) */
     DWORD wait_ms;
     uint64_t next_ns;         /* where the last chunk handed out ended on the timeline */
+    uint64_t last_packet_ns;  /* lc_now_ns when the last packet (or Start) came */
     bool last_silent;         /* that chunk was backend-made silence (trim overlap after it) */
     bool first_packet;        /* the first packet after Start may flag a discontinuity: ignore */
     bool stamp_warned;
@@ -573,6 +579,7 @@ static int wasapi_open(void *state, lc_format *fmt, char *errbuf, size_t errlen)
     w->wait_ms = w->loopback ? LC_WASAPI_LOOPBACK_WAIT_MS
                              : (DWORD)(two_periods_ms < 10 ? 10 : two_periods_ms > 90 ? 90 : two_periods_ms);
     w->next_ns = lc_now_ns(); /* silence before the first packet starts here */
+    w->last_packet_ns = w->next_ns;
     w->last_silent = false;
     w->first_packet = true;
     w->pending_frames = w->pending_off = 0;
@@ -613,12 +620,17 @@ static void lc_wasapi_take_pending(lc_wasapi *w, float *buf, size_t max_frames, 
 }
 
 /* No packet: keep the timeline going with zeros once more than two periods passed. */
-static void lc_wasapi_silence(lc_wasapi *w, float *buf, size_t max_frames, size_t *frames,
-                              uint64_t *capture_ns, uint64_t *xruns)
+static int lc_wasapi_silence(lc_wasapi *w, float *buf, size_t max_frames, size_t *frames,
+                             uint64_t *capture_ns, uint64_t *xruns, char *errbuf, size_t errlen)
 {
     uint64_t now = lc_now_ns();
+    if (!w->loopback && now - w->last_packet_ns > LC_WASAPI_STALL_NS) {
+        lc_errf(errbuf, errlen, "%s: no packets from '%s' for %.1f s: the stream stalled",
+                w->be_name, w->dev_name, (double)(now - w->last_packet_ns) / 1e9);
+        return LC_ERR_DEVICE;
+    }
     if (now <= w->next_ns || now - w->next_ns <= 2 * w->period_ns)
-        return;
+        return 0;
     if (now - w->next_ns > LC_WASAPI_GAP_RESET_NS) {
         /* the thread stalled (suspend, debugger): start a new timeline instead of a burst */
         w->next_ns = now - 2 * w->period_ns;
@@ -628,12 +640,13 @@ static void lc_wasapi_silence(lc_wasapi *w, float *buf, size_t max_frames, size_
     if (n > max_frames)
         n = max_frames;
     if (n == 0)
-        return;
+        return 0;
     memset(buf, 0, (size_t)n * w->channels * sizeof *buf);
     *frames = (size_t)n;
     *capture_ns = w->next_ns;
     w->next_ns += lc_ns_of(n, w->fmt.rate);
     w->last_silent = true;
+    return 0;
 }
 
 static int wasapi_read(void *state, lc_format *fmt, float *buf, size_t max_frames, size_t *frames,
@@ -660,10 +673,9 @@ static int wasapi_read(void *state, lc_format *fmt, float *buf, size_t max_frame
         WaitForSingleObject(w->event, w->wait_ms);
         if (FAILED(hr = IAudioCaptureClient_GetNextPacketSize(w->cc, &next)))
             return lc_wasapi_fail(w, hr, "IAudioCaptureClient::GetNextPacketSize", errbuf, errlen);
-        if (next == 0) {
-            lc_wasapi_silence(w, buf, max_frames, frames, capture_ns, xruns);
-            return 0;
-        }
+        if (next == 0)
+            return lc_wasapi_silence(w, buf, max_frames, frames, capture_ns, xruns, errbuf,
+                                     errlen);
     }
 
     BYTE *data = NULL;
@@ -675,6 +687,7 @@ static int wasapi_read(void *state, lc_format *fmt, float *buf, size_t max_frame
         return lc_wasapi_fail(w, hr, "IAudioCaptureClient::GetBuffer", errbuf, errlen);
     if (hr == AUDCLNT_S_BUFFER_EMPTY || got == 0)
         return 0;
+    w->last_packet_ns = lc_now_ns();
     /* the whole packet or nothing must be released: convert all of it now */
     float *dst = got <= max_frames ? buf : w->pending;
     if (got > w->pending_cap && dst == w->pending)

@@ -12,6 +12,8 @@
 #      silence (the backend's silence generator)
 #   6. wasapi (loopback) — which Wine does not implement — fails cleanly: exit 1, not a crash,
 #      with the HRESULT named (AUDCLNT_E_WRONG_ENDPOINT_TYPE); auto resolves to wasapi
+#   7. the sound server dies mid-capture and comes back with other audio: silence meanwhile, the
+#      stall watchdog reopens (reopens >= 1), and the new tone arrives (tail 1500 Hz)
 #
 # usage: wine_test.sh SOURCE_DIR CROSS_BUILD_DIR
 # Missing tools are a FAILURE, not a skip: install them with deploy/install-deps.sh.
@@ -48,9 +50,9 @@ else
 fi
 mkdir -p "$WINEPREFIX"
 
-PA_PID="" PLAY_PID="" WS_PID=""
+PA_PID="" PLAY_PID="" WS_PID="" CAP_PID=""
 cleanup() {
-  for p in $PLAY_PID $PA_PID; do kill "$p" 2>/dev/null; done
+  for p in $CAP_PID $PLAY_PID $PA_PID; do kill "$p" 2>/dev/null; done
   if [[ -n "$WS_PID" ]]; then
     wineserver -k 2>/dev/null # this prefix's server only: ends its wine processes too
     for _ in $(seq 50); do kill -0 "$WS_PID" 2>/dev/null || break; sleep 0.1; done
@@ -91,13 +93,18 @@ load-module module-null-sink sink_name=testsink rate=48000 channels=2
 set-default-sink testsink
 set-default-source testsink.monitor
 EOF
-pulseaudio -n -F "$WORK/default.pa" --daemonize=no --exit-idle-time=-1 --use-pid-file=no \
-  --log-target=stderr 2>>"$WORK/pulse.log" &
-PA_PID=$!
-for _ in $(seq 100); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-pactl info >/dev/null 2>&1 || { echo "FAIL: pulseaudio did not come up"; cat "$WORK/pulse.log"; exit 1; }
-pactl set-default-source testsink.monitor
+start_pulse() {
+  pulseaudio -n -F "$WORK/default.pa" --daemonize=no --exit-idle-time=-1 --use-pid-file=no \
+    --log-target=stderr 2>>"$WORK/pulse.log" &
+  PA_PID=$!
+  for _ in $(seq 100); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+  pactl info >/dev/null 2>&1 || { echo "FAIL: pulseaudio did not come up"; cat "$WORK/pulse.log"; exit 1; }
+  pactl set-default-source testsink.monitor
+}
+stop_pulse() { kill "$PA_PID" 2>/dev/null; wait "$PA_PID" 2>/dev/null; PA_PID=""; }
+start_pulse
 sox -n -r 48000 -c 2 "$WORK/t1000.wav" synth 60 sine 1000 vol 0.5
+sox -n -r 48000 -c 2 "$WORK/t1500.wav" synth 60 sine 1500 vol 0.5
 
 wineserver -f -p >"$WORK/wineserver.log" 2>&1 &
 WS_PID=$!
@@ -171,13 +178,15 @@ else
 fi
 
 # ---- 5. no packets at all: the backend keeps the timeline with silence ----------------------
+# (2.5 s: a capture endpoint silent for 3 s counts as stalled and is reopened, see 7.)
 pactl suspend-sink testsink 1
-run_wine --seconds 3 --report wasapi-capture:default >"$WORK/silent.txt" 2>"$WORK/silent.err"
+run_wine --seconds 2.5 --report wasapi-capture:default >"$WORK/silent.txt" 2>"$WORK/silent.err"
 rc=$?
 pactl suspend-sink testsink 0
 frames=$(get frames "$WORK/silent.txt")
-if [[ $rc -eq 0 ]] && ge "${frames:-0}" $((3 * 48000 * 9 / 10)) && [[ "$(get rms "$WORK/silent.txt")" == 0.000000 ]]; then
-  pass "suspended source: $frames frames of continuous silence in 3 s"
+if [[ $rc -eq 0 ]] && ge "${frames:-0}" $((25 * 4800 * 9 / 10)) && [[ "$(get rms "$WORK/silent.txt")" == 0.000000 ]] \
+   && [[ "$(get reopens "$WORK/silent.txt")" == 0 ]]; then
+  pass "suspended source: $frames frames of continuous silence in 2.5 s"
 else
   fail "suspended source (exit $rc)"; cat "$WORK/silent.txt" "$WORK/silent.err"
 fi
@@ -194,6 +203,34 @@ fi
 run_wine --seconds 1 --report auto >"$WORK/auto.txt" 2>"$WORK/auto.err"
 [[ "$(get uri "$WORK/auto.txt")" == "wasapi" ]] && pass "auto resolves to wasapi on Windows" \
   || { fail "auto resolved to '$(get uri "$WORK/auto.txt")'"; cat "$WORK/auto.err"; }
+
+# ---- 7. the sound server dies and comes back ---------------------------------------------------
+play "$WORK/t1000.wav"
+sleep 1
+run_wine --seconds 14 --report wasapi-capture:default >"$WORK/loss.txt" 2>"$WORK/loss.err" &
+CAP_PID=$!
+sleep 4
+stop_play
+stop_pulse
+sleep 2
+kill -0 "$CAP_PID" 2>/dev/null && pass "capture survives the sound server's death" \
+  || fail "capture died with the sound server"
+start_pulse
+play "$WORK/t1500.wav"
+wait "$CAP_PID"
+rc=$?
+CAP_PID=""
+stop_play
+frames=$(get frames "$WORK/loss.txt")
+if [[ $rc -eq 0 ]] && ge "$(get reopens "$WORK/loss.txt")" 1 && near "$(get tail_hz "$WORK/loss.txt")" 1500 5 \
+   && near "$(get tail_rms "$WORK/loss.txt")" 0.3536 0.03 && ge "${frames:-0}" $((13 * 48000)); then
+  pass "server loss: reopens=$(get reopens "$WORK/loss.txt"), resumed at $(get tail_hz "$WORK/loss.txt") Hz," \
+       "$frames frames in 14 s"
+else
+  fail "server loss (exit $rc)"; cat "$WORK/loss.txt" "$WORK/loss.err"
+fi
+grep -q "stalled (retrying)" "$WORK/loss.err" && grep -q "reopened" "$WORK/loss.err" \
+  && pass "stall and reopen are logged" || { fail "stall/reopen not logged"; cat "$WORK/loss.err"; }
 
 echo "$FAILS failure(s)"
 [[ $FAILS -eq 0 ]]
