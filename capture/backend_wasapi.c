@@ -51,6 +51,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #define LC_WASAPI_BUFFER_HNS 2000000 /* 200 ms endpoint buffer: reads drain it every ≤ 100 ms */
 #define LC_WASAPI_LOOPBACK_WAIT_MS 10
@@ -690,19 +691,20 @@ static int wasapi_read(void *state, lc_format *fmt, float *buf, size_t max_frame
     w->last_packet_ns = lc_now_ns();
     /* the whole packet or nothing must be released: convert all of it now */
     float *dst = got <= max_frames ? buf : w->pending;
-    if (got > w->pending_cap && dst == w->pending)
-        got = (UINT32)w->pending_cap; /* cannot happen (packet > endpoint buffer); stay in bounds */
+    size_t keep = got;
+    if (dst == w->pending && keep > w->pending_cap)
+        keep = w->pending_cap; /* cannot happen (packet > endpoint buffer); stay in bounds */
     if ((flags & AUDCLNT_BUFFERFLAGS_SILENT) || !data)
-        memset(dst, 0, (size_t)got * w->channels * sizeof *dst);
+        memset(dst, 0, keep * w->channels * sizeof *dst);
     else
-        lc_pcm_to_float(w->sample, data, dst, (size_t)got * w->channels);
+        lc_pcm_to_float(w->sample, data, dst, keep * w->channels);
     if (FAILED(hr = IAudioCaptureClient_ReleaseBuffer(w->cc, got)))
         return lc_wasapi_fail(w, hr, "IAudioCaptureClient::ReleaseBuffer", errbuf, errlen);
     if ((flags & AUDCLNT_BUFFERFLAGS_DATA_DISCONTINUITY) && !w->first_packet)
         (*xruns)++;
     w->first_packet = false;
 
-    uint64_t now = lc_now_ns(), dur = lc_ns_of(got, w->fmt.rate);
+    uint64_t now = lc_now_ns(), dur = lc_ns_of(keep, w->fmt.rate);
     uint64_t cns = qpc * 100;
     if ((flags & AUDCLNT_BUFFERFLAGS_TIMESTAMP_ERROR) || qpc == 0 || cns > now + 5000000ull ||
         now - cns > LC_WASAPI_MAX_STAMP_AGE_NS) {
@@ -712,7 +714,7 @@ static int wasapi_read(void *state, lc_format *fmt, float *buf, size_t max_frame
         w->stamp_warned = true;
         cns = now > dur ? now - dur : 0;
     }
-    size_t n = got;
+    size_t n = keep;
     if (w->last_silent && cns < w->next_ns) {
         /* audio resumed inside silence we already handed out: drop the overlap so the
          * timeline stays monotonic (costs at most ~2 periods at the start of a sound) */

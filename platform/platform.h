@@ -83,6 +83,9 @@ int lc_cond_create(lc_cond **out);
 void lc_cond_destroy(lc_cond *c); /* NULL is a no-op */
 void lc_cond_signal(lc_cond *c);
 void lc_cond_broadcast(lc_cond *c);
+/* Waits (m locked by the caller, and by exactly one level if recursive) until signalled or a
+ * spurious wake-up: callers loop on their predicate. */
+void lc_cond_wait(lc_cond *c, lc_mutex *m);
 /* Waits (m locked by the caller, and by exactly one level if recursive) until signalled, a
  * spurious wake-up, or the absolute lc_plat_now_ns() deadline. 0 when woken, LC_ERR_TIMEOUT
  * when the deadline passed. A wall-clock step cannot stretch the wait. */

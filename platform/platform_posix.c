@@ -161,6 +161,8 @@ void lc_cond_destroy(lc_cond *c)
 void lc_cond_signal(lc_cond *c) { pthread_cond_signal(&c->c); }
 void lc_cond_broadcast(lc_cond *c) { pthread_cond_broadcast(&c->c); }
 
+void lc_cond_wait(lc_cond *c, lc_mutex *m) { pthread_cond_wait(&c->c, &m->m); }
+
 int lc_cond_wait_until(lc_cond *c, lc_mutex *m, uint64_t deadline_ns)
 {
     struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};

@@ -205,6 +205,8 @@ void lc_cond_destroy(lc_cond *c) { free(c); } /* condition variables hold no res
 void lc_cond_signal(lc_cond *c) { WakeConditionVariable(&c->cv); }
 void lc_cond_broadcast(lc_cond *c) { WakeAllConditionVariable(&c->cv); }
 
+void lc_cond_wait(lc_cond *c, lc_mutex *m) { SleepConditionVariableCS(&c->cv, &m->cs, INFINITE); }
+
 int lc_cond_wait_until(lc_cond *c, lc_mutex *m, uint64_t deadline_ns)
 {
     uint64_t now = lc_plat_now_ns();
