@@ -11,9 +11,10 @@ const STREAM_RATE = 48000;
 
 // ---- volume and mute ---------------------------------------------------------------------------
 // Volume is 0–100 on a perceptual (cubic) curve: gain = (v/100)^3, so 50 is −18 dB, 25 is −36 dB,
-// 10 is −60 dB and 0 is silence. For now both are local (stored in localStorage and applied with
-// the GainNode). Binding them to the server's session (docs/protocol.md `set` / `session`) is a
-// listener on `controls` plus feeding `session` messages to controls.set(..., 'server').
+// 10 is −60 dB and 0 is silence. Both belong to the listener's session on the server
+// (docs/protocol.md): the hello and every `session` message set them here (origin 'server'); a
+// change made on this page is applied at once and sent as `set` (see "session binding" below).
+// localStorage only remembers them for the moment before the first hello.
 export function volumeToGain(volume, muted) {
   if (muted) return 0;
   const v = Math.min(100, Math.max(0, volume)) / 100;
@@ -39,7 +40,7 @@ const controls = {
       localStorage.setItem('loopcast.volume', String(this.volume));
       localStorage.setItem('loopcast.muted', this.muted ? '1' : '0');
     } catch { /* not persisted */ }
-    for (const f of this.listeners) f(this, origin);
+    for (const f of this.listeners) f(this, origin, change);
   },
   onChange(f) { this.listeners.push(f); },
 };
@@ -128,6 +129,10 @@ async function ensureDecoder(codec) {
 // ---- stream events -----------------------------------------------------------------------------
 function onHello(m) {
   P.hello = m;
+  // the session's stored settings arrive before any audio: apply them now, not after a settle
+  binding.lastLocal = -1e9;
+  binding.pending = null;
+  applyServerSession(m.session);
   P.source = m.source || null;
   P.lastSeq = null;
   P.anchors = [];
@@ -241,12 +246,57 @@ function onClose() {
 
 function onMessage(m) {
   if (m.type === 'source') P.source = { uri: m.uri, state: m.state };
-  else if (m.type === 'session' && m.session && P.hello) P.hello.session = m.session;
+  else if (m.type === 'session' && m.session && P.hello) {
+    P.hello.session = m.session;
+    applyServerSession(m.session);
+  }
   else if (m.type === 'error') console.warn('loopcast server:', m.code, m.message);
   render();
 }
 
 function showError(msg) { P.error = msg; render(); }
+
+// ---- session binding ---------------------------------------------------------------------------
+// The server is the truth for volume and mute (the API or another tab may change them). A change
+// on this page is sent as `set`: the first at once, then at most one every SET_EVERY_MS with the
+// latest values, so a slider drag is a handful of messages. The server echoes every change to all
+// of the session's connections; an echo that arrives while the user is still moving the slider
+// would drag it back, so server values wait until the local change has settled.
+const SET_EVERY_MS = 100;
+const LOCAL_SETTLE_MS = 600;
+const binding = { pending: null, timer: 0, lastLocal: -1e9, serverTimer: 0, server: null };
+
+function flushSet() {
+  if (binding.pending && P.conn) P.conn.send({ type: 'set', ...binding.pending });
+  binding.pending = null;
+}
+
+function sendSet(change) {
+  const c = {};
+  if (typeof change.volume === 'number') c.volume = Math.round(change.volume);
+  if (typeof change.muted === 'boolean') c.muted = change.muted;
+  binding.lastLocal = performance.now();
+  binding.pending = { ...(binding.pending || {}), ...c };
+  if (binding.timer) return;
+  flushSet();
+  binding.timer = setTimeout(function tick() {
+    binding.timer = 0;
+    if (binding.pending) { flushSet(); binding.timer = setTimeout(tick, SET_EVERY_MS); }
+  }, SET_EVERY_MS);
+}
+
+function applyServerSession(s) {
+  if (!s || typeof s.volume !== 'number') return;
+  binding.server = s;
+  const wait = binding.lastLocal + LOCAL_SETTLE_MS - performance.now();
+  clearTimeout(binding.serverTimer);
+  if (wait > 0 || binding.pending) {
+    binding.serverTimer = setTimeout(() => applyServerSession(binding.server), Math.max(wait, SET_EVERY_MS));
+    return;
+  }
+  if (s.volume !== controls.volume || s.muted !== controls.muted)
+    controls.set({ volume: s.volume, muted: s.muted }, 'server');
+}
 
 // ---- UI ----------------------------------------------------------------------------------------
 const STATE_TEXT = {
@@ -338,6 +388,9 @@ Object.defineProperty(window, 'loopcast', {
     get discontinuities() { return P.discontinuities; },
     get decodeErrors() { return P.decoder ? P.decoder.errors : 0; },
     get session() { return sessionStore.get(); },
+    get volume() { return controls.volume; },
+    get muted() { return controls.muted; },
+    get sliderValue() { return Number(document.getElementById('volume').value); },
     get sampleRate() { return P.ctx ? P.ctx.sampleRate : null; },
     get binHz() { return P.ctx ? P.ctx.sampleRate / P.analyser.fftSize : null; },
     dominantHz,
@@ -347,7 +400,11 @@ Object.defineProperty(window, 'loopcast', {
 
 function init() {
   controls.load();
-  controls.onChange(() => { applyGain(); render(); });
+  controls.onChange((c, origin, change) => {
+    applyGain();
+    render();
+    if (origin === 'local') sendSet(change);
+  });
   $('play').addEventListener('click', onPlayClick);
   $('volume').addEventListener('input', (e) => controls.set({ volume: Number(e.target.value) }));
   $('mute').addEventListener('click', () => controls.set({ muted: !controls.muted }));
