@@ -21,9 +21,12 @@
  *
  * Silence. A render endpoint delivers no loopback packets while nothing plays — for minutes if
  * the machine is quiet. The core only fills holes of 50 ms–5 s, so the backend keeps the timeline
- * itself: when no packet came for more than two periods, it hands out zeros up to one period
- * behind "now", paced by lc_now_ns (QPC). When audio resumes, the part of the first packet that
- * overlaps silence already handed out is trimmed, so the timeline never runs backwards.
+ * itself: when no packet came for more than two periods (and at least 50 ms, the core's own
+ * jitter bound: under Wine, packets of a 10 ms stream were seen arriving > 20 ms late, and
+ * silence started that early got mixed into real audio), it hands out zeros up to one period
+ * behind "now", paced by lc_now_ns (QPC), then keeps doing so every period. When audio resumes,
+ * the part of the first packet that overlaps silence already handed out is trimmed, so the
+ * timeline never runs backwards.
  * A capture endpoint, unlike a render endpoint's loopback, delivers packets all the time (flagged
  * SILENT when muted): if none came for 3 s the stream is stalled (a driver hiccup; under Wine,
  * the sound server died without the stream being invalidated), and the read reports
@@ -58,6 +61,7 @@
 #define LC_WASAPI_MAX_STAMP_AGE_NS 2000000000ull
 #define LC_WASAPI_GAP_RESET_NS 5000000000ull /* like the core: a longer stall starts anew */
 #define LC_WASAPI_STALL_NS 3000000000ull     /* capture endpoint without packets: reopen */
+#define LC_WASAPI_QUIET_MIN_NS 50000000ull   /* silence starts after 2 periods, never < 50 ms */
 
 static const CLSID lc_CLSID_MMDeviceEnumerator = {
     0xbcde0395, 0xe52f, 0x467c, {0x8e, 0x3d, 0xc4, 0x57, 0x92, 0x91, 0x69, 0x2e}};
@@ -630,7 +634,12 @@ static int lc_wasapi_silence(lc_wasapi *w, float *buf, size_t max_frames, size_t
                 w->be_name, w->dev_name, (double)(now - w->last_packet_ns) / 1e9);
         return LC_ERR_DEVICE;
     }
-    if (now <= w->next_ns || now - w->next_ns <= 2 * w->period_ns)
+    /* entering silence needs a real pause; once in it, chunks follow every period */
+    uint64_t quiet = 2 * w->period_ns > LC_WASAPI_QUIET_MIN_NS ? 2 * w->period_ns
+                                                                 : LC_WASAPI_QUIET_MIN_NS;
+    if (w->last_silent)
+        quiet = w->period_ns;
+    if (now <= w->next_ns || now - w->next_ns <= quiet)
         return 0;
     if (now - w->next_ns > LC_WASAPI_GAP_RESET_NS) {
         /* the thread stalled (suspend, debugger): start a new timeline instead of a burst */
