@@ -6,7 +6,7 @@
  * a registry (lc_capture_register_backend), so a new backend never touches the others.
  *
  * Data leaves through taps: callbacks registered with a context pointer. Each delivers
- * interleaved float frames in the source's *current* format together with the CLOCK_MONOTONIC
+ * interleaved float frames in the source's *current* format together with the monotonic
  * time (lc_now_ns) at which the first frame was captured.
  *
  * Rules for a tap (it runs on the capture thread):
@@ -70,7 +70,8 @@ typedef struct lc_capture_stats {
  * header, a pipe's format options). On failure returns LC_ERR_URI / LC_ERR_NO_BACKEND /
  * LC_ERR_FORMAT / LC_ERR_IO ... and writes a message naming the cause into errbuf.
  * "auto" resolves here (loopback if a sound server answers, else ALSA "default", else tone:440
- * with a warning logged that says why); lc_capture_uri() tells what it resolved to.
+ * with a warning logged that says why; on Windows always wasapi); lc_capture_uri() tells what it
+ * resolved to.
  */
 int lc_capture_open(lc_capture **out, const char *uri, char *errbuf, size_t errlen);
 
@@ -139,8 +140,8 @@ typedef struct lc_capture_backend {
 /* Adds a backend to the registry (before lc_capture_open). `be` is kept by pointer: give it
  * static storage. LC_ERR_INVALID if a backend of that name exists, the name is not
  * [a-z0-9_-]{1,32} or "auto", or a required function is missing; LC_ERR_FULL past 16 extra
- * backends. The built-in backends (tone, file, pipe, and with ALSA alsa, loopback) are
- * registered automatically. Thread-safe. */
+ * backends. The built-in backends (tone, file; pipe on POSIX; alsa and loopback with ALSA;
+ * wasapi and wasapi-capture on Windows) are registered automatically. Thread-safe. */
 int lc_capture_register_backend(const lc_capture_backend *be);
 
 /* ---- helpers shared by backends and tools ------------------------------------------------- */

@@ -58,11 +58,12 @@ typedef struct lc_format {
 /* 1 when both fields are in range. */
 int lc_format_valid(const lc_format *fmt);
 
-/* CLOCK_MONOTONIC in nanoseconds: the one clock for capture times and pacing. */
+/* Monotonic nanoseconds, the one clock for capture times and pacing: CLOCK_MONOTONIC on POSIX,
+ * QueryPerformanceCounter on Windows (the clock WASAPI stamps packets with). See platform.h. */
 uint64_t lc_now_ns(void);
 /* CLOCK_REALTIME in milliseconds since the Unix epoch (for timestamps users read). */
 int64_t lc_wall_ms(void);
-/* Sleep until an absolute CLOCK_MONOTONIC deadline; returns early only on a signal. */
+/* Sleep until an absolute lc_now_ns() deadline; returns early only on a signal (POSIX). */
 void lc_sleep_until_ns(uint64_t deadline_ns);
 
 /* printf-style checking of our own variadic functions. mingw-w64 gcc maps the "printf"
