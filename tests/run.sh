@@ -65,11 +65,12 @@ if build build; then
 fi
 
 if ((QUICK == 0)); then
-  # ASan+UBSan: every unit and integration test (browser and bench tests are label-excluded:
-  # they exercise the same binary code at a speed a sanitizer build would distort).
+  # ASan+UBSan: every C unit and integration test. Excluded by label: browser (same binary code
+  # at a speed a sanitizer would distort), the container build (slow), the Wine test (cross-built,
+  # not this build's code), and the Node-only web and docs checks (no C in them).
   if build build-asan -DLC_SANITIZE=address; then
     LOOPCAST_BIN="$ROOT/build-asan/server/loopcast" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 suite asan build-asan -LE 'browser|slow'
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 suite asan build-asan -LE 'browser|slow|windows|web|docs'
   fi
   # TSan: the code that crosses threads (capture taps, the stream ring, the server's wiring).
   if build build-tsan -DLC_SANITIZE=thread; then
