@@ -122,6 +122,10 @@ int lc_http_add_security_headers(struct lws *wsi, unsigned char **p, unsigned ch
                                  const char *cache_control);
 
 /* ws_stream.c */
+/* At a WRITEABLE: if the connection must close (its own close_code, or the server is stopping:
+ * 1001), sends the close reason and returns 1 — the callback then returns -1. Shared by the audio
+ * and events protocols so both close the same way on SIGTERM. */
+int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, const char *why);
 int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len);
 size_t lc_ws_pss_size(void);

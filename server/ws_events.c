@@ -287,16 +287,8 @@ static void on_receive(lc_server *srv, lc_ev_conn *c, const char *in, size_t len
 static int on_writeable(struct lws *wsi, lc_server *srv, lc_ev_conn *c)
 {
     evmsg *m;
-    uint16_t code = c->close_code;
-    const char *why = c->close_why ? c->close_why : "";
-    if (!code && srv->stopping) {
-        code = LWS_CLOSE_STATUS_GOINGAWAY;
-        why = "server shutting down";
-    }
-    if (code) {
-        lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+    if (lc_ws_close_pending(wsi, srv, c->close_code, c->close_why))
         return -1;
-    }
     if (!c->authed)
         return 0;
     if (c->hello_pending) {

@@ -251,18 +251,24 @@ static int send_audio(struct lws *wsi, lc_server *srv, ws_pss *pss)
     return 0;
 }
 
-static int on_writeable(struct lws *wsi, lc_server *srv, ws_pss *pss)
+int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, const char *why)
 {
-    uint16_t code = pss->close_code;
-    const char *why = pss->close_why ? pss->close_why : "";
+    if (!why)
+        why = "";
     if (!code && srv->stopping) {
         code = LWS_CLOSE_STATUS_GOINGAWAY;
         why = "server shutting down";
     }
-    if (code) {
-        lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+    if (!code)
+        return 0;
+    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+    return 1;
+}
+
+static int on_writeable(struct lws *wsi, lc_server *srv, ws_pss *pss)
+{
+    if (lc_ws_close_pending(wsi, srv, pss->close_code, pss->close_why))
         return -1;
-    }
     int rc;
     if (pss->hello_pending) {
         pss->hello_pending = false;
