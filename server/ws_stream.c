@@ -114,31 +114,43 @@ static int write_text(struct lws *wsi, lc_server *srv, const char *s, size_t n)
     return lws_write(wsi, srv->txbuf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n ? -1 : 0;
 }
 
+/* Sends `root` as one text message and frees it (root may be NULL after a failed build). */
+static int write_json(struct lws *wsi, lc_server *srv, cJSON *root)
+{
+    char *text = root ? cJSON_PrintUnformatted(root) : NULL;
+    int rc = text ? write_text(wsi, srv, text, strlen(text)) : -1;
+    cJSON_free(text);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* The session fields the hello and every `session` message carry; NULL if out of memory. */
+static cJSON *add_session(cJSON *root, const ws_pss *pss)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "session");
+    if (!o || !cJSON_AddStringToObject(o, "id", pss->id) || !cJSON_AddStringToObject(o, "name", pss->name) ||
+        !cJSON_AddNumberToObject(o, "volume", pss->volume) || !cJSON_AddBoolToObject(o, "muted", pss->muted) ||
+        !cJSON_AddBoolToObject(o, "persist", pss->persist))
+        return NULL;
+    return o;
+}
+
 static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
     const lc_opus_config *oc = lc_opus_get_config(srv->enc);
     lc_opus_stats st;
     lc_opus_get_stats(srv->enc, &st);
     cJSON *root = cJSON_CreateObject(), *o;
-    char *text = NULL;
-    int rc = -1;
     if (!root)
         return -1;
     cJSON_AddStringToObject(root, "type", "hello");
     cJSON_AddNumberToObject(root, "protocol", LC_PROTOCOL_VERSION);
     if (!(o = cJSON_AddObjectToObject(root, "server")))
-        goto out;
+        goto fail;
     cJSON_AddStringToObject(o, "version", LC_VERSION);
     cJSON_AddNumberToObject(o, "time_ns", (double)lc_now_ns());
-    if (!(o = cJSON_AddObjectToObject(root, "session")))
-        goto out;
-    cJSON_AddStringToObject(o, "id", pss->id);
-    cJSON_AddStringToObject(o, "name", pss->name);
-    cJSON_AddNumberToObject(o, "volume", pss->volume);
-    cJSON_AddBoolToObject(o, "muted", pss->muted);
-    cJSON_AddBoolToObject(o, "persist", pss->persist);
-    if (!(o = cJSON_AddObjectToObject(root, "codec")))
-        goto out;
+    if (!add_session(root, pss) || !(o = cJSON_AddObjectToObject(root, "codec")))
+        goto fail;
     cJSON_AddStringToObject(o, "name", "opus");
     cJSON_AddNumberToObject(o, "sample_rate", LC_OPUS_RATE);
     cJSON_AddNumberToObject(o, "channels", oc->channels);
@@ -147,40 +159,25 @@ static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
     cJSON_AddNumberToObject(o, "bitrate", oc->bitrate);
     cJSON_AddNumberToObject(o, "lookahead", st.lookahead);
     if (!(o = cJSON_AddObjectToObject(root, "source")))
-        goto out;
+        goto fail;
     cJSON_AddStringToObject(o, "uri", lc_capture_uri(srv->cap));
     cJSON_AddStringToObject(o, "state", lc_capture_state_name(lc_capture_get_state(srv->cap)));
-    text = cJSON_PrintUnformatted(root);
-    if (text)
-        rc = write_text(wsi, srv, text, strlen(text));
-out:
-    cJSON_free(text);
+    return write_json(wsi, srv, root);
+fail:
     cJSON_Delete(root);
-    return rc;
+    return -1;
 }
 
 /* {"type":"session","session":{id,name,volume,muted,persist}} — the hello's session fields. */
 static int send_session(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
-    cJSON *root = cJSON_CreateObject(), *o;
-    char *text = NULL;
-    int rc = -1;
+    cJSON *root = cJSON_CreateObject();
     pss->session_pending = false;
-    if (!root || !cJSON_AddStringToObject(root, "type", "session") ||
-        !(o = cJSON_AddObjectToObject(root, "session")) ||
-        !cJSON_AddStringToObject(o, "id", pss->id) ||
-        !cJSON_AddStringToObject(o, "name", pss->name) ||
-        !cJSON_AddNumberToObject(o, "volume", pss->volume) ||
-        !cJSON_AddBoolToObject(o, "muted", pss->muted) ||
-        !cJSON_AddBoolToObject(o, "persist", pss->persist))
-        goto out;
-    text = cJSON_PrintUnformatted(root);
-    if (text)
-        rc = write_text(wsi, srv, text, strlen(text));
-out:
-    cJSON_free(text);
-    cJSON_Delete(root);
-    return rc;
+    if (!root || !cJSON_AddStringToObject(root, "type", "session") || !add_session(root, pss)) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    return write_json(wsi, srv, root);
 }
 
 static int send_source(struct lws *wsi, lc_server *srv, ws_pss *pss)
