@@ -17,6 +17,7 @@ TEST_PKGS=(
   docker-compose podman-compose     # validate deploy/compose.yaml offline; run it with podman
   prometheus                        # promtool check metrics + a real scraper (tests/deploy)
   mingw-w64 wine wine64             # tests/windows: cross build, WASAPI backend under Wine
+  nginx-light caddy openssl         # tests/integration/proxy_test: the page behind a TLS proxy
 )
 
 pkgs=("${BUILD_PKGS[@]}")
@@ -49,4 +50,14 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Test servers (nginx, prometheus, caddy) are started by the tests that need them, on free
+# loopback ports: keep their packages from starting system-wide copies on a non-systemd machine.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy" && added_policy=1
+fi
+rc=0
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" || rc=$?
+if ((added_policy)); then $SUDO rm -f "$policy"; fi
+exit $rc

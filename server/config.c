@@ -38,6 +38,13 @@ typedef enum {
     O_MAX_LISTENERS,
     O_MAX_LAG_MS,
     O_MAX_SESSIONS,
+    O_REDIRECT_PORT,
+    O_TRUST_PROXY,
+    O_ALLOW_ORIGIN,
+    O_MAX_BODY,
+    O_MAX_MSG_BYTES,
+    O_MAX_MSG_RATE,
+    O_MAX_CONNS_PER_IP,
     O_COUNT_
 } opt_id;
 
@@ -77,6 +84,25 @@ static const opt opts[O_COUNT_] = {
                       "a listener further behind skips to live, 40..10000 (default 1000)"},
     [O_MAX_SESSIONS] = {"--max-sessions", "LOOPCAST_MAX_SESSIONS", "N",
                         "sessions remembered, 1..1000000 (default 1000; oldest unused evicted)"},
+    [O_REDIRECT_PORT] = {"--redirect-port", "LOOPCAST_REDIRECT_PORT", "N",
+                         "with TLS: also listen on plain-HTTP port N and redirect to HTTPS"},
+    [O_TRUST_PROXY] = {"--trust-proxy", "LOOPCAST_TRUST_PROXY", "CIDRS",
+                       "comma-separated proxy addresses (a.b.c.d[/n], v6 too) whose "
+                       "X-Forwarded-For/-Proto are believed (default: none)"},
+    [O_ALLOW_ORIGIN] = {"--allow-origin", "LOOPCAST_ALLOW_ORIGIN", "ORIGINS",
+                        "WebSocket Origins allowed besides the page's own: comma-separated "
+                        "scheme://host[:port], or * for any (default: same origin only)"},
+    [O_MAX_BODY] = {"--max-body", "LOOPCAST_MAX_BODY", "BYTES",
+                    "largest API request body, 256..1048576 (default 16384; more gets 413)"},
+    [O_MAX_MSG_BYTES] = {"--max-msg-bytes", "LOOPCAST_MAX_MSG_BYTES", "BYTES",
+                         "largest WebSocket control message, 64..65536 (default 4096; more "
+                         "closes with 1009)"},
+    [O_MAX_MSG_RATE] = {"--max-msg-rate", "LOOPCAST_MAX_MSG_RATE", "N",
+                        "WebSocket control messages per second per connection, 1..10000 "
+                        "(default 20, bursts of 2N; more closes with 1008)"},
+    [O_MAX_CONNS_PER_IP] = {"--max-conns-per-ip", "LOOPCAST_MAX_CONNS_PER_IP", "N",
+                            "open connections from one client address, 1..100000 (default 128; "
+                            "more get 429)"},
 };
 
 void lc_config_default(lc_config *cfg)
@@ -91,6 +117,10 @@ void lc_config_default(lc_config *cfg)
     cfg->max_listeners = 4096;
     cfg->max_lag_ms = 1000;
     cfg->max_sessions = 1000;
+    cfg->max_body = 16384;
+    cfg->max_msg_bytes = 4096;
+    cfg->max_msg_rate = 20;
+    cfg->max_conns_per_ip = 128;
 }
 
 void lc_config_usage(FILE *out, const char *argv0)
@@ -115,6 +145,139 @@ void lc_config_usage(FILE *out, const char *argv0)
                  "HTTP paths:  / (player), /admin, /stream (audio WebSocket), /api/v1/...,\n"
                  "             /healthz, /readyz, /metrics\n"
                  "Exit status: 0 after SIGTERM/SIGINT, 2 for a bad flag or value, 1 otherwise.\n");
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out);
+
+/* Copies the next comma-separated item of *p (spaces around it trimmed) into item; advances *p.
+ * Returns the item's length, or -1 when it does not fit or the text is used up. */
+static long next_item(const char **p, char *item, size_t cap)
+{
+    const char *s = *p;
+    if (!*s)
+        return -1;
+    const char *comma = strchr(s, ',');
+    const char *e = comma ? comma : s + strlen(s);
+    *p = comma ? comma + 1 : e;
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    size_t n = (size_t)(e - s);
+    if (n >= cap)
+        n = cap - 1; /* truncated: the caller's parse of it fails and quotes it */
+    memcpy(item, s, n);
+    item[n] = '\0';
+    return (long)n;
+}
+
+int lc_config_parse_cidrs(const char *text, lc_cidr *out, size_t cap, size_t *n, char *why,
+                          size_t whylen)
+{
+    char item[64];
+    *n = 0;
+    if (!text || !*text) {
+        lc_errf(why, whylen, "empty list");
+        return LC_ERR_INVALID;
+    }
+    for (const char *p = text; next_item(&p, item, sizeof item) >= 0;) {
+        lc_cidr c;
+        memset(&c, 0, sizeof c);
+        char *slash = strchr(item, '/');
+        long prefix = -1;
+        if (slash) {
+            *slash = '\0';
+            if (parse_long(slash + 1, 0, 128, &prefix))
+                goto bad;
+        }
+        if (inet_pton(AF_INET, item, c.addr) == 1)
+            c.family = AF_INET;
+        else if (inet_pton(AF_INET6, item, c.addr) == 1)
+            c.family = AF_INET6;
+        else
+            goto bad;
+        long max = c.family == AF_INET ? 32 : 128;
+        if (prefix > max)
+            goto bad;
+        c.prefix = (unsigned)(prefix < 0 ? max : prefix);
+        if (*n >= cap) {
+            lc_errf(why, whylen, "more than %zu networks", cap);
+            return LC_ERR_INVALID;
+        }
+        out[(*n)++] = c;
+        continue;
+    bad:
+        if (slash)
+            *slash = '/';
+        lc_errf(why, whylen, "'%.40s' is not an IP address or address/prefix", item);
+        return LC_ERR_INVALID;
+    }
+    if (*n == 0) {
+        lc_errf(why, whylen, "empty list");
+        return LC_ERR_INVALID;
+    }
+    return 0;
+}
+
+static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+    unsigned whole = bits / 8, rest = bits % 8;
+    if (memcmp(a, b, whole))
+        return false;
+    if (!rest)
+        return true;
+    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+    return (a[whole] & mask) == (b[whole] & mask);
+}
+
+bool lc_config_cidr_match(const lc_cidr *list, size_t n, const char *addr)
+{
+    uint8_t a4[4], a6[16];
+    bool v4 = false, v6 = false;
+    if (!addr)
+        return false;
+    if (inet_pton(AF_INET, addr, a4) == 1)
+        v4 = true;
+    else if (inet_pton(AF_INET6, addr, a6) == 1) {
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        v6 = true;
+        if (!memcmp(a6, mapped, sizeof mapped)) {
+            memcpy(a4, a6 + 12, 4);
+            v4 = true;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].family == AF_INET && v4 && prefix_equal(list[i].addr, a4, list[i].prefix))
+            return true;
+        if (list[i].family == AF_INET6 && v6 && prefix_equal(list[i].addr, a6, list[i].prefix))
+            return true;
+    }
+    return false;
+}
+
+int lc_config_check_origins(const char *text, char *why, size_t whylen)
+{
+    char item[256];
+    if (!text || !*text) {
+        lc_errf(why, whylen, "empty list");
+        return LC_ERR_INVALID;
+    }
+    if (!strcmp(text, "*"))
+        return 0;
+    for (const char *p = text; next_item(&p, item, sizeof item) >= 0;) {
+        const char *host = !strncmp(item, "http://", 7)    ? item + 7
+                           : !strncmp(item, "https://", 8) ? item + 8
+                                                           : NULL;
+        bool ok = host && *host && strlen(item) < sizeof item - 1;
+        for (const char *c = host; ok && *c; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || strchr(".-:[]", *c) ||
+                 (*c >= 'A' && *c <= 'Z');
+        if (!ok) {
+            lc_errf(why, whylen, "'%.40s' is not an origin like https://host[:port] (or *)", item);
+            return LC_ERR_INVALID;
+        }
+    }
+    return 0;
 }
 
 /* Where a raw value came from, for messages: "--port" or "LOOPCAST_PORT". */
@@ -148,6 +311,22 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     if (errno || *end || v < lo || v > hi)
         return LC_ERR_INVALID;
     *out = v;
+    return 0;
+}
+
+/* An optional count option: *out = its value in [lo, hi], or 0 when it was not given (every
+ * count option's range starts above 0). The message names the flag or variable. */
+static int parse_count(const raw *r, opt_id id, long lo, long hi, long *out, char *errbuf,
+                       size_t errlen)
+{
+    *out = 0;
+    if (!r[id].val)
+        return 0;
+    if (parse_long(r[id].val, lo, hi, out)) {
+        lc_errf(errbuf, errlen, "%s: '%s' is not a number in %ld..%ld", origin(r, id), r[id].val,
+                lo, hi);
+        return LC_ERR_INVALID;
+    }
     return 0;
 }
 
@@ -355,29 +534,57 @@ static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
             return LC_ERR_INVALID;
         }
     }
-    if ((name = origin(r, O_MAX_LISTENERS)), r[O_MAX_LISTENERS].val) {
-        if (parse_long(r[O_MAX_LISTENERS].val, 1, 100000, &v)) {
-            lc_errf(errbuf, errlen, "%s: '%s' is not a count in 1..100000", name,
-                    r[O_MAX_LISTENERS].val);
+    if (parse_count(r, O_MAX_LISTENERS, 1, 100000, &v, errbuf, errlen))
+        return LC_ERR_INVALID;
+    cfg->max_listeners = v ? (unsigned)v : cfg->max_listeners;
+    if (parse_count(r, O_MAX_LAG_MS, 40, 10000, &v, errbuf, errlen))
+        return LC_ERR_INVALID;
+    cfg->max_lag_ms = v ? (unsigned)v : cfg->max_lag_ms;
+    if (parse_count(r, O_MAX_SESSIONS, 1, 1000000, &v, errbuf, errlen))
+        return LC_ERR_INVALID;
+    cfg->max_sessions = v ? (size_t)v : cfg->max_sessions;
+    if (parse_count(r, O_MAX_BODY, 256, 1048576, &v, errbuf, errlen))
+        return LC_ERR_INVALID;
+    cfg->max_body = v ? (size_t)v : cfg->max_body;
+    if (parse_count(r, O_MAX_MSG_BYTES, 64, 65536, &v, errbuf, errlen))
+        return LC_ERR_INVALID;
+    cfg->max_msg_bytes = v ? (unsigned)v : cfg->max_msg_bytes;
+    if (parse_count(r, O_MAX_MSG_RATE, 1, 10000, &v, errbuf, errlen))
+        return LC_ERR_INVALID;
+    cfg->max_msg_rate = v ? (unsigned)v : cfg->max_msg_rate;
+    if (parse_count(r, O_MAX_CONNS_PER_IP, 1, 100000, &v, errbuf, errlen))
+        return LC_ERR_INVALID;
+    cfg->max_conns_per_ip = v ? (unsigned)v : cfg->max_conns_per_ip;
+    if (parse_count(r, O_REDIRECT_PORT, 1, 65535, &v, errbuf, errlen))
+        return LC_ERR_INVALID;
+    if (v) {
+        if (!cfg->tls_cert) {
+            lc_errf(errbuf, errlen, "%s: a redirect to HTTPS needs --tls-cert and --tls-key",
+                    origin(r, O_REDIRECT_PORT));
             return LC_ERR_INVALID;
         }
-        cfg->max_listeners = (unsigned)v;
+        if (v == cfg->port) {
+            lc_errf(errbuf, errlen, "%s: %ld is already the HTTPS port", origin(r, O_REDIRECT_PORT),
+                    v);
+            return LC_ERR_INVALID;
+        }
+        cfg->redirect_port = (int)v;
     }
-    if ((name = origin(r, O_MAX_LAG_MS)), r[O_MAX_LAG_MS].val) {
-        if (parse_long(r[O_MAX_LAG_MS].val, 40, 10000, &v)) {
-            lc_errf(errbuf, errlen, "%s: '%s' is not a lag in 40..10000 ms", name,
-                    r[O_MAX_LAG_MS].val);
+    if (r[O_TRUST_PROXY].val) {
+        char why[96];
+        if (lc_config_parse_cidrs(r[O_TRUST_PROXY].val, cfg->trust_proxy, LC_CONFIG_MAX_CIDRS,
+                                  &cfg->n_trust_proxy, why, sizeof why)) {
+            lc_errf(errbuf, errlen, "%s: %s", origin(r, O_TRUST_PROXY), why);
             return LC_ERR_INVALID;
         }
-        cfg->max_lag_ms = (unsigned)v;
     }
-    if ((name = origin(r, O_MAX_SESSIONS)), r[O_MAX_SESSIONS].val) {
-        if (parse_long(r[O_MAX_SESSIONS].val, 1, 1000000, &v)) {
-            lc_errf(errbuf, errlen, "%s: '%s' is not a count in 1..1000000", name,
-                    r[O_MAX_SESSIONS].val);
+    if (r[O_ALLOW_ORIGIN].val) {
+        char why[96];
+        if (lc_config_check_origins(r[O_ALLOW_ORIGIN].val, why, sizeof why)) {
+            lc_errf(errbuf, errlen, "%s: %s", origin(r, O_ALLOW_ORIGIN), why);
             return LC_ERR_INVALID;
         }
-        cfg->max_sessions = (size_t)v;
+        cfg->allow_origin = r[O_ALLOW_ORIGIN].val;
     }
     return 0;
 }

@@ -20,6 +20,14 @@ extern "C" {
 #endif
 
 #define LC_CONFIG_TOKEN_MAX 256
+#define LC_CONFIG_MAX_CIDRS 16
+
+/* One trusted-proxy network: family AF_INET or AF_INET6, address bytes, prefix length. */
+typedef struct lc_cidr {
+    int family;
+    uint8_t addr[16];
+    unsigned prefix;
+} lc_cidr;
 
 typedef struct lc_config {
     const char *source;         /* --source / LOOPCAST_SOURCE, default "auto" */
@@ -41,6 +49,16 @@ typedef struct lc_config {
     unsigned max_listeners;     /* --max-listeners / LOOPCAST_MAX_LISTENERS, default 4096 */
     unsigned max_lag_ms;        /* --max-lag-ms / LOOPCAST_MAX_LAG_MS, 40..10000, default 1000 */
     size_t max_sessions;        /* --max-sessions / LOOPCAST_MAX_SESSIONS, 1..1000000, default 1000 */
+    int redirect_port;          /* --redirect-port / LOOPCAST_REDIRECT_PORT: plain-HTTP port that
+                                 * redirects to HTTPS; 0 = none (needs TLS) */
+    lc_cidr trust_proxy[LC_CONFIG_MAX_CIDRS]; /* --trust-proxy / LOOPCAST_TRUST_PROXY: peers whose */
+    size_t n_trust_proxy;                     /* X-Forwarded-* headers are believed; 0 = none */
+    const char *allow_origin;   /* --allow-origin / LOOPCAST_ALLOW_ORIGIN: extra WebSocket Origins,
+                                 * comma-separated, "*" = any; NULL = same origin only */
+    size_t max_body;            /* --max-body / LOOPCAST_MAX_BODY, 256..1048576, default 16384 */
+    unsigned max_msg_bytes;     /* --max-msg-bytes / LOOPCAST_MAX_MSG_BYTES, 64..65536, default 4096 */
+    unsigned max_msg_rate;      /* --max-msg-rate / LOOPCAST_MAX_MSG_RATE, 1..10000/s, default 20 */
+    unsigned max_conns_per_ip;  /* --max-conns-per-ip / LOOPCAST_MAX_CONNS_PER_IP, default 128 */
     bool help, version, list_sources;
 } lc_config;
 
@@ -54,6 +72,19 @@ void lc_config_default(lc_config *cfg);
  */
 int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *envp, char *errbuf,
                     size_t errlen);
+
+/*
+ * "10.0.0.1, 192.168.0.0/16, ::1, fd00::/8" into out[0..*n). No brackets, no ports, no hostnames.
+ * Returns 0, or LC_ERR_INVALID with the reason in why (the bad item quoted, at most 40 bytes).
+ */
+int lc_config_parse_cidrs(const char *text, lc_cidr *out, size_t cap, size_t *n, char *why,
+                          size_t whylen);
+/* Does the numeric address `addr` (text, as lws reports a peer; "::ffff:a.b.c.d" counts as
+ * a.b.c.d) fall in one of list[0..n)? */
+bool lc_config_cidr_match(const lc_cidr *list, size_t n, const char *addr);
+/* "*" or a comma list of "http(s)://host[:port]" origins (no path, no spaces inside an item).
+ * Returns 0 or LC_ERR_INVALID with the reason in why. */
+int lc_config_check_origins(const char *text, char *why, size_t whylen);
 
 /* Prints --help: every flag, its variable and default. */
 void lc_config_usage(FILE *out, const char *argv0);

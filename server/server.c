@@ -25,6 +25,7 @@ void lc_server_block_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     /* A peer closing mid-write must be an EPIPE, not a process kill (lws ignores it too). */
     signal(SIGPIPE, SIG_IGN);
@@ -42,7 +43,10 @@ static void on_packet(void *user, const lc_opus_packet *pkt)
     lws_cancel_service(srv->ctx);
 }
 
-/* The signal thread: sigwait() turns SIGTERM/SIGINT into a flag the lws loop reads. */
+/* The signal thread: sigwait() turns SIGTERM/SIGINT into a flag the lws loop reads. SIGHUP,
+ * which would otherwise kill us when a terminal closes or logrotate pokes every process, is
+ * logged and ignored: loopcast writes its log to stderr only, and whoever holds that stream
+ * (journald, podman, a shell redirect) owns rotation, so there is nothing to reopen. */
 static void *signal_main(void *arg)
 {
     lc_server *srv = arg;
@@ -50,10 +54,16 @@ static void *signal_main(void *arg)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
+        if (sig == SIGHUP) {
+            lc_log(LC_LOG_INFO, LC_LOG_MOD,
+                   "SIGHUP: ignored (the log goes to stderr; nothing to reopen)");
+            continue;
+        }
         int prev = atomic_fetch_add(&srv->stop_requested, 1);
         if (prev < 0)
             return NULL; /* lc_server_destroy asked this thread to end (see stop_signal_thread) */

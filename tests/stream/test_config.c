@@ -170,5 +170,78 @@ static void test_env_precedence(void)
     unlink(path);
 }
 
+/* The limits' defaults, good values, and each refusal naming its flag. */
+static void test_limits(void)
+{
+    lc_config c;
+    char *none[] = {"loopcast", NULL};
+    CHECK_EQ_INT(parse(&c, 1, none, NULL), 0);
+    CHECK_EQ_INT((long)c.max_body, 16384);
+    CHECK_EQ_INT(c.max_msg_bytes, 4096);
+    CHECK_EQ_INT(c.max_msg_rate, 20);
+    CHECK_EQ_INT(c.max_conns_per_ip, 128);
+    CHECK_EQ_INT(c.redirect_port, 0);
+    CHECK_EQ_INT((long)c.n_trust_proxy, 0);
+    CHECK(c.allow_origin == NULL);
+
+    CHECK_EQ_INT(parse(&c, 8, ARGV("--max-body=1024", "--max-msg-bytes", "128", "--max-msg-rate=5",
+                                   "--max-conns-per-ip", "3"), NULL), 0);
+    CHECK_EQ_INT((long)c.max_body, 1024);
+    CHECK_EQ_INT(c.max_msg_bytes, 128);
+    CHECK_EQ_INT(c.max_msg_rate, 5);
+    CHECK_EQ_INT(c.max_conns_per_ip, 3);
+    char *env[] = {"LOOPCAST_MAX_CONNS_PER_IP=7", "LOOPCAST_ALLOW_ORIGIN=https://a.example:8443, "
+                   "http://[::1]:9", NULL};
+    CHECK_EQ_INT(parse(&c, 1, none, env), 0);
+    CHECK_EQ_INT(c.max_conns_per_ip, 7);
+    CHECK(c.allow_origin && strstr(c.allow_origin, "a.example"));
+
+    bad(ARGV("--max-body", "100"), 2, NULL, "--max-body");
+    bad(ARGV("--max-body", "2000000"), 2, NULL, "256..1048576");
+    bad(ARGV("--max-msg-bytes", "x"), 2, NULL, "--max-msg-bytes");
+    bad(ARGV("--max-msg-rate", "0"), 2, NULL, "--max-msg-rate");
+    bad(ARGV("--max-conns-per-ip", "-1"), 2, NULL, "--max-conns-per-ip");
+    char *benv[] = {"LOOPCAST_MAX_MSG_RATE=fast", NULL};
+    bad(none, 1, benv, "LOOPCAST_MAX_MSG_RATE");
+    bad(ARGV("--allow-origin", "example.com"), 2, NULL, "--allow-origin");
+    bad(ARGV("--allow-origin", "https://a/b"), 2, NULL, "'https://a/b'");
+    bad(ARGV("--allow-origin", ""), 2, NULL, "empty");
+    /* A redirect needs TLS, and not on the TLS port itself. */
+    bad(ARGV("--redirect-port", "8081"), 2, NULL, "--tls-cert");
+    bad(ARGV("--redirect-port", "0"), 2, NULL, "--redirect-port");
+}
+
+static void test_trust_proxy(void)
+{
+    lc_config c;
+    CHECK_EQ_INT(parse(&c, 2, ARGV("--trust-proxy", "127.0.0.1, 10.0.0.0/8,fd00::/8"), NULL), 0);
+    CHECK_EQ_INT((long)c.n_trust_proxy, 3);
+    CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "127.0.0.1"));
+    CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "::ffff:127.0.0.1"));
+    CHECK(!lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "127.0.0.2"));
+    CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "10.200.3.4"));
+    CHECK(!lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "11.0.0.1"));
+    CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "fd12::1"));
+    CHECK(!lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "fe80::1"));
+    CHECK(!lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "not an address"));
+    CHECK(!lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, NULL));
+    /* Odd prefixes mask inside a byte. */
+    CHECK_EQ_INT(parse(&c, 2, ARGV("--trust-proxy", "192.168.4.0/22"), NULL), 0);
+    CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "192.168.7.255"));
+    CHECK(!lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "192.168.8.0"));
+    CHECK_EQ_INT(parse(&c, 2, ARGV("--trust-proxy", "0.0.0.0/0"), NULL), 0);
+    CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "8.8.8.8"));
+
+    bad(ARGV("--trust-proxy", "proxy.lan"), 2, NULL, "'proxy.lan'");
+    bad(ARGV("--trust-proxy", "10.0.0.0/33"), 2, NULL, "10.0.0.0/33");
+    bad(ARGV("--trust-proxy", "::1/129"), 2, NULL, "--trust-proxy");
+    bad(ARGV("--trust-proxy", "1.2.3.4/"), 2, NULL, "--trust-proxy");
+    bad(ARGV("--trust-proxy", "1.2.3.4,,5.6.7.8"), 2, NULL, "--trust-proxy");
+    bad(ARGV("--trust-proxy", ","), 2, NULL, "--trust-proxy");
+    bad(ARGV("--trust-proxy", "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,"
+                              "1.1.1.9,1.1.1.10,1.1.1.11,1.1.1.12,1.1.1.13,1.1.1.14,1.1.1.15,"
+                              "1.1.1.16,1.1.1.17"), 2, NULL, "more than 16");
+}
+
 LC_TEST_MAIN(TEST(test_defaults), TEST(test_good_values), TEST(test_bad_values),
-             TEST(test_env_precedence))
+             TEST(test_env_precedence), TEST(test_limits), TEST(test_trust_proxy))
