@@ -2,6 +2,9 @@
 # Installs what is missing, builds every flavour and runs every test. Usage:
 #   ./tests/run.sh            the full suite (about 10–15 minutes on 2 cores)
 #   ./tests/run.sh --quick    normal build + its tests only (no sanitizers, no fuzzing)
+#   ./tests/run.sh --long     the full suite, then the long versions: every fuzz target for
+#                             LC_FUZZ_SECONDS (default 600 with --long) and tests/soak.sh for
+#                             LC_SOAK_MINUTES (default 30)
 #   LC_FUZZ_SECONDS=600 ./tests/run.sh   fuzz each target longer
 #   LC_CONTAINER_TESTS=1 ./tests/run.sh  also build and run the OCI image (slow; CI sets it)
 # Exit status is non-zero if anything failed; the last line is "N passed, N failed".
@@ -10,7 +13,13 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 QUICK=0
-[[ "${1:-}" == "--quick" ]] && QUICK=1
+LONG=0
+case "${1:-}" in
+  --quick) QUICK=1 ;;
+  --long) LONG=1; export LC_FUZZ_SECONDS=${LC_FUZZ_SECONDS:-600} ;;
+  "") ;;
+  *) echo "tests/run.sh: unknown option '$1' (use --quick or --long)" >&2; exit 2 ;;
+esac
 
 log() { printf '\n==== %s ====\n' "$*"; }
 
@@ -80,6 +89,16 @@ if ((QUICK == 0)); then
   # libFuzzer: every parser of outside input, a fixed short time each over the checked-in corpus.
   if build build-fuzz -DLC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DLC_FUZZ_SECONDS="${LC_FUZZ_SECONDS:-15}"; then
     suite fuzz build-fuzz -L fuzz
+  fi
+fi
+
+if ((LONG == 1)) && [[ -x "$ROOT/build/server/loopcast" ]]; then
+  log "soak: ${LC_SOAK_MINUTES:-30} minutes"
+  if ./tests/soak.sh --minutes "${LC_SOAK_MINUTES:-30}" --bin "$ROOT/build/server/loopcast" \
+       --bench "$ROOT/build/tests/bench/loopcast-bench" --out "$ROOT/build/soak"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); failures+=("soak (${LC_SOAK_MINUTES:-30} min): see build/soak")
   fi
 fi
 
