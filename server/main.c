@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -11,6 +12,32 @@
 #include "server.h"
 
 extern char **environ;
+
+/*
+ * Every listener is a socket, and lws sizes its fd table from RLIMIT_NOFILE at start-up. The usual
+ * soft limit (1024 under systemd and most shells) would cap --max-listeners far below its 4096
+ * default while the hard limit allows much more, so raise the soft limit to what the configured
+ * listeners, per-IP headroom and our own files need (never above the hard limit), and say so when
+ * the hard limit is the ceiling.
+ */
+static void raise_fd_limit(const lc_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)cfg->max_listeners + (rlim_t)cfg->max_listeners / 4 + 256;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rlim_t cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        struct rlimit nl = {cur, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+            rl.rlim_cur = cur;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+        lc_log(LC_LOG_WARN, "main",
+               "open-file limit %llu is below the %llu that --max-listeners %u needs: raise "
+               "the hard limit (ulimit -Hn, LimitNOFILE=) or lower --max-listeners",
+               (unsigned long long)rl.rlim_cur, (unsigned long long)want, cfg->max_listeners);
+}
 
 int main(int argc, char **argv)
 {
@@ -38,6 +65,7 @@ int main(int argc, char **argv)
         return 0;
     }
     lc_log_set_format(cfg.log_format);
+    raise_fd_limit(&cfg);
 
     int rc = lc_server_create(&srv, &cfg, err, sizeof err);
     if (rc) {
