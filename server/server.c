@@ -7,6 +7,7 @@
  * is writeable and each sends what its cursor has not seen yet (ws_stream.c).
  */
 #include "internal.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -176,6 +177,8 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
         return LC_ERR_IO;
     }
     srv->vh = lws_get_vhost_by_name(srv->ctx, "default");
+    if (cfg->redirect_port)
+        return lc_tls_redirect_start(srv->ctx, cfg, errbuf, errlen);
     return 0;
 }
 
@@ -215,6 +218,13 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
             rc = LC_ERR_INVALID;
             goto fail;
         }
+    }
+
+    /* Before anything opens: a bad certificate is a bad flag (exit 2), said in one line. */
+    if (cfg->tls_cert) {
+        rc = lc_tls_check_files(cfg->tls_cert, cfg->tls_key, errbuf, errlen);
+        if (rc)
+            goto fail;
     }
 
     rc = lc_capture_open(&srv->cap, cfg->source, errbuf, errlen);
@@ -305,6 +315,8 @@ int lc_server_run(lc_server *srv)
     else
         lc_log(LC_LOG_WARN, LC_LOG_MOD, "no signal thread: SIGTERM will not shut down cleanly");
 
+    /* While the source is lost, listeners get packets of silence, not a stall (capture.h). */
+    lc_capture_set_keepalive(srv->cap, true);
     rc = lc_capture_add_tap(srv->cap, lc_opus_tap, srv->enc);
     if (rc < 0) {
         lc_log(LC_LOG_ERROR, LC_LOG_MOD, "capture tap: %s", lc_strerror(rc));
@@ -324,6 +336,10 @@ int lc_server_run(lc_server *srv)
            srv->cfg.port, srv->cfg.tls_cert ? "HTTPS/WSS" : "HTTP/WS",
            srv->web_root_real ? srv->web_root_real : "built in", LC_STREAM_PROTOCOL);
     log_urls(srv);
+    if (srv->cfg.redirect_port)
+        lc_log(LC_LOG_INFO, LC_LOG_MOD, "redirect: plain HTTP on %s:%d answers 308 to https://"
+               "<Host>:%d<path>", srv->cfg.bind ? srv->cfg.bind : "*", srv->cfg.redirect_port,
+               srv->cfg.port);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "source: %s", lc_capture_uri(srv->cap));
     lc_ws_events_start_source_poll(srv);
     lc_log(LC_LOG_INFO, LC_LOG_MOD,
