@@ -3,7 +3,8 @@
  * FIFO or stdin, the way snapcast/mpd/librespot hand audio around.
  *
  * Waiting for a writer. A FIFO is opened O_NONBLOCK, so open never blocks and a FIFO with no
- * writer simply yields nothing (poll times out every 100 ms, keeping stop prompt). When the
+ * writer simply yields nothing (poll times out every 20 ms, keeping stop prompt and letting the
+ * core's keep-alive silence go out one Opus frame at a time rather than in 100 ms bursts). When the
  * writer goes away, read() returns 0; we report LC_ERR_EOF, the core closes and reopens (counted
  * as a reopen), and the next writer's open(O_WRONLY) completes against the new read end. A
  * partial frame left by a writer that died mid-frame is dropped with its connection, so the
@@ -23,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LC_PIPE_POLL_MS 100
+#define LC_PIPE_POLL_MS 20
 
 /* Set up by parse on the caller's thread; from then on touched by the capture thread only. */
 typedef struct {

@@ -16,7 +16,10 @@
  * capture time is later than where the previous chunk ended by more than LC_GAP_MIN_NS (an ALSA
  * overrun, a stalled pipe writer), the hole is filled with silence (counted in silence_frames), so
  * a consumer that derives timestamps from frame counts stays in step with capture_ns. Across a
- * reopen there is no fill: the source was gone, and the next chunk starts a new timeline.
+ * reopen there is no fill: the source was gone, and the next chunk starts a new timeline —
+ * unless keep-alive is on (lc_capture_set_keepalive): then silence is given in real time while
+ * the source is missing (after each empty read, and every 20 ms of a backoff sleep), and the
+ * first audio after it continues that silence's timeline (trimmed or gap-filled to join it).
  *
  * Threads, locks and clocks come from platform.h (pthreads on POSIX, Win32 on Windows); which
  * backends exist is decided by the build (HAVE_ALSA, HAVE_PIPE, HAVE_WASAPI), not by #ifdef on
@@ -36,6 +39,8 @@
 #define LC_GAP_MIN_NS 50000000ull       /* below this, capture-time jitter, not lost audio */
 #define LC_GAP_MAX_NS 5000000000ull     /* above this, a discontinuity, not a hole to fill */
 #define LC_MAX_EXTRA_BACKENDS 16
+#define LC_KEEPALIVE_TICK_NS 20000000ull    /* keep-alive silence goes out one Opus frame at a time */
+#define LC_KEEPALIVE_RESUME_NS 500000000ull /* an older timeline end is not continued: jump to now */
 
 struct lc_tap {
     int id; /* 0 = free slot */
@@ -54,6 +59,7 @@ struct lc_capture {
 
     atomic_bool stop; /* owner sets, capture thread polls between reads and during backoff */
     atomic_int state; /* lc_capture_state; capture thread and owner write, anyone reads */
+    atomic_bool keepalive; /* anyone writes (lc_capture_set_keepalive), capture thread reads */
 
     lc_mutex *wake_lock; /* pairs with wake_cond; guards nothing else (stop is atomic) */
     lc_cond *wake_cond;  /* monotonic deadlines, so a clock jump cannot stretch a backoff */
@@ -69,7 +75,9 @@ struct lc_capture {
     float *buf;       /* one read's worth of float frames; sized once per format */
     float *zeros;     /* same size, all zero: silence fill without a per-gap allocation */
     size_t buf_frames;
-    uint32_t buf_channels;
+    uint32_t buf_channels, buf_rate; /* the format buf and zeros are sized for */
+    uint64_t tl_end; /* capture time where the last dispatched chunk ended, 0 = none yet */
+    bool filled;     /* the last chunk dispatched was keep-alive silence */
 };
 
 /* ---- registry --------------------------------------------------------------------------- */
@@ -296,6 +304,7 @@ int lc_capture_open(lc_capture **out, const char *uri, char *errbuf, size_t errl
     }
     atomic_init(&cap->stop, false);
     atomic_init(&cap->state, LC_CAPTURE_STOPPED);
+    atomic_init(&cap->keepalive, false);
     cap->next_tap_id = 1;
     *out = cap;
     return 0;
@@ -339,6 +348,12 @@ const char *lc_capture_state_name(lc_capture_state s)
     case LC_CAPTURE_RETRYING: return "retrying";
     }
     return "unknown";
+}
+
+void lc_capture_set_keepalive(lc_capture *cap, bool on)
+{
+    if (cap)
+        atomic_store(&cap->keepalive, on);
 }
 
 lc_capture_state lc_capture_get_state(const lc_capture *cap)
@@ -434,13 +449,29 @@ static void lc_capture_note_error(lc_capture *cap, int rc, const char *msg, bool
     *logged_same = true;
 }
 
+static void lc_capture_keepalive(lc_capture *cap);
+
 static void lc_capture_backoff(lc_capture *cap, uint64_t *backoff)
 {
     uint64_t deadline = lc_now_ns() + *backoff;
     lc_mutex_lock(cap->wake_lock);
-    while (!atomic_load(&cap->stop) && lc_now_ns() < deadline)
-        if (lc_cond_wait_until(cap->wake_cond, cap->wake_lock, deadline) == LC_ERR_TIMEOUT)
+    for (;;) {
+        uint64_t now = lc_now_ns();
+        if (atomic_load(&cap->stop) || now >= deadline)
             break;
+        /* with keep-alive, wake every tick to give the silence due by then */
+        bool ka = atomic_load(&cap->keepalive);
+        uint64_t until = ka && deadline - now > LC_KEEPALIVE_TICK_NS ? now + LC_KEEPALIVE_TICK_NS
+                                                                      : deadline;
+        int w = lc_cond_wait_until(cap->wake_cond, cap->wake_lock, until);
+        if (ka) {
+            lc_mutex_unlock(cap->wake_lock); /* taps must not delay a stop request */
+            lc_capture_keepalive(cap);
+            lc_mutex_lock(cap->wake_lock);
+        } else if (w == LC_ERR_TIMEOUT) {
+            break;
+        }
+    }
     lc_mutex_unlock(cap->wake_lock);
     *backoff = *backoff * 2 > LC_BACKOFF_MAX_NS ? LC_BACKOFF_MAX_NS : *backoff * 2;
 }
@@ -450,7 +481,8 @@ static void lc_capture_backoff(lc_capture *cap, uint64_t *backoff)
 static int lc_capture_size_buf(lc_capture *cap, const lc_format *fmt, char *err, size_t errlen)
 {
     size_t frames = lc_capture_chunk_frames(fmt->rate);
-    if (cap->buf && cap->buf_frames == frames && cap->buf_channels == fmt->channels)
+    if (cap->buf && cap->buf_frames == frames && cap->buf_channels == fmt->channels &&
+        cap->buf_rate == fmt->rate)
         return 0;
     float *b = calloc(frames * fmt->channels, sizeof *b);
     float *z = calloc(frames * fmt->channels, sizeof *z);
@@ -462,6 +494,7 @@ static int lc_capture_size_buf(lc_capture *cap, const lc_format *fmt, char *err,
     cap->zeros = z;
     cap->buf_frames = frames;
     cap->buf_channels = fmt->channels;
+    cap->buf_rate = fmt->rate;
     return 0;
 fail:
     free(b);
@@ -488,11 +521,39 @@ static void lc_capture_fill(lc_capture *cap, const lc_format *fmt, uint64_t *nex
     }
 }
 
+/* Keep-alive: while the source gives nothing (not RUNNING), silence up to now, continuing the
+ * timeline where the last chunk ended if that is recent, else starting one tick before now. */
+static void lc_capture_keepalive(lc_capture *cap)
+{
+    if (!atomic_load(&cap->keepalive) || atomic_load(&cap->state) == LC_CAPTURE_RUNNING)
+        return;
+    char err[64];
+    lc_format fmt = {48000, 2}; /* never opened: the encoders' native format */
+    if (!cap->buf && lc_capture_size_buf(cap, &fmt, err, sizeof err) < 0)
+        return;
+    fmt = (lc_format){cap->buf_rate, cap->buf_channels};
+    uint64_t now = lc_now_ns();
+    if (!cap->tl_end || (now > cap->tl_end && now - cap->tl_end > LC_KEEPALIVE_RESUME_NS))
+        cap->tl_end = now - LC_KEEPALIVE_TICK_NS;
+    if (cap->tl_end >= now)
+        return;
+    uint64_t due = (now - cap->tl_end) * fmt.rate / 1000000000ull;
+    while (due > 0 && !atomic_load(&cap->stop)) {
+        size_t n = due > cap->buf_frames ? cap->buf_frames : (size_t)due;
+        lc_capture_dispatch(cap, &fmt, cap->zeros, n, cap->tl_end, true);
+        cap->tl_end += lc_frames_ns(n, fmt.rate);
+        due -= n;
+        cap->filled = true;
+    }
+}
+
 /* Reads until the source fails or stop is requested. Returns 0 on stop, else the error. */
 static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, bool *logged,
                            char *err, size_t errlen)
 {
-    uint64_t next_ns = 0; /* where the previous chunk ended on the capture timeline; 0 = none */
+    /* where the previous chunk ended on the capture timeline; 0 = none (a new timeline), or
+     * the end of the keep-alive silence given while the source was away */
+    uint64_t next_ns = cap->filled ? cap->tl_end : 0;
     while (!atomic_load(&cap->stop)) {
         size_t frames = 0;
         uint64_t cns = 0, xruns = 0;
@@ -523,14 +584,31 @@ static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, b
             next_ns = 0;
             continue; /* the contract: a read that changes the format delivers no frames */
         }
-        if (frames == 0)
+        if (frames == 0) {
+            lc_capture_keepalive(cap);
+            if (cap->filled)
+                next_ns = cap->tl_end;
             continue;
+        }
         if (frames > cap->buf_frames)
             frames = cap->buf_frames; /* a backend bug must not become an overread */
+        const float *pcm = cap->buf;
+        if (cap->filled && next_ns && cns < next_ns) {
+            /* audio is back, but its head was already covered by keep-alive silence: drop that
+             * head rather than push the whole timeline (and every listener) later */
+            uint64_t skip = (next_ns - cns) * fmt->rate / 1000000000ull;
+            if (skip >= frames)
+                continue;
+            pcm += skip * fmt->channels;
+            frames -= (size_t)skip;
+            cns = next_ns;
+        }
         if (next_ns && cns > next_ns + LC_GAP_MIN_NS && cns - next_ns < LC_GAP_MAX_NS)
             lc_capture_fill(cap, fmt, &next_ns, cns);
-        lc_capture_dispatch(cap, fmt, cap->buf, frames, cns, false);
+        lc_capture_dispatch(cap, fmt, pcm, frames, cns, false);
         next_ns = cns + lc_frames_ns(frames, fmt->rate);
+        cap->tl_end = next_ns;
+        cap->filled = false;
         atomic_store(&cap->state, LC_CAPTURE_RUNNING);
         /* only real audio proves the source healthy: then the backoff starts over, and the next
          * failure is news worth a WARN */
@@ -592,6 +670,8 @@ int lc_capture_start(lc_capture *cap)
         return LC_ERR_STATE;
     atomic_store(&cap->stop, false);
     atomic_store(&cap->state, LC_CAPTURE_STARTING);
+    cap->tl_end = 0; /* the thread is not running: ours to reset */
+    cap->filled = false;
     lc_mutex_lock(cap->stats_lock);
     lc_format f = cap->stats.format;
     memset(&cap->stats, 0, sizeof cap->stats);

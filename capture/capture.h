@@ -23,8 +23,8 @@
  *
  * Source loss (device unplugged, pipe writer gone, sound server restarted) is not an error the
  * caller handles: the capture thread reopens with backoff (state LC_CAPTURE_RETRYING, counted in
- * stats.reopens) and taps simply see no frames until it is back — or, for backends that keep a
- * continuous timeline, frames of silence.
+ * stats.reopens) and taps simply see no frames until it is back — or, with
+ * lc_capture_set_keepalive(), real-time silence until it is back.
  */
 #ifndef LC_CAPTURE_H
 #define LC_CAPTURE_H
@@ -86,6 +86,19 @@ void lc_capture_stop(lc_capture *cap);
 
 /* Stops if needed and frees everything. NULL is a no-op. */
 void lc_capture_close(lc_capture *cap);
+
+/*
+ * Keep-alive silence (off by default). When on, while the source delivers nothing because it is
+ * lost or not there yet (state STARTING or RETRYING), the capture thread gives the taps silence
+ * in real time, in the source's last format (48 kHz stereo before it was ever opened), so an
+ * encoder behind them keeps producing packets and listeners hear silence instead of a stall.
+ * Counted in stats.silence_frames. The first real audio after such silence continues its
+ * timeline: a chunk that overlaps silence already given loses its overlapping head (at most one
+ * read, ~100 ms), one that starts later than it is preceded by silence up to its start. A source
+ * that is RUNNING but stalls gets no keep-alive (the backend's own watchdog declares it lost).
+ * May be called at any time, from any thread.
+ */
+void lc_capture_set_keepalive(lc_capture *cap, bool on);
 
 /* Returns a tap id (> 0) or a negative error (LC_ERR_FULL past LC_CAPTURE_MAX_TAPS). */
 int lc_capture_add_tap(lc_capture *cap, lc_tap_fn fn, void *user);
