@@ -1,13 +1,14 @@
 // harness.mjs — what the browser tests share: the real loopcast binary (started in its own
 // process group, always killed), free ports, and headless Chromium launched the way
 // docs/../shared TESTING-AUDIO.md proves works (audio renders with no sound card).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..');
@@ -88,19 +89,35 @@ export async function stopAllServers() {
 // Belt and braces: never leave a server behind, even when the test runner is interrupted.
 process.on('exit', () => { for (const s of servers) { try { process.kill(-s.pid, 'SIGKILL'); } catch { /* gone */ } } });
 
-export async function launchBrowser({ viewport = { width: 390, height: 844 }, env } = {}) {
+// Options: `args` adds Chromium flags (e.g. --host-resolver-rules); `ignoreHTTPSErrors` accepts
+// any certificate; `trustCa` (a PEM file) is trusted the way a user's one trust prompt would:
+// Chromium on Linux reads $HOME/.pki/nssdb, so the browser gets a HOME of its own with that CA in
+// it (needs certutil from libnss3-tools).
+export async function launchBrowser({ viewport = { width: 390, height: 844 }, env, args = [],
+  ignoreHTTPSErrors = false, trustCa } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loopcast-chromium-'));
+  let home;
+  if (trustCa) {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'loopcast-home-'));
+    const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+    fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+    execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
+    execFileSync('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'loopcast-test-ca', '-i', trustCa]);
+    env = { ...(env || {}), HOME: home };
+  }
   const ctx = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
     ignoreDefaultArgs: ['--mute-audio'],
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     viewport,
+    ignoreHTTPSErrors,
     env: env ? { ...process.env, ...env } : undefined,
   });
   const close = async () => {
     await ctx.close().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
+    if (home) fs.rmSync(home, { recursive: true, force: true });
   };
   return { ctx, page: ctx.pages()[0] || await ctx.newPage(), close };
 }
@@ -132,4 +149,47 @@ export async function waitFor(page, fn, arg, timeoutMs, what) {
     const s = await snapshot(page).catch(() => null);
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; page: ${JSON.stringify(s)}`);
   }
+}
+
+// Plays for sampleS seconds after settleMs and checks what proves steady playback: packets keep
+// arriving and decoding (>= 30/s), the output's dominant frequency is `tone` ± 1 analyser bin at a
+// real level, no underrun during the window, buffer near its target, a latency figure. Labels
+// starting "wasm" get the fallback path's wider buffer bound. Returns the samples.
+export async function checkSteadyPlay(page, label, { tone = 1000, floorMs = 40, settleMs = 3000, sampleS = 12 } = {}) {
+  const TONE = tone, FLOOR_MS = floorMs, SETTLE_MS = settleMs, SAMPLE_S = sampleS;
+  await sleep(SETTLE_MS);
+  const first = await snapshot(page);
+  const samples = [first];
+  for (let i = 0; i < SAMPLE_S; i++) {
+    await sleep(1000);
+    samples.push(await snapshot(page));
+  }
+  console.log(`${label}: ${samples.map((s) => `dec=${s.decoded} hz=${s.hz?.toFixed(1)} buf=${s.bufferMs?.toFixed(1)}/${s.targetMs?.toFixed(1)} lat=${s.latencyMs?.toFixed(1)} u=${s.underruns}`).join('\n  ')}`);
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1], b = samples[i];
+    assert.equal(b.state, 'connected', `${label}: state at ${i} s`);
+    // 1 s at 50 packets/s: well above 30 unless decoding stalled.
+    assert.ok(b.decoded - a.decoded >= 30, `${label}: decoded ${a.decoded} → ${b.decoded} in 1 s`);
+    assert.ok(b.packets > a.packets, `${label}: packets stopped arriving`);
+    assert.ok(Math.abs(b.hz - TONE) <= b.binHz + 1e-9,
+      `${label}: dominant ${b.hz} Hz, expected ${TONE} ± ${b.binHz} Hz`);
+    assert.ok(b.rms > 0.05, `${label}: output level ${b.rms} (silence?)`);
+  }
+  const last = samples[samples.length - 1];
+  assert.equal(last.underruns, first.underruns,
+    `${label}: ${last.underruns - first.underruns} underruns during steady play`);
+  // Buffer near target: the fill average may wander by a few ms (render callbacks are ~10 ms).
+  const errs = samples.map((s) => Math.abs(s.bufferMs - s.targetMs));
+  const meanErr = errs.reduce((x, y) => x + y, 0) / errs.length;
+  // The worklet corrects up to one sample per 256 and holds the fill within a few ms. The fallback
+  // (scheduled AudioBuffers) corrects one sample per buffer, ~1 ms/s: after a start-up hiccup its
+  // fill can sit tens of ms above a target that is relaxing, for longer than this window (a
+  // known latency cost of that path, not a playback fault) — so it gets a wider bound, which
+  // still fails a buffer that runs away.
+  const tol = label.startsWith('wasm') ? Math.max(24, last.targetMs) : Math.max(12, 0.5 * last.targetMs);
+  assert.ok(meanErr <= tol, `${label}: buffer off its target by ${meanErr.toFixed(1)} ms on average (tolerance ${tol.toFixed(1)})`);
+  assert.ok(last.targetMs >= FLOOR_MS - 0.1 && last.targetMs < 500, `${label}: target ${last.targetMs} ms`);
+  assert.ok(Number.isFinite(last.latencyMs) && last.latencyMs > 0 && last.latencyMs < 1000,
+    `${label}: latency figure ${last.latencyMs}`);
+  return samples;
 }

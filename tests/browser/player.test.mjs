@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   OUT, freePort, startServer, stopServer, stopAllServers, launchBrowser, watchPage, snapshot,
-  waitFor, sleep, loopcastBin,
+  waitFor, sleep, loopcastBin, checkSteadyPlay as checkPlay,
 } from './harness.mjs';
 
 const TONE = 1000;
@@ -23,6 +23,8 @@ const TONE = 1000;
 const FLOOR_MS = Number(process.env.LOOPCAST_TEST_FLOOR_MS || 40);
 const SETTLE_MS = 3000;
 const SAMPLE_S = 12;
+const checkSteadyPlay = (page, label) =>
+  checkPlay(page, label, { tone: TONE, floorMs: FLOOR_MS, settleMs: SETTLE_MS, sampleS: SAMPLE_S });
 
 function serverArgs(port) {
   return ['--source', `tone:${TONE}`, '--bind', '127.0.0.1', '--port', String(port)];
@@ -33,45 +35,6 @@ async function startPlaying(page, url) {
   await page.click('#play');
   await waitFor(page, () => window.loopcast.state === 'connected' && window.loopcast.decoded > 10,
     undefined, 15000, 'connected and decoding');
-}
-
-// Plays for SAMPLE_S seconds after SETTLE_MS and checks the figures; returns the samples.
-async function checkSteadyPlay(page, label) {
-  await sleep(SETTLE_MS);
-  const first = await snapshot(page);
-  const samples = [first];
-  for (let i = 0; i < SAMPLE_S; i++) {
-    await sleep(1000);
-    samples.push(await snapshot(page));
-  }
-  console.log(`${label}: ${samples.map((s) => `dec=${s.decoded} hz=${s.hz?.toFixed(1)} buf=${s.bufferMs?.toFixed(1)}/${s.targetMs?.toFixed(1)} lat=${s.latencyMs?.toFixed(1)} u=${s.underruns}`).join('\n  ')}`);
-  for (let i = 1; i < samples.length; i++) {
-    const a = samples[i - 1], b = samples[i];
-    assert.equal(b.state, 'connected', `${label}: state at ${i} s`);
-    // 1 s at 50 packets/s: well above 30 unless decoding stalled.
-    assert.ok(b.decoded - a.decoded >= 30, `${label}: decoded ${a.decoded} → ${b.decoded} in 1 s`);
-    assert.ok(b.packets > a.packets, `${label}: packets stopped arriving`);
-    assert.ok(Math.abs(b.hz - TONE) <= b.binHz + 1e-9,
-      `${label}: dominant ${b.hz} Hz, expected ${TONE} ± ${b.binHz} Hz`);
-    assert.ok(b.rms > 0.05, `${label}: output level ${b.rms} (silence?)`);
-  }
-  const last = samples[samples.length - 1];
-  assert.equal(last.underruns, first.underruns,
-    `${label}: ${last.underruns - first.underruns} underruns during steady play`);
-  // Buffer near target: the fill average may wander by a few ms (render callbacks are ~10 ms).
-  const errs = samples.map((s) => Math.abs(s.bufferMs - s.targetMs));
-  const meanErr = errs.reduce((x, y) => x + y, 0) / errs.length;
-  // The worklet corrects up to one sample per 256 and holds the fill within a few ms. The fallback
-  // (scheduled AudioBuffers) corrects one sample per buffer, ~1 ms/s: after a start-up hiccup its
-  // fill can sit tens of ms above a target that is relaxing, for longer than this window (a
-  // known latency cost of that path, not a playback fault) — so it gets a wider bound, which
-  // still fails a buffer that runs away.
-  const tol = label.startsWith('wasm') ? Math.max(24, last.targetMs) : Math.max(12, 0.5 * last.targetMs);
-  assert.ok(meanErr <= tol, `${label}: buffer off its target by ${meanErr.toFixed(1)} ms on average (tolerance ${tol.toFixed(1)})`);
-  assert.ok(last.targetMs >= FLOOR_MS - 0.1 && last.targetMs < 500, `${label}: target ${last.targetMs} ms`);
-  assert.ok(Number.isFinite(last.latencyMs) && last.latencyMs > 0 && last.latencyMs < 1000,
-    `${label}: latency figure ${last.latencyMs}`);
-  return samples;
 }
 
 test('binary is there (a missing binary fails, it does not skip)', () => {
