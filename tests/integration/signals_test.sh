@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # signals_test.sh — SIGHUP is logged and otherwise changes nothing: the server keeps running and
-# a listener connected across three SIGHUPs sees no gap over 250 ms (this box runs other tests beside it), no lost packet, the tone
-# throughout; /readyz stays 200. SIGTERM afterwards still exits 0 within 2 s (the rest of SIGTERM
-# — close 1001 to every client, store flushed — is tests/integration/shutdown_test.mjs).
+# two listeners connected across three SIGHUPs see no gap over 250 ms (slack for a shared 2-core
+# box), no lost packet, the tone throughout; /readyz stays 200. SIGTERM afterwards still exits 0
+# within 2 s (the rest of SIGTERM — close 1001 to every client, store flushed — is
+# tests/integration/shutdown_test.mjs).
 source "$(dirname "$0")/../lib.sh"
 port=$(lc_free_port)
 lc_start_server "$LC_TMP/s.log" --source tone:440 --bind 127.0.0.1 --port "$port" --state-dir "$LC_TMP/state"
