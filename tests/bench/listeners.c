@@ -10,7 +10,17 @@
  *   - the longest gap between two packets any listener saw,
  *   - the server's CPU share and RSS (with --server-pid), RSS per listener.
  * With --decode K the first K listeners decode with libopus and report the dominant frequency.
- * With --stalled K the last K listeners stop reading after the hello (a stuck client).
+ * With --stalled K the last K listeners stop reading after the hello (a stuck client); their
+ * receive buffer is shrunk first, so the backlog reaches the server within a second or two
+ * instead of after the ~8 s it takes audio to fill the default 128 KiB.
+ *
+ * Storms: every listener records its time to hello and to first audio packet, counted from its
+ * connect (p50/p99/max printed; --max-first-ms checks the worst). --waves N repeats the whole
+ * run: at the end of a wave's window every listener closes (1001, as a reloading page does),
+ * and once all are closed "WAVE k CLOSED" is printed; the next wave connects all at once after
+ * --wave-gate FILE appears (the test samples the server in between) or straight away. With
+ * --reuse-sessions each listener comes back with the session id its hello gave it, as a
+ * reloading page does, so the server's session table is the same size in every wave.
  *
  * Sessions (docs/protocol.md): --session GUID joins that session (?session=), --no-persist asks
  * for ?persist=0, --print-text prints every text message (the hello first) as
@@ -48,7 +58,8 @@ typedef enum { C_IDLE, C_CONNECTING, C_OPEN, C_CLOSED, C_FAILED } conn_state;
 typedef struct conn {
     struct lws *wsi;
     conn_state state;
-    bool stalled, decode, got_hello, have_seq, send_pending;
+    bool stalled, decode, got_hello, have_seq, send_pending, closing;
+    uint64_t t_connect_ns, t_hello_ns, t_first_ns; /* 0 = not yet */
     uint32_t last_seq;
     uint64_t last_arrival_ns, max_gap_ns;
     uint64_t packets, bytes, missing, discont, bad;
@@ -69,6 +80,13 @@ typedef struct bench {
     bool no_drops, quiet;
     const char *session, *send_text;
     bool no_persist, print_text;
+    unsigned waves;
+    double max_first_ms;
+    const char *wave_gate;
+    bool reuse_sessions;
+    char (*sids)[40];  /* per listener: session id from its last hello ("" = none) */
+    char (*paths)[320];/* per listener: the request path (lws keeps a pointer until connected) */
+    char origin[300];
     char path_buf[256];
 
     struct lws_context *ctx;
@@ -76,6 +94,11 @@ typedef struct bench {
     unsigned started, open, failed, closed_early;
     uint64_t t_start_ns, t_all_open_ns, t_measure_ns, t_end_ns;
     bool measuring, done;
+    unsigned wave;                /* 1-based */
+    bool closing, gated;          /* between waves: closing all, then waiting for the gate */
+    uint64_t t_closing_ns, t_gate_ns;
+    unsigned total_failed, total_closed_early, total_late; /* over all waves */
+    double worst_first_ms;
     uint32_t frame_samples, channels;
     uint64_t *hist;
     uint64_t hist_over, hist_n, delay_max_ns, negative;
@@ -157,6 +180,15 @@ static void on_hello(conn *c, const char *txt, size_t len)
     }
     if (!strstr(buf, "\"type\":\"hello\""))
         return; /* time replies etc. */
+    if (!c->t_hello_ns)
+        c->t_hello_ns = now_ns();
+    const char *sid = strstr(buf, "\"session\":{\"id\":\"");
+    if (sid && B.sids) {
+        sid += strlen("\"session\":{\"id\":\"");
+        size_t k = strcspn(sid, "\"");
+        if (k < sizeof B.sids[0])
+            snprintf(B.sids[c - B.conns], sizeof B.sids[0], "%.*s", (int)k, sid);
+    }
     if (B.send_text && !c->got_hello) {
         c->send_pending = true;
         lws_callback_on_writable(c->wsi);
@@ -175,8 +207,13 @@ static void on_hello(conn *c, const char *txt, size_t len)
         if (!c->dec || !c->pcm)
             c->bad++;
     }
-    if (c->stalled)
-        lws_rx_flow_control(c->wsi, 0); /* stop reading: TCP backs up into the server */
+    if (c->stalled) {
+        /* stop reading: TCP backs up into the server, sooner with a small receive window */
+        int fd = lws_get_socket_fd(c->wsi), small = 4096;
+        if (fd >= 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        lws_rx_flow_control(c->wsi, 0);
+    }
 }
 
 static void decode_packet(conn *c, const uint8_t *op, size_t len)
@@ -210,6 +247,8 @@ static void on_audio(conn *c, const uint8_t *m, size_t len, uint64_t t)
     uint32_t seq = rd_u32(m + 4);
     uint64_t cap_ns = rd_u64(m + 16);
     bool disc = m[1] & 1;
+    if (!c->t_first_ns)
+        c->t_first_ns = t;
 
     if (c->decode && c->dec)
         decode_packet(c, m + hl, len - hl);
@@ -290,6 +329,10 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         break;
     }
     case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (c && c->closing) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"", 0);
+            return -1;
+        }
         if (c && c->send_pending && B.send_text) {
             unsigned char buf[LWS_PRE + 1024];
             size_t n = strlen(B.send_text);
@@ -325,7 +368,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         if (c) {
             if (c->state == C_OPEN) {
                 B.open--;
-                if (!B.done)
+                if (!B.done && !c->closing)
                     B.closed_early++;
             }
             c->state = C_CLOSED;
@@ -352,12 +395,18 @@ static void connect_one(unsigned i)
     ci.address = B.host;
     ci.port = B.port;
     ci.path = B.path;
+    if (B.reuse_sessions && B.sids[i][0]) {
+        snprintf(B.paths[i], sizeof B.paths[0], "%s%ssession=%s", B.path,
+                 strchr(B.path, '?') ? "&" : "?", B.sids[i]);
+        ci.path = B.paths[i];
+    }
     ci.host = B.host;
-    ci.origin = B.host;
+    ci.origin = B.origin; /* what a page served by this server would send */
     ci.protocol = "loopcast.v1";
     ci.userdata = c;
     ci.pwsi = &c->wsi;
     c->state = C_CONNECTING;
+    c->t_connect_ns = now_ns();
     c->stalled = i >= B.n - B.stalled;
     c->decode = i < B.decode;
     if (!lws_client_connect_via_info(&ci) && c->state == C_CONNECTING) {
@@ -376,10 +425,146 @@ static void start_measuring(uint64_t t)
     }
 }
 
+/* -Wconversion wants every u64 → double made explicit; these are counts far below 2^53. */
+static double dbl(uint64_t v) { return (double)v; }
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* q-quantile of sorted v[n] (nearest rank), 0 if empty. */
+static double quantile(const double *v, unsigned n, double q)
+{
+    if (!n)
+        return 0;
+    unsigned k = (unsigned)ceil(q * n);
+    return v[k ? k - 1 : 0];
+}
+
+/* At the end of a wave's window: time to hello and to first audio packet from each listener's
+ * connect, printed as "WAVE k ..." and a WAVE_RESULT line; late = a reading listener with no
+ * packet, or (with --max-first-ms) a first packet later than that. */
+static void wave_summary(void)
+{
+    double *hello = calloc(B.n, sizeof(double)), *first = calloc(B.n, sizeof(double));
+    unsigned nh = 0, nf = 0, late = 0, reading = 0;
+    if (!hello || !first) {
+        free(hello);
+        free(first);
+        return;
+    }
+    for (unsigned i = 0; i < B.n; i++) {
+        conn *c = &B.conns[i];
+        if (c->t_hello_ns)
+            hello[nh++] = dbl(c->t_hello_ns - c->t_connect_ns) / 1e6;
+        if (c->stalled)
+            continue;
+        reading++;
+        double ms = c->t_first_ns ? dbl(c->t_first_ns - c->t_connect_ns) / 1e6 : -1;
+        if (ms >= 0)
+            first[nf++] = ms;
+        if (ms < 0 || (B.max_first_ms > 0 && ms > B.max_first_ms))
+            late++;
+    }
+    qsort(hello, nh, sizeof(double), cmp_dbl);
+    qsort(first, nf, sizeof(double), cmp_dbl);
+    double fmax = nf ? first[nf - 1] : 0;
+    printf("WAVE %u           %u open, %u failed, %u closed early; hello p50 %.1f p99 %.1f max %.1f ms "
+           "(%u/%u); first packet p50 %.1f p99 %.1f max %.1f ms (%u/%u), %u late\n",
+           B.wave, B.open, B.failed, B.closed_early, quantile(hello, nh, 0.5), quantile(hello, nh, 0.99),
+           nh ? hello[nh - 1] : 0, nh, B.n, quantile(first, nf, 0.5), quantile(first, nf, 0.99), fmax, nf,
+           reading, late);
+    printf("WAVE_RESULT {\"wave\":%u,\"open\":%u,\"failed\":%u,\"closed_early\":%u,\"hello\":%u,"
+           "\"first\":%u,\"late\":%u,\"first_p50_ms\":%.1f,\"first_p99_ms\":%.1f,\"first_max_ms\":%.1f,"
+           "\"hello_p50_ms\":%.1f,\"hello_p99_ms\":%.1f,\"hello_max_ms\":%.1f}\n",
+           B.wave, B.open, B.failed, B.closed_early, nh, nf, late, quantile(first, nf, 0.5),
+           quantile(first, nf, 0.99), fmax, quantile(hello, nh, 0.5), quantile(hello, nh, 0.99),
+           nh ? hello[nh - 1] : 0);
+    fflush(stdout);
+    B.total_late += late;
+    if (fmax > B.worst_first_ms)
+        B.worst_first_ms = fmax;
+    free(hello);
+    free(first);
+}
+
+static void reset_conn(conn *c)
+{
+    free(c->rx);
+    free(c->pcm);
+    if (c->dec)
+        opus_decoder_destroy(c->dec);
+    memset(c, 0, sizeof *c);
+}
+
+/* Between waves: every listener closes as a reloading page does (1001). */
+static void close_all(uint64_t t)
+{
+    B.total_failed += B.failed;
+    B.total_closed_early += B.closed_early;
+    B.closing = true;
+    B.t_closing_ns = t;
+    for (unsigned i = 0; i < B.n; i++) {
+        conn *c = &B.conns[i];
+        if (c->wsi && (c->state == C_OPEN || c->state == C_CONNECTING)) {
+            c->closing = true;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
+}
+
+static void next_wave(uint64_t t)
+{
+    for (unsigned i = 0; i < B.n; i++)
+        reset_conn(&B.conns[i]);
+    memset(B.hist, 0, HIST_BUCKETS * sizeof(uint64_t));
+    B.hist_over = B.hist_n = B.delay_max_ns = B.negative = 0;
+    B.started = B.open = B.failed = B.closed_early = 0;
+    B.t_start_ns = t;
+    B.t_all_open_ns = 0;
+    B.measuring = false;
+    B.wave++;
+}
+
 /* Every 5 ms: connect the next batch, move between phases. */
 static void tick(lws_sorted_usec_list_t *sul)
 {
     uint64_t t = now_ns();
+    if (B.closing) {
+        unsigned left = 0;
+        for (unsigned i = 0; i < B.n; i++)
+            left += B.conns[i].wsi && (B.conns[i].state == C_OPEN || B.conns[i].state == C_CONNECTING);
+        if (left && t - B.t_closing_ns < 15000000000ull) {
+            lws_sul_schedule(B.ctx, 0, sul, tick, 5 * LWS_US_PER_MS);
+            return;
+        }
+        printf("WAVE %u CLOSED in %.0f ms, %u still open\n", B.wave, dbl(t - B.t_closing_ns) / 1e6, left);
+        fflush(stdout);
+        B.closing = false;
+        if (left) { /* a wsi that would not close: its conn cannot be reused, so stop here */
+            B.total_closed_early += left;
+            B.t_end_ns = t;
+            B.done = true;
+            lws_cancel_service(B.ctx);
+            return;
+        }
+        B.gated = true;
+        B.t_gate_ns = t;
+    }
+    if (B.gated) {
+        /* the gate file lets the test sample the idle server; 120 s without it: go on anyway */
+        if (B.wave_gate && access(B.wave_gate, F_OK) != 0 && t - B.t_gate_ns < 120000000000ull) {
+            lws_sul_schedule(B.ctx, 0, sul, tick, 5 * LWS_US_PER_MS);
+            return;
+        }
+        if (B.wave_gate)
+            unlink(B.wave_gate);
+        B.gated = false;
+        next_wave(now_ns());
+        t = B.t_start_ns;
+    }
     double elapsed = (double)(t - B.t_start_ns) / 1e9;
     unsigned want = B.rate ? (unsigned)fmin((double)B.n, ceil(elapsed * B.rate) + 1) : B.n;
     while (B.started < want)
@@ -395,6 +580,12 @@ static void tick(lws_sorted_usec_list_t *sul)
         start_measuring(t);
     if (B.measuring && t - B.t_measure_ns >= (uint64_t)(B.seconds * 1e9)) {
         B.t_end_ns = t;
+        wave_summary();
+        if (B.wave < B.waves) {
+            close_all(t);
+            lws_sul_schedule(B.ctx, 0, sul, tick, 5 * LWS_US_PER_MS);
+            return;
+        }
         B.done = true;
         if (B.server_pid > 0) {
             B.cpu_ticks1 = proc_cpu_ticks(B.server_pid);
@@ -405,9 +596,6 @@ static void tick(lws_sorted_usec_list_t *sul)
     }
     lws_sul_schedule(B.ctx, 0, sul, tick, 5 * LWS_US_PER_MS);
 }
-
-/* -Wconversion wants every u64 → double made explicit; these are counts far below 2^53. */
-static double dbl(uint64_t v) { return (double)v; }
 
 static double hist_pct(double q)
 {
@@ -439,11 +627,17 @@ static void usage(FILE *f)
             "  --no-persist        ask for a session that is never stored (?persist=0)\n"
             "  --print-text        print each text message: TEXT <ms> <json>; closes: CLOSE <code>\n"
             "  --send TEXT         send TEXT (e.g. a set message) after the hello\n"
+            "  --waves N           run N times: all close (1001) after each window, then all\n"
+            "                      connect again at once; prints WAVE k lines (1)\n"
+            "  --wave-gate FILE    between waves, wait until FILE exists (then remove it)\n"
+            "  --reuse-sessions    in later waves, each listener rejoins the session of its hello\n"
             "checks (exit 1 if one fails):\n"
             "  --expect-hz F       decoded listeners hear F Hz (±2 Hz)\n"
             "  --max-gap-ms G      no reading listener sees a gap over G ms\n"
             "  --no-drops          reading listeners lose no packet, see no discontinuity\n"
             "  --rate-tolerance P  packets/s within P %% of 1000/frame-ms (default 3; 0 = off)\n"
+            "  --max-first-ms T    every reading listener gets its first audio packet within T ms\n"
+            "                      of its connect, in every wave\n"
             "  --quiet             only the summary\n");
 }
 
@@ -455,6 +649,8 @@ static int parse_args(int argc, char **argv)
     B.seconds = 10;
     B.warmup = 1;
     B.rate_tol = 3;
+    B.waves = 1;
+    B.wave = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -506,6 +702,17 @@ static int parse_args(int argc, char **argv)
         } else if (!strcmp(a, "--rate-tolerance")) {
             NEEDV();
             B.rate_tol = strtod(v, &end);
+        } else if (!strcmp(a, "--waves")) {
+            NEEDV();
+            B.waves = (unsigned)strtoul(v, &end, 10);
+        } else if (!strcmp(a, "--reuse-sessions")) {
+            B.reuse_sessions = true;
+        } else if (!strcmp(a, "--wave-gate")) {
+            NEEDV();
+            B.wave_gate = v;
+        } else if (!strcmp(a, "--max-first-ms")) {
+            NEEDV();
+            B.max_first_ms = strtod(v, &end);
         } else if (!strcmp(a, "--session")) {
             NEEDV();
             B.session = v;
@@ -540,8 +747,8 @@ static int parse_args(int argc, char **argv)
         B.path = B.path_buf;
     }
     if (B.port <= 0 || B.port > 65535 || B.n == 0 || B.stalled > B.n || B.decode > B.n - B.stalled ||
-        B.seconds <= 0) {
-        fprintf(stderr, "listeners: need --port 1..65535, -n ≥ 1, --stalled ≤ n, --decode ≤ n - stalled, --seconds > 0\n");
+        B.seconds <= 0 || B.waves < 1 || B.max_first_ms < 0) {
+        fprintf(stderr, "listeners: need --port 1..65535, -n ≥ 1, --stalled ≤ n, --decode ≤ n - stalled, --seconds > 0, --waves ≥ 1\n");
         return 2;
     }
     return 0;
@@ -660,14 +867,25 @@ static int report(void)
         printf("CHECK FAILED: no hello received\n");
         fails++;
     }
+    if (B.total_failed || B.total_closed_early) {
+        printf("CHECK FAILED: in earlier waves %u connections failed, %u were closed by the server\n",
+               B.total_failed, B.total_closed_early);
+        fails++;
+    }
+    if (B.total_late) {
+        printf("CHECK FAILED: %u listeners (all waves) got no first packet%s\n", B.total_late,
+               B.max_first_ms > 0 ? " within --max-first-ms" : "");
+        fails++;
+    }
     printf("RESULT {\"listeners\":%u,\"open\":%u,\"failed\":%u,\"stalled\":%u,\"window_s\":%.2f,"
            "\"packets\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"discontinuities\":%" PRIu64 ","
            "\"delay_p50_ms\":%.3f,\"delay_p99_ms\":%.3f,\"delay_max_ms\":%.3f,\"max_gap_ms\":%.2f,"
            "\"server_cpu_pct\":%.1f,\"rss_before_kb\":%ld,\"rss_open_kb\":%ld,\"rss_end_kb\":%ld,"
-           "\"kb_per_listener\":%.2f,\"decoded_hz\":%.1f,\"failed_checks\":%d}\n",
+           "\"kb_per_listener\":%.2f,\"decoded_hz\":%.1f,\"waves\":%u,\"first_max_ms\":%.1f,"
+           "\"failed_checks\":%d}\n",
            B.n, B.open, B.failed, B.stalled, win, pk, missing, disc, hist_pct(0.5), hist_pct(0.99),
            dbl(B.delay_max_ns) / 1e6, dbl(max_gap) / 1e6, cpu, B.rss_before_kb, B.rss_open_kb, B.rss_end_kb,
-           per_listener_kb, hz_worst, fails);
+           per_listener_kb, hz_worst, B.waves, B.worst_first_ms, fails);
     return fails;
 }
 
@@ -687,7 +905,10 @@ int lc_bench_listeners(int argc, char **argv)
 
     B.conns = calloc(B.n, sizeof(conn));
     B.hist = calloc(HIST_BUCKETS, sizeof(uint64_t));
-    if (!B.conns || !B.hist) {
+    B.sids = calloc(B.n, sizeof B.sids[0]);
+    B.paths = B.reuse_sessions ? calloc(B.n, sizeof B.paths[0]) : NULL;
+    snprintf(B.origin, sizeof B.origin, "http://%s:%d", B.host, B.port);
+    if (!B.conns || !B.hist || !B.sids || (B.reuse_sessions && !B.paths)) {
         fprintf(stderr, "listeners: out of memory\n");
         return 1;
     }
@@ -721,13 +942,11 @@ int lc_bench_listeners(int argc, char **argv)
         B.t_measure_ns = B.t_start_ns;
     int fails = report();
     lws_context_destroy(B.ctx);
-    for (unsigned i = 0; i < B.n; i++) {
-        free(B.conns[i].rx);
-        free(B.conns[i].pcm);
-        if (B.conns[i].dec)
-            opus_decoder_destroy(B.conns[i].dec);
-    }
+    for (unsigned i = 0; i < B.n; i++)
+        reset_conn(&B.conns[i]);
     free(B.conns);
     free(B.hist);
+    free(B.sids);
+    free(B.paths);
     return fails ? 1 : 0;
 }
