@@ -131,6 +131,9 @@ char *lc_metrics_render(lc_server *srv, size_t *len)
     metric(&b, "loopcast_store_write_failures_total", "counter",
            "Failed writes of sessions.json (see /api/v1/status store.error).",
            (double)ss.write_failures);
+    metric(&b, "loopcast_store_ok", "gauge",
+           "0 while the last write of sessions.json failed (it is retried every second), else 1.",
+           ss.last_error[0] ? 0.0 : 1.0);
     sb_printf(&b, "# HELP loopcast_api_requests_total REST API answers by HTTP status.\n"
                   "# TYPE loopcast_api_requests_total counter\n");
     for (int i = 0; i < LC_API_CODES && srv->api_code[i]; i++)
