@@ -8,7 +8,8 @@
 #   - PATCHes are still answered 200 and two listeners keep decoding the tone with no gap over
 #     300 ms and no lost packet through both faults (a stuck store would cost seconds);
 #   - the failure shows on GET /api/v1/status (store.ok false, store.error naming ENOSPC/EROFS)
-#     and on /metrics (loopcast_store_write_failures_total grows: retried about every second);
+#     and on /metrics (loopcast_store_ok 0, loopcast_store_write_failures_total grows: retried
+#     about every second);
 #   - once the fault is cleared the pending change is written without any request (retry);
 #   - sessions.json, read every 5 ms throughout, is always a complete store (old or new), and no
 #     sessions.json.tmp is left behind after a failed write;
@@ -95,6 +96,7 @@ until_ok 4 failing_with "No space left on device" $((f0 + 2)) || lc_fail "disk f
 echo "status while full: $(store)"
 m=$(metric loopcast_store_write_failures_total)
 ((${m:-0} >= f0 + 2)) || lc_fail "disk full: loopcast_store_write_failures_total is '$m'"
+[[ $(metric loopcast_store_ok) == 0 ]] || lc_fail "disk full: loopcast_store_ok is '$(metric loopcast_store_ok)'"
 [[ $(on_disk) == v0 ]] || lc_fail "disk full: sessions.json changed: $(on_disk)"
 no_tmp "disk full"
 curl -sS -H "$AUTH" "$base/sessions/$ID" | grep -q '"name":"v1"' || lc_fail "disk full: the PATCH did not take effect in memory"
@@ -112,11 +114,13 @@ until_ok 4 failing_with "Read-only file system" $((f0 + 2)) || lc_fail "read-onl
 echo "status while read-only: $(store)"
 m=$(metric loopcast_store_write_failures_total)
 ((${m:-0} >= f0 + 2)) || lc_fail "read-only: loopcast_store_write_failures_total is '$m'"
+[[ $(metric loopcast_store_ok) == 0 ]] || lc_fail "read-only: loopcast_store_ok is '$(metric loopcast_store_ok)'"
 [[ $(on_disk) == v1 ]] || lc_fail "read-only: sessions.json changed: $(on_disk)"
 no_tmp "read-only"
 mount -o remount,rw "$disk" || lc_fail "cannot remount read-write"
 until_ok 4 written v2 || lc_fail "after remounting rw the change was not written: $(store), on disk $(on_disk)"
 echo "writable again: $(store)"
+[[ $(metric loopcast_store_ok) == 1 ]] || lc_fail "writable again: loopcast_store_ok is '$(metric loopcast_store_ok)'"
 no_tmp "after read-only"
 
 wait "$bench"
