@@ -14,7 +14,10 @@
 #   - sessions.json, read every 5 ms throughout, is always a complete store (old or new), and no
 #     sessions.json.tmp is left behind after a failed write;
 #   - SIGTERM while the disk is full exits within 2 s, logs the failed final write, leaves the
-#     last good file, which the next start loads (no .corrupt-* set aside).
+#     last good file, which the next start loads (no .corrupt-* set aside);
+#   - the later steps of a write failing — fsync (EIO), close (ENOSPC), rename (EIO), injected by
+#     the LD_PRELOAD shim tests/fault/lc_fault_io.so — give the same: old file intact, temp file
+#     removed, error on /status, retried and written once cleared.
 if [[ -z ${LC_FAULT_NS:-} ]]; then
   unshare -m --propagation private true 2>/dev/null ||
     { echo "FAIL: unshare -m does not work here (the test needs root for a private tmpfs)" >&2; exit 1; }
@@ -22,6 +25,8 @@ if [[ -z ${LC_FAULT_NS:-} ]]; then
 fi
 source "$(dirname "$0")/../lib.sh"
 DIR=$(cd "$(dirname "$0")" && pwd)
+SHIM=${LC_FAULT_SHIM:-$(dirname "$LC_BENCH")/../fault/lc_fault_io.so}
+[[ -f $SHIM ]] || lc_fail "no fault shim at $SHIM (build the lc_fault_io target)"
 disk=$LC_TMP/disk
 state=$disk/state
 port=$(lc_free_port)
@@ -157,8 +162,39 @@ assert w["reads"] > 500, w["reads"]
 assert w["names"] == ["v0", "v1", "v2"], w["names"]
 PY
 
-start 2
+# ---- the later steps fail: fsync, close, rename (LD_PRELOAD shim; see tests/fault/lc_fault_io.c) -
+# The restart also proves the last good file loads after the faults above.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+LD_PRELOAD=$SHIM LC_FAULT_DIR=$state LC_FAULT_CTL=$LC_TMP/fault.ctl start 2
 ls "$state" | grep -q corrupt && lc_fail "the store was set aside as corrupt after the faults"
 curl -sS -H "$AUTH" "$base/sessions/$ID" | grep -q '"name":"v2"' || lc_fail "after restart the session is not v2"
+node "$DIR/fault_disk_watch.mjs" "$state" "$ID" >"$LC_TMP/watch2.json" &
+WATCH_PID=$!
+prev=v2
+for fault in "fsync EIO:fsync" "close ENOSPC:close" "rename EIO:rename"; do
+  spec=${fault%%:*} call=${fault##*:}
+  read -r _ _ f0 _ < <(store)
+  echo "$spec" >"$LC_TMP/fault.ctl"
+  patch "{\"name\":\"$call\"}"
+  until_ok 4 failing_with "$call" $((f0 + 2)) || lc_fail "$spec: status does not show it retried and failed: $(store)"
+  echo "status with $spec: $(store)"
+  [[ $(on_disk) == "$prev" ]] || lc_fail "$spec: sessions.json changed to $(on_disk)"
+  no_tmp "$spec"
+  rm -f "$LC_TMP/fault.ctl"
+  until_ok 4 written "$call" || lc_fail "$spec cleared: the change was not written: $(store)"
+  no_tmp "$spec cleared"
+  prev=$call
+done
 lc_stop_server TERM || lc_fail "exit status after SIGTERM"
+kill -TERM "$WATCH_PID"
+wait "$WATCH_PID"
+wrc=$?
+WATCH_PID=""
+echo "watcher: $(cat "$LC_TMP/watch2.json")"
+((wrc == 0)) || lc_fail "sessions.json was seen incomplete or invalid with the shim (above)"
+python3 - "$LC_TMP/watch2.json" <<'PY' || lc_fail "the watcher did not see the file go v2 → fsync → close → rename"
+import json, sys
+w = json.load(open(sys.argv[1]))
+assert w["names"] == ["v2", "fsync", "close", "rename"], w["names"]
+PY
 lc_pass "disk full and read-only state dir: streaming undisturbed, errors on /status and /metrics, retried until written, sessions.json always complete, no temp file left"
