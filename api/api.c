@@ -330,8 +330,11 @@ static void session_route(lc_api *api, const lc_api_request *req, const char *id
             respond(r, 204, NULL);
         return;
     }
-    if (req->body_too_large || req->body_len > LC_API_MAX_BODY) {
-        api_error(r, 413, "body_too_large", "request body is over 16384 bytes");
+    size_t max_body = req->max_body ? req->max_body : LC_API_MAX_BODY;
+    if (req->body_too_large || req->body_len > max_body) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "request body is over %zu bytes", max_body);
+        api_error(r, 413, "body_too_large", msg);
         return;
     }
     if (!is_json(req->content_type)) {

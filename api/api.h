@@ -31,7 +31,8 @@
 extern "C" {
 #endif
 
-#define LC_API_MAX_BODY 16384u /* bytes; a session PATCH is under 200 */
+#define LC_API_MAX_BODY 16384u /* bytes, unless the request names its own max_body; a session
+                                * PATCH is under 200 */
 
 /* What the server knows about a session right now (not stored). */
 typedef struct lc_api_live {
@@ -62,7 +63,8 @@ typedef struct lc_api_request {
     const char *content_type;  /* the Content-Type header or NULL */
     const char *body;          /* may be NULL when body_len is 0; need not be NUL-terminated */
     size_t body_len;
-    bool body_too_large;       /* the server stopped reading past LC_API_MAX_BODY */
+    bool body_too_large;       /* the server stopped reading past max_body */
+    size_t max_body;           /* the body limit in force (--max-body); 0 = LC_API_MAX_BODY */
 } lc_api_request;
 
 typedef struct lc_api_response {

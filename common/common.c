@@ -92,16 +92,41 @@ void lc_errf(char *buf, size_t len, const char *fmt, ...)
 
 static const char *const lc_level_names[] = {"debug", "info", "warn", "error"};
 
-/* Appends `src` to dst[*n..cap) escaped for JSON (json=1) or with control bytes made visible. */
+/* Length of the well-formed UTF-8 sequence at p (2..4), 0 if it is not one. Overlong forms,
+ * surrogates and code points past U+10FFFF are not well-formed. */
+static size_t lc_utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (c < 0xc2 || c > 0xf4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return n;
+}
+
+/* Appends `src` to dst[*n..cap) escaped for JSON (json=1) or with control bytes made visible.
+ * Escaped in both: C0 controls and DEL, the C1 controls U+0080..U+009F (CSI is U+009B: a
+ * terminal may act on it like ESC [), and every byte that is not well-formed UTF-8 (one byte at
+ * a time: \xNN in text, \u00NN in JSON, which keeps the line valid JSON). */
 static void lc_log_escape(char *dst, size_t *n, size_t cap, const char *src, int json)
 {
     static const char hex[] = "0123456789abcdef";
     for (const unsigned char *p = (const unsigned char *)src; *p && *n + 7 < cap; p++) {
         unsigned char c = *p;
-        if (json && (c == '"' || c == '\\')) {
+        size_t u = c >= 0x80 ? lc_utf8_len(p) : 0;
+        if (u && !(c == 0xc2 && p[1] < 0xa0) && *n + u + 7 < cap) {
+            memcpy(dst + *n, p, u); /* printable non-ASCII text, kept as it is */
+            *n += u;
+            p += u - 1;
+        } else if (json && (c == '"' || c == '\\')) {
             dst[(*n)++] = '\\';
             dst[(*n)++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (c < 0x20 || c >= 0x7f) {
             if (json) {
                 memcpy(dst + *n, "\\u00", 4);
                 *n += 4;

@@ -176,6 +176,7 @@ void lc_auth_failed(lc_server *srv, const char *addr, const char *where)
     lc_auth_slot *a = auth_slot(srv, addr, true);
     uint64_t now = lc_now_ns();
     srv->api_auth_failures++;
+    lc_refused(srv, LC_REFUSED_AUTH);
     if (now - a->first_ns > (uint64_t)LC_AUTH_WINDOW_S * 1000000000u) {
         a->first_ns = now;
         a->fails = 0;
@@ -229,14 +230,15 @@ void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *url, const 
                         lc_api_response *resp, const char **extra_name, char *extra_val,
                         size_t extra_cap)
 {
-    char peer[48] = "?";
+    char peer[LC_ADDR_MAX];
     unsigned retry = 0;
     char *auth = NULL, *ctype = NULL;
 
     *extra_name = NULL;
-    lws_get_peer_simple(wsi, peer, sizeof peer);
+    lc_client_addr(wsi, srv, peer); /* behind a trusted proxy: the forwarded client */
     memset(resp, 0, sizeof *resp);
     if (lc_auth_blocked(srv, peer, &retry)) {
+        lc_refused(srv, LC_REFUSED_AUTH);
         static const char msg[] = "{\"error\":{\"code\":\"too_many_requests\",\"message\":"
                                   "\"too many wrong tokens from this address; try later\"}}";
         resp->status = 429;
@@ -256,10 +258,16 @@ void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *url, const 
         .body = body,
         .body_len = body_len,
         .body_too_large = too_large,
+        .max_body = srv->cfg.max_body,
     };
     lc_api_handle(srv->api, &req, resp);
     if (resp->status == 401 && auth)
         lc_auth_failed(srv, peer, "API");
+    if (resp->status == 413) {
+        lc_refused(srv, LC_REFUSED_BODY);
+        lc_refusal_log(srv, "API %s %.100s from %s refused (413): body over --max-body %zu",
+                       method, url, peer, srv->cfg.max_body);
+    }
     if (resp->auth_challenge) {
         *extra_name = "www-authenticate:";
         snprintf(extra_val, extra_cap, "Bearer");

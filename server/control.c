@@ -120,7 +120,7 @@ static int parse_stats(const cJSON *root, lc_control_msg *m, char *err, size_t e
 
 int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err, size_t errlen)
 {
-    char text[LC_CONTROL_MAX + 1];
+    char small[1024], *text = small;
     cJSON *root = NULL;
     const char *end = NULL;
     int rc;
@@ -132,17 +132,23 @@ int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err
     out->underruns = -1;
     lc_errf(err, errlen, "%s", "");
     if (len > LC_CONTROL_MAX)
-        return fail(err, errlen, LC_ERR_LIMIT, "message longer than 4096 bytes");
+        return fail(err, errlen, LC_ERR_LIMIT, "message too long");
     if (!buf && len)
         return fail(err, errlen, LC_ERR_PARSE, "no message");
+    /* Pages send ~100-byte messages: the stack copy; a rare large one (up to --max-msg-bytes)
+     * borrows the heap. */
+    if (len >= sizeof small && !(text = malloc(len + 1)))
+        return fail(err, errlen, LC_ERR_NOMEM, "out of memory");
     /* A private NUL-terminated copy: cJSON_ParseWithOpts needs the terminator, and an embedded
      * NUL then ends the text early, which the end-pointer check below reports as trailing
      * bytes. */
     if (len)
         memcpy(text, buf, len);
     text[len] = '\0';
-    if (memchr(text, '\0', len))
-        return fail(err, errlen, LC_ERR_PARSE, "message contains a NUL byte");
+    if (memchr(text, '\0', len)) {
+        rc = fail(err, errlen, LC_ERR_PARSE, "message contains a NUL byte");
+        goto done;
+    }
 
     root = cJSON_ParseWithOpts(text, &end, 1);
     if (!root) {
@@ -181,6 +187,8 @@ int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err
     }
 done:
     cJSON_Delete(root);
+    if (text != small)
+        free(text);
     if (rc) {
         /* Nothing half-parsed leaks out of a refused message. */
         lc_control_type keep = out->type;

@@ -17,7 +17,8 @@
 extern "C" {
 #endif
 
-#define LC_CONTROL_MAX 4096u /* bytes: a longer message is refused */
+#define LC_CONTROL_MAX 65536u /* bytes: a longer message is refused here; the server's own
+                              * limit (--max-msg-bytes, default 4096) is checked before */
 #define LC_CONTROL_NAME_MAX 64u
 
 typedef enum {

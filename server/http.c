@@ -31,7 +31,7 @@ typedef struct http_pss {
     bool deferred;       /* a request body is arriving: answer at HTTP_BODY_COMPLETION */
     bool close_after;    /* hang up once the answer is out */
     char url[128];       /* the request path, kept for the deferred answer */
-    /* An API request's body, collected up to LC_API_MAX_BODY; past it the rest is read and
+    /* An API request's body, collected up to --max-body; past it the rest is read and
      * dropped (so the connection stays in step) and the answer is 413. */
     char *api_body;
     size_t api_len;
@@ -162,6 +162,30 @@ static void json_escape(char *out, size_t cap, const char *in)
     out[o] = '\0';
 }
 
+int lc_http_error_now(struct lws *wsi, unsigned status, const char *code, const char *message,
+                      bool close)
+{
+    uint8_t buf[LWS_PRE + 2048];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    char esc[512], body[640];
+    json_escape(esc, sizeof esc, message);
+    int bl = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
+                      code, esc);
+    if (bl < 0 || (size_t)bl >= sizeof body)
+        return -1;
+    if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)bl, &p,
+                                    end) ||
+        (close && add_hdr(wsi, "connection:", "close", &p, end)) ||
+        lc_http_add_security_headers(wsi, &p, end, "no-store") ||
+        lws_finalize_http_header(wsi, &p, end) || end - p < bl)
+        return -1;
+    /* Headers and body in one write, as lws_return_http_status does: lws takes the connection
+     * back as soon as we return, so nothing may be left for a later WRITEABLE. */
+    memcpy(p, body, (size_t)bl);
+    p += bl;
+    return lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 1;
+}
+
 static int json_error(struct lws *wsi, http_pss *pss, unsigned status, const char *code,
                       const char *message, bool head_only, const char *allow)
 {
@@ -268,9 +292,9 @@ static bool has_body(struct lws *wsi, unsigned long long *declared)
     return false;
 }
 
-/* An API body declared larger than this is not even drained: 413 and hang up. Between
- * LC_API_MAX_BODY and this, the body is read and dropped so the client (which is still sending)
- * reads the 413 instead of a connection reset. */
+/* An API body declared larger than this (or than --max-body, if that is larger) is not even
+ * drained: 413 and hang up. Between --max-body and this, the body is read and dropped so the
+ * client (which is still sending) reads the 413 instead of a connection reset. */
 #define API_DRAIN_MAX (1u << 20)
 
 static const char *method_name(int meth)
@@ -318,9 +342,21 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
     int meth = lws_http_get_uri_and_method(wsi, &uri_ptr, &uri_len);
     bool get = meth == LWSHUMETH_GET, head = meth == LWSHUMETH_HEAD;
 
+    if (!pss->deferred) {
+        /* The first look at this request (a deferred one comes back at BODY_COMPLETION). */
+        char addr[LC_ADDR_MAX];
+        lc_client_addr(wsi, srv, addr);
+        if (lc_clients_refuse_request(wsi, srv, addr)) {
+            pss_reset(pss);
+            pss->close_after = true;
+            return json_error(wsi, pss, 429, "too_many_connections", "too many connections "
+                              "from this address; close some and try again", head, NULL);
+        }
+    }
     unsigned long long declared = 0;
+    size_t drain_max = srv->cfg.max_body > API_DRAIN_MAX ? srv->cfg.max_body : API_DRAIN_MAX;
     if (!pss->deferred && !get && !head && has_body(wsi, &declared)) {
-        if (declared > API_DRAIN_MAX && lc_api_http_is_api(url) && !srv->stopping) {
+        if (declared > drain_max && lc_api_http_is_api(url) && !srv->stopping) {
             pss_reset(pss);
             pss->api_too_large = true;
             pss->close_after = true;
@@ -385,18 +421,29 @@ int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     lc_server *srv = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        /* The listen socket's callback: `user` is the new peer, before lws reads a byte. */
+        return lc_clients_filter_network(srv, user);
+    case LWS_CALLBACK_WSI_CREATE:
+        lc_clients_wsi_create(srv, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        lc_clients_wsi_destroy(srv, wsi);
+        return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return lc_clients_confirm_upgrade(wsi, srv);
     case LWS_CALLBACK_HTTP:
         return handle_request(wsi, srv, pss, in ? (const char *)in : "/");
     case LWS_CALLBACK_HTTP_BODY:
         /* Only API requests keep their body (bounded); any other body is dropped. */
         if (pss && pss->deferred && lc_api_http_is_api(pss->url) && !pss->api_too_large) {
-            if (pss->api_len + len > LC_API_MAX_BODY) {
+            if (pss->api_len + len > srv->cfg.max_body) {
                 pss->api_too_large = true;
                 free(pss->api_body);
                 pss->api_body = NULL;
                 pss->api_len = 0;
             } else {
-                if (!pss->api_body && !(pss->api_body = malloc(LC_API_MAX_BODY)))
+                if (!pss->api_body && !(pss->api_body = malloc(srv->cfg.max_body)))
                     return -1;
                 memcpy(pss->api_body + pss->api_len, in, len);
                 pss->api_len += len;

@@ -27,6 +27,7 @@
 #include "capture.h"
 #include "codec.h"
 #include "config.h"
+#include "lc_limits.h"
 #include "server.h"
 #include "session.h"
 #include "stream.h"
@@ -51,6 +52,19 @@ typedef struct lc_auth_slot {
     uint64_t first_ns, blocked_until_ns;
     unsigned fails;
 } lc_auth_slot;
+
+/* Why a request, upgrade or connection was refused: loopcast_refused_total{reason=...}. */
+typedef enum {
+    LC_REFUSED_CONNS_PER_IP, /* --max-conns-per-ip: 429, or closed at accept past twice it */
+    LC_REFUSED_LISTENERS,    /* --max-listeners: close 1013 */
+    LC_REFUSED_SESSIONS,     /* --max-sessions: close 1013 */
+    LC_REFUSED_BODY,         /* --max-body: 413 */
+    LC_REFUSED_MSG_SIZE,     /* --max-msg-bytes: close 1009 */
+    LC_REFUSED_MSG_RATE,     /* --max-msg-rate: close 1008 */
+    LC_REFUSED_ORIGIN,       /* Origin check: 403 */
+    LC_REFUSED_AUTH,         /* wrong API token (401, 1008) or blocked after too many (429) */
+    LC_REFUSED_COUNT_
+} lc_refusal;
 
 #define LC_API_CODES 16 /* distinct HTTP statuses counted for /metrics */
 
@@ -103,6 +117,13 @@ struct lc_server {
     uint64_t api_auth_failures;
     int api_code[LC_API_CODES];  /* HTTP statuses seen, with their counts below */
     uint64_t api_count[LC_API_CODES];
+    uint64_t refused[LC_REFUSED_COUNT_];
+    lc_iptab *conns_per_ip;      /* open connections per client address (clients.c) */
+    lc_connmap *conns;           /* each open connection's counted address */
+    bool pending_valid, pending_proxy; /* FILTER_NETWORK_CONNECTION → the next WSI_CREATE */
+    uint8_t pending_key[16];
+    lc_bucket refusal_log;       /* refusal log lines are rate-limited ... */
+    uint64_t refusal_log_dropped; /* ... and the ones dropped counted */
 
     /* main thread: the sigwait thread */
     pthread_t sig_thread;
@@ -121,11 +142,38 @@ size_t lc_http_pss_size(void);
 int lc_http_add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end,
                                  const char *cache_control);
 
+/* Answers the request now, in one write: a JSON error ({"error":{"code","message"}}) with our
+ * security headers, "connection: close" if `close`. For the upgrade gate, where lws takes over
+ * once the callback returns: 1 (what LWS_CALLBACK_HTTP_CONFIRM_UPGRADE wants), -1 on failure. */
+int lc_http_error_now(struct lws *wsi, unsigned status, const char *code, const char *message,
+                      bool close);
+
+/* clients.c: client addresses, connections per address, the upgrade gate, refusal counters. */
+int lc_clients_create(lc_server *srv);
+void lc_clients_destroy(lc_server *srv);
+int lc_clients_filter_network(lc_server *srv, const struct lws_filter_network_conn_args *a);
+void lc_clients_wsi_create(lc_server *srv, struct lws *wsi);
+void lc_clients_wsi_destroy(lc_server *srv, struct lws *wsi);
+/* The client's address for the request on `wsi` (canonical text, never client bytes); returns
+ * whether the client used https (TLS here, or a trusted proxy's X-Forwarded-Proto). */
+bool lc_client_addr(struct lws *wsi, lc_server *srv, char out[LC_ADDR_MAX]);
+/* Over --max-conns-per-ip? When it is, counts and logs the refusal: answer 429. */
+bool lc_clients_refuse_request(struct lws *wsi, lc_server *srv, const char *addr);
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE (lws sends it to the vhost's default protocol): the
+ * per-address limit (429) and the Origin check (403). 0 = go on, 1 = answered. */
+int lc_clients_confirm_upgrade(struct lws *wsi, lc_server *srv);
+void lc_refused(lc_server *srv, lc_refusal r);
+const char *lc_refusal_name(lc_refusal r);
+/* A refusal's log line, rate-limited (bursts of 10, then 5/s; the dropped ones are counted). */
+void lc_refusal_log(lc_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ws_stream.c */
-/* At a WRITEABLE: if the connection must close (its own close_code, or the server is stopping:
- * 1001), sends the close reason and returns 1 — the callback then returns -1. Shared by the audio
- * and events protocols so both close the same way on SIGTERM. */
-int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, const char *why);
+/* At a WRITEABLE: does the connection close? 0 = no. 1 = the server is stopping: the 1001 is
+ * set, return -1. 2 = its own close_code: the close frame is sent (once; *close_sent) and the
+ * connection waits up to 2 s for the client's close, reading nothing more: return 0 and send
+ * nothing. Shared by the audio and events protocols so both close the same way. */
+int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, const char *why,
+                        bool *close_sent);
 int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len);
 size_t lc_ws_pss_size(void);

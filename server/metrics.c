@@ -141,6 +141,19 @@ char *lc_metrics_render(lc_server *srv, size_t *len)
                   (unsigned long long)srv->api_count[i]);
     metric(&b, "loopcast_api_auth_failures_total", "counter",
            "Wrong API tokens (REST and events socket).", (double)srv->api_auth_failures);
+    /* Every reason is printed, zeros too, so a dashboard's rate() sees a series from the start. */
+    sb_printf(&b, "# HELP loopcast_refused_total Requests, connections and messages refused by a "
+                  "limit, the Origin check or the API token, by reason.\n"
+                  "# TYPE loopcast_refused_total counter\n");
+    for (int i = 0; i < LC_REFUSED_COUNT_; i++)
+        sb_printf(&b, "loopcast_refused_total{reason=\"%s\"} %llu\n",
+                  lc_refusal_name((lc_refusal)i), (unsigned long long)srv->refused[i]);
+    metric(&b, "loopcast_client_addresses", "gauge",
+           "Distinct client addresses with a connection open now (--max-conns-per-ip).",
+           (double)lc_iptab_addresses(srv->conns_per_ip));
+    metric(&b, "loopcast_connections", "gauge",
+           "Open connections (HTTP and WebSocket) counted per client address.",
+           (double)lc_connmap_count(srv->conns));
     metric(&b, "loopcast_events_clients", "gauge", "Authenticated events WebSockets open now.",
            srv->events_clients);
     metric(&b, "loopcast_ready", "gauge", "1 when /readyz answers 200.",

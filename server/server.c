@@ -268,6 +268,9 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
         rc = LC_ERR_NOMEM;
         goto fail;
     }
+    rc = lc_clients_create(srv); /* per-address connection counts (clients.c) */
+    if (rc)
+        goto fail;
     /* Sessions (state dir, token, store) before the socket: no connection may come first. */
     rc = lc_server_sessions_create(srv, errbuf, errlen);
     if (rc)
@@ -406,6 +409,7 @@ void lc_server_destroy(lc_server *srv)
     if (srv->ctx)
         lws_context_destroy(srv->ctx);
     srv->ctx = NULL;
+    lc_clients_destroy(srv); /* after the context: its connections' WSI_DESTROY use it */
     lc_api_destroy(srv->api);
     lc_sessions_destroy(srv->sessions); /* flushes, then stops the writer thread */
     if (srv->state_lock_fd >= 0)

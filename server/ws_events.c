@@ -36,11 +36,15 @@ struct lc_ev_conn {
     struct lws *wsi;
     lc_ev_conn *prev, *next; /* srv->ev_conns, lws thread only */
     bool linked, authed, counted, hello_pending;
+    bool close_sent;         /* our close frame is out: waiting for the client's */
     uint16_t close_code;
     const char *close_why;
     evmsg *q[EV_QUEUE];      /* ring of pending messages */
     unsigned q_head, q_len;
-    char peer[48];
+    char peer[LC_ADDR_MAX];  /* the client's address (lc_client_addr) */
+    size_t rx_len;           /* bytes of the message arriving now (--max-msg-bytes) */
+    bool rx_more;            /* a message is part-way in */
+    lc_bucket rate;          /* --max-msg-rate */
 };
 
 size_t lc_ws_events_pss_size(void) { return sizeof(lc_ev_conn); }
@@ -234,13 +238,15 @@ static void on_established(struct lws *wsi, lc_server *srv, lc_ev_conn *c)
     unsigned retry;
     memset(c, 0, sizeof *c);
     c->wsi = wsi;
-    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    lc_client_addr(wsi, srv, c->peer);
+    lc_bucket_init(&c->rate, srv->cfg.max_msg_rate, lc_now_ns());
     c->next = srv->ev_conns;
     if (c->next)
         c->next->prev = c;
     srv->ev_conns = c;
     c->linked = true;
     if (lc_auth_blocked(srv, c->peer, &retry)) {
+        lc_refused(srv, LC_REFUSED_AUTH);
         close_with(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many wrong tokens, try later");
         return;
     }
@@ -259,9 +265,32 @@ static void on_established(struct lws *wsi, lc_server *srv, lc_ev_conn *c)
 
 /* Before authentication the only message is {"type":"auth","token":"…"}; after it, client
  * messages have no meaning yet and are ignored (a newer panel may send some). */
+/* --max-msg-bytes and --max-msg-rate, as on the audio socket: 0 = go on, 1 = closing. */
+static int check_limits(lc_server *srv, lc_ev_conn *c, size_t len)
+{
+    bool starts = !c->rx_more;
+    c->rx_len = (starts ? 0 : c->rx_len) + len;
+    c->rx_more = !lws_is_final_fragment(c->wsi);
+    if (starts && !lc_bucket_take(&c->rate, srv->cfg.max_msg_rate, lc_now_ns())) {
+        lc_refused(srv, LC_REFUSED_MSG_RATE);
+        lc_refusal_log(srv, "events client %s: over --max-msg-rate %u messages/s: closing "
+                       "(1008)", c->peer, srv->cfg.max_msg_rate);
+        close_with(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit");
+        return 1;
+    }
+    if (c->rx_len > srv->cfg.max_msg_bytes) {
+        lc_refused(srv, LC_REFUSED_MSG_SIZE);
+        lc_refusal_log(srv, "events client %s: message over --max-msg-bytes %u: closing (1009)",
+                       c->peer, srv->cfg.max_msg_bytes);
+        close_with(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+        return 1;
+    }
+    return 0;
+}
+
 static void on_receive(lc_server *srv, lc_ev_conn *c, const char *in, size_t len)
 {
-    if (c->authed || c->close_code)
+    if (c->close_code || check_limits(srv, c, len) || c->authed)
         return;
     if (!lws_is_first_fragment(c->wsi) || !lws_is_final_fragment(c->wsi) || len > EV_MAX_RX) {
         authenticate(srv, c, false);
@@ -287,8 +316,9 @@ static void on_receive(lc_server *srv, lc_ev_conn *c, const char *in, size_t len
 static int on_writeable(struct lws *wsi, lc_server *srv, lc_ev_conn *c)
 {
     evmsg *m;
-    if (lc_ws_close_pending(wsi, srv, c->close_code, c->close_why))
-        return -1;
+    int closing = lc_ws_close_pending(wsi, srv, c->close_code, c->close_why, &c->close_sent);
+    if (closing)
+        return closing == 1 ? -1 : 0;
     if (!c->authed)
         return 0;
     if (c->hello_pending) {
@@ -346,6 +376,9 @@ int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 {
     lc_ev_conn *c = user;
     switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* should lws ever send it here rather than to the
+                                             * default protocol (ws_stream.c) */
+        return lc_clients_confirm_upgrade(wsi, server_of(wsi));
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter(wsi, server_of(wsi));
     case LWS_CALLBACK_ESTABLISHED:

@@ -16,7 +16,11 @@
  *
  * Memory per idle listener is this struct (~550 bytes) plus lws's own per-connection state and
  * its rx buffer (rx_buffer_size 512 + LWS_PRE, see server.c); a control message that arrives in
- * pieces borrows a 4 KiB reassembly buffer only until it is complete.
+ * pieces borrows a reassembly buffer of --max-msg-bytes only until it is complete.
+ *
+ * Limits on what a client sends: a message over --max-msg-bytes closes with 1009, more than
+ * --max-msg-rate messages per second (bursts of twice that) closes with 1008 "rate limit". A
+ * page sends a stats message every few seconds and a ping a second, far below either.
  */
 #include "internal.h"
 
@@ -31,6 +35,9 @@
 #include "session.h"
 
 #define MAX_PINGS 4
+/* The close opcode for lws_write: value 4 of enum lws_write_protocol, which 4.1's header leaves
+ * unnamed ("handled by lws_close_reason()") but its ws writer maps to the close opcode. */
+#define LC_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 struct lc_ws_conn {
     struct lws *wsi;
@@ -48,8 +55,8 @@ struct lc_ws_conn {
     bool session_pending;   /* the session changed: send a `session` message */
     bool source_pending;    /* the capture source changed state: send a `source` message */
     bool resync;            /* next audio packet carries the discontinuity flag */
-    bool rx_too_large;      /* the message being reassembled went over the limit */
     uint16_t close_code;    /* nonzero: close with this code at the next writeable */
+    bool close_sent;        /* our close frame is out: waiting for the client's */
     const char *close_why;  /* its reason (a static string) */
     int err_rc;             /* pending `error` (an lc_control_parse result), 0 = none */
     char err_msg[96];
@@ -63,11 +70,13 @@ struct lc_ws_conn {
     float buffer_ms, latency_ms;
     int64_t underruns;
     uint8_t decoder, output;
-    char remote[48];        /* peer address (lws_get_peer_simple) */
+    char remote[LC_ADDR_MAX]; /* the client's address (lc_client_addr) */
     char user_agent[160];
-    /* Reassembly of a fragmented text message; NULL unless one is in flight. */
+    /* Reassembly of a fragmented text message (at most --max-msg-bytes); NULL unless one is in
+     * flight. */
     char *rx;
-    uint16_t rx_len;
+    size_t rx_len;
+    lc_bucket rate;         /* --max-msg-rate: one token per message */
 };
 typedef lc_ws_conn ws_pss;
 
@@ -248,24 +257,52 @@ static int send_audio(struct lws *wsi, lc_server *srv, ws_pss *pss)
     return 0;
 }
 
-int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, const char *why)
+int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, const char *why,
+                        bool *close_sent)
 {
+    if (*close_sent)
+        return 2; /* waiting for the client's answer: nothing more goes out */
     if (!why)
         why = "";
     if (!code && srv->stopping) {
-        code = LWS_CLOSE_STATUS_GOINGAWAY;
-        why = "server shutting down";
+        /* Shutting down: no time to wait for answers (SIGTERM must exit within 2 s). */
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"server shutting down",
+                         strlen("server shutting down"));
+        return 1;
     }
     if (!code)
         return 0;
-    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
-    return 1;
+    /*
+     * A refusal: the close frame goes out now, and the connection stays open, its input read
+     * and dropped, until the client answers with its own close (lws then hangs up) or 2 s pass.
+     * Hanging up at once (lws_close_reason + -1) closes the socket with the client's unread
+     * messages in it, which makes the kernel send RST instead of FIN, and the RST can destroy
+     * our close frame before the client reads it: a client flooding messages (the very one the
+     * rate limit closes) would see 1006 instead of 1008 "rate limit".
+     */
+    uint8_t buf[LWS_PRE + 125];
+    size_t n = strlen(why);
+    if (n > 123)
+        n = 123; /* a control frame's payload is at most 125 bytes */
+    buf[LWS_PRE] = (uint8_t)(code >> 8);
+    buf[LWS_PRE + 1] = (uint8_t)(code & 0xff);
+    memcpy(buf + LWS_PRE + 2, why, n);
+    /* lws 4.1 has no public way to send a close and then wait (lws_close_reason + -1 hangs up
+     * at once, and an async kill drops the reason): the close frame is written as a control
+     * frame of its own; lws answers the client's close when it comes. */
+    if (lws_write(wsi, buf + LWS_PRE, 2 + n, LC_LWS_WRITE_CLOSE) < 0)
+        return 1;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 2);
+    *close_sent = true;
+    return 2;
 }
 
 static int on_writeable(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
-    if (lc_ws_close_pending(wsi, srv, pss->close_code, pss->close_why))
-        return -1;
+    int closing = lc_ws_close_pending(wsi, srv, pss->close_code, pss->close_why,
+                                      &pss->close_sent);
+    if (closing)
+        return closing == 1 ? -1 : 0;
     int rc;
     if (pss->hello_pending) {
         pss->hello_pending = false;
@@ -335,38 +372,58 @@ static void handle_message(lc_server *srv, ws_pss *pss, const char *buf, size_t 
     }
 }
 
+static void refuse(ws_pss *pss, uint16_t code, const char *why);
+
+/* Size and rate of one incoming piece: 0 = go on; 1 = the connection is now closing (refused,
+ * counted, logged). A message starts when nothing is being reassembled. */
+static int check_limits(lc_server *srv, ws_pss *pss, size_t len, bool starts)
+{
+    const lc_config *cfg = &srv->cfg;
+    if (starts && !lc_bucket_take(&pss->rate, cfg->max_msg_rate, lc_now_ns())) {
+        lc_refused(srv, LC_REFUSED_MSG_RATE);
+        lc_refusal_log(srv, "audio client %s: over --max-msg-rate %u messages/s: closing (1008)",
+                       pss->remote, cfg->max_msg_rate);
+        refuse(pss, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit");
+        return 1;
+    }
+    if ((starts ? 0 : pss->rx_len) + len > cfg->max_msg_bytes) {
+        lc_refused(srv, LC_REFUSED_MSG_SIZE);
+        lc_refusal_log(srv, "audio client %s: message over --max-msg-bytes %u: closing (1009)",
+                       pss->remote, cfg->max_msg_bytes);
+        refuse(pss, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+        return 1;
+    }
+    return 0;
+}
+
 static int on_receive(struct lws *wsi, lc_server *srv, ws_pss *pss, const char *in, size_t len)
 {
+    if (pss->close_code)
+        return 0; /* closing: whatever else arrives is not read */
     if (lws_frame_is_binary(wsi)) {
         pss->close_code = LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE;
         lws_callback_on_writable(wsi);
         return 0;
     }
-    int first = lws_is_first_fragment(wsi);
     int final = lws_is_final_fragment(wsi);
-    if (first && final && !pss->rx) {
+    bool starts = !pss->rx;
+    if (check_limits(srv, pss, len, starts)) {
+        free(pss->rx);
+        pss->rx = NULL;
+        pss->rx_len = 0;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (starts && final) {
         handle_message(srv, pss, in, len); /* the usual case: no copy */
     } else {
-        if (first) {
-            pss->rx_len = 0;
-            pss->rx_too_large = false;
-        }
-        if (!pss->rx_too_large) {
-            if (!pss->rx && !(pss->rx = malloc(LC_CONTROL_MAX)))
-                return -1;
-            if ((size_t)pss->rx_len + len > LC_CONTROL_MAX) {
-                pss->rx_too_large = true;
-            } else {
-                memcpy(pss->rx + pss->rx_len, in, len);
-                pss->rx_len = (uint16_t)(pss->rx_len + len);
-            }
-        }
+        if (!pss->rx && !(pss->rx = malloc(srv->cfg.max_msg_bytes)))
+            return -1;
+        memcpy(pss->rx + pss->rx_len, in, len); /* check_limits kept it within the buffer */
+        pss->rx_len += len;
         if (!final)
             return 0;
-        if (pss->rx_too_large)
-            handle_message(srv, pss, NULL, LC_CONTROL_MAX + 1); /* -> too_large */
-        else
-            handle_message(srv, pss, pss->rx, pss->rx_len);
+        handle_message(srv, pss, pss->rx, pss->rx_len);
         free(pss->rx);
         pss->rx = NULL;
         pss->rx_len = 0;
@@ -412,14 +469,18 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
     pss->persist = true;
     pss->cursor = lc_stream_cursor_new(srv->ring);
     pss->hello_pending = true;
+    lc_bucket_init(&pss->rate, srv->cfg.max_msg_rate, lc_now_ns());
+    lc_client_addr(wsi, srv, pss->remote);
     int s = session_from_request(wsi, pss->id);
     if (s < 0) {
         refuse(pss, LWS_CLOSE_STATUS_POLICY_VIOLATION, "malformed session id");
     } else if (srv->listeners >= srv->cfg.max_listeners) {
         refuse(pss, 1013, "listener limit reached, try again later");
         srv->ws_refused++;
+        lc_refused(srv, LC_REFUSED_LISTENERS);
+        lc_refusal_log(srv, "audio client %s refused (1013): --max-listeners %u reached",
+                       pss->remote, srv->cfg.max_listeners);
     } else {
-        lws_get_peer_simple(wsi, pss->remote, sizeof pss->remote);
         if (lws_hdr_copy(wsi, pss->user_agent, sizeof pss->user_agent,
                          WSI_TOKEN_HTTP_USER_AGENT) < 0)
             pss->user_agent[0] = '\0'; /* longer than we keep: better none than cut */
@@ -436,6 +497,9 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
             unlink_conn(srv, pss);
             refuse(pss, 1013, "session table full, try again later");
             srv->ws_refused++;
+            lc_refused(srv, LC_REFUSED_SESSIONS);
+            lc_refusal_log(srv, "audio client %s refused (1013): --max-sessions %zu reached",
+                           pss->remote, srv->cfg.max_sessions);
         } else if (rc) {
             unlink_conn(srv, pss);
             refuse(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "session unavailable");
@@ -531,6 +595,9 @@ int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         if (srv && srv->ctx)
             lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
         return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* Comes to the vhost's default protocol, which is this one (server.c's pvo). */
+        return lc_clients_confirm_upgrade(wsi, server_of(wsi));
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter(wsi, server_of(wsi));
     case LWS_CALLBACK_ESTABLISHED:

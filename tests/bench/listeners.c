@@ -87,6 +87,7 @@ typedef struct bench {
     char (*sids)[40];  /* per listener: session id from its last hello ("" = none) */
     char (*paths)[320];/* per listener: the request path (lws keeps a pointer until connected) */
     char origin[300];
+    char host_hdr[300]; /* Host: host:port, as a browser sends it (the Origin check compares) */
     char path_buf[256];
 
     struct lws_context *ctx;
@@ -400,7 +401,7 @@ static void connect_one(unsigned i)
                  strchr(B.path, '?') ? "&" : "?", B.sids[i]);
         ci.path = B.paths[i];
     }
-    ci.host = B.host;
+    ci.host = B.host_hdr;
     ci.origin = B.origin; /* what a page served by this server would send */
     ci.protocol = "loopcast.v1";
     ci.userdata = c;
@@ -907,7 +908,9 @@ int lc_bench_listeners(int argc, char **argv)
     B.hist = calloc(HIST_BUCKETS, sizeof(uint64_t));
     B.sids = calloc(B.n, sizeof B.sids[0]);
     B.paths = B.reuse_sessions ? calloc(B.n, sizeof B.paths[0]) : NULL;
-    snprintf(B.origin, sizeof B.origin, "http://%s:%d", B.host, B.port);
+    /* lws 4.1's client writes "Origin: http://<origin>": the scheme is its own. */
+    snprintf(B.origin, sizeof B.origin, "%s:%d", B.host, B.port);
+    snprintf(B.host_hdr, sizeof B.host_hdr, "%s:%d", B.host, B.port);
     if (!B.conns || !B.hist || !B.sids || (B.reuse_sessions && !B.paths)) {
         fprintf(stderr, "listeners: out of memory\n");
         return 1;

@@ -14,7 +14,9 @@ node_bin=$(command -v node) || lc_fail "node not found"
 
 # ---- 1. tone source ---------------------------------------------------------------------------
 port=$(lc_free_port)
-lc_start_server "$LC_TMP/tone.log" --source tone:1000 --bind 127.0.0.1 --port "$port"
+# 300 listeners from one address: over the default --max-conns-per-ip (128).
+lc_start_server "$LC_TMP/tone.log" --source tone:1000 --bind 127.0.0.1 --port "$port" \
+  --max-conns-per-ip 1000
 out=$("$LC_BENCH" listeners --port "$port" -n 4 --decode 2 --seconds 4 --expect-hz 1000 \
       --no-drops --max-gap-ms 120 --server-pid "$LC_PID") || { echo "$out"; lc_fail "tone: listener checks"; }
 echo "$out"
