@@ -300,15 +300,20 @@ static int redirect_request(struct lws *wsi, const char *path_in, size_t path_le
         goto too_long;
     memcpy(path, path_in ? path_in : "/", path_in ? path_len : 1);
     path[path_in ? path_len : 1] = '\0';
-    for (int i = 0; n_args < LC_REDIRECT_MAX_ARGS; i++) {
+    for (int i = 0;; i++) {
+        int want = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (want <= 0 && lws_hdr_copy_fragment(wsi, args + used, (int)(sizeof args - used),
+                                               WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+            break; /* no fragment i: every argument is in */
+        /* Dropping arguments would redirect somewhere else than asked: refuse instead. */
+        if (n_args == LC_REDIRECT_MAX_ARGS || want < 0 || used + (size_t)want + 1 > sizeof args)
+            goto too_long;
         int n = lws_hdr_copy_fragment(wsi, args + used, (int)(sizeof args - used),
                                       WSI_TOKEN_HTTP_URI_ARGS, i);
         if (n < 0)
-            break;
+            goto too_long;
         argv[n_args++] = args + used;
         used += (size_t)n + 1;
-        if (used >= sizeof args)
-            goto too_long;
     }
     if (lc_tls_redirect_location(host, path, (const char *const *)argv, n_args, srv->cfg.port,
                                  loc, sizeof loc) < 0) {

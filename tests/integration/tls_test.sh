@@ -179,6 +179,15 @@ r=$(hdr -H "Host: [::1]" "http://127.0.0.1:$rport/")
 loc=$(sed -n 's/^location: //Ip' <<<"$r")
 [[ $loc == "https://[::1]:$port/" ]]
 check $? "an [IPv6] Host is kept bracketed ($loc)"
+q=$(seq -s '&' 1 64 | sed 's/\([0-9][0-9]*\)/a\1=\1/g')
+r=$(hdr "http://127.0.0.1:$rport/x?$q")
+loc=$(sed -n 's/^location: //Ip' <<<"$r")
+[[ $loc == "https://127.0.0.1:$port/x?$q" ]]
+check $? "64 query arguments all kept (${#loc} bytes of Location)"
+r=$(hdr "http://127.0.0.1:$rport/x?$q&a65=65")
+st=$(sed -n '1s/^HTTP\/1.1 \([0-9]*\).*/\1/p' <<<"$r")
+[[ $st == 414 && $r != *ocation:* ]]
+check $? "65 query arguments: $st, not a redirect that drops one"
 for h in 'evil.test/x' 'a b' 'x:99999' '[zz]' 'x.test:80:80' '<script>' 'a,b'; do
   r=$(hdr -H "Host: $h" "http://127.0.0.1:$rport/")
   st=$(sed -n '1s/^HTTP\/1.1 \([0-9]*\).*/\1/p' <<<"$r")
