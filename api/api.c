@@ -172,6 +172,21 @@ static int bad_field(char *errbuf, size_t errlen, const char *field, const char 
     return LC_ERR_INVALID;
 }
 
+/* cJSON decodes \u0000 into a NUL that silently cuts the string ("a\u0000b" would be stored as
+ * "a"), so it is refused before parsing. A backslash only occurs inside strings in valid JSON, and
+ * skipping the escaped character keeps "\\u0000" (a backslash, then text) allowed. */
+static bool has_nul_escape(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && i + 5 < len && !memcmp(s + i + 2, "0000", 4))
+            return true;
+        i++;
+    }
+    return false;
+}
+
 int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool allow_type,
                        lc_session_patch *out, bool *persist, bool *has_persist, char *errbuf,
                        size_t errlen)
@@ -179,12 +194,26 @@ int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool al
     memset(out, 0, sizeof *out);
     if (has_persist)
         *has_persist = false;
+    if (has_nul_escape(json, len)) {
+        lc_errf(errbuf, errlen, "strings must not contain NUL characters");
+        return LC_ERR_INVALID;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     int rc = 0;
     if (!root) {
         lc_errf(errbuf, errlen, "body is not valid JSON (error near byte %zu)",
                 end ? (size_t)(end - json) : (size_t)0);
+        return LC_ERR_PARSE;
+    }
+    /* Without a terminator requirement cJSON stops after the first value: what follows must
+     * be whitespace, or '{"volume":5} x' would be taken for '{"volume":5}'. */
+    while (end < json + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (end < json + len) {
+        lc_errf(errbuf, errlen, "body is not valid JSON (data after the value at byte %zu)",
+                (size_t)(end - json));
+        cJSON_Delete(root);
         return LC_ERR_PARSE;
     }
     if (!cJSON_IsObject(root)) {

@@ -105,7 +105,7 @@ static int parse_stats(const cJSON *root, lc_control_msg *m, char *err, size_t e
         else if (cJSON_IsString(it) && !strcmp(it->valuestring, "wasm"))
             m->decoder = LC_DECODER_WASM;
         else
-            return fail(err, errlen, LC_ERR_INVALID, "decoder must be \"webcodecs\" or \"wasm\"");
+            return fail(err, errlen, LC_ERR_INVALID, "decoder must be 'webcodecs' or 'wasm'");
     }
     if ((it = cJSON_GetObjectItemCaseSensitive(root, "output"))) {
         if (cJSON_IsString(it) && !strcmp(it->valuestring, "worklet"))
@@ -113,7 +113,7 @@ static int parse_stats(const cJSON *root, lc_control_msg *m, char *err, size_t e
         else if (cJSON_IsString(it) && !strcmp(it->valuestring, "buffers"))
             m->output = LC_OUTPUT_BUFFERS;
         else
-            return fail(err, errlen, LC_ERR_INVALID, "output must be \"worklet\" or \"buffers\"");
+            return fail(err, errlen, LC_ERR_INVALID, "output must be 'worklet' or 'buffers'");
     }
     return 0;
 }
@@ -161,7 +161,7 @@ int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err
     }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (!cJSON_IsString(type) || !type->valuestring) {
-        rc = fail(err, errlen, LC_ERR_PARSE, "missing string field \"type\"");
+        rc = fail(err, errlen, LC_ERR_PARSE, "missing string field 'type'");
         goto done;
     }
     if (!strcmp(type->valuestring, "ping")) {

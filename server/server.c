@@ -228,8 +228,13 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
     }
 
     rc = lc_capture_open(&srv->cap, cfg->source, errbuf, errlen);
-    if (rc)
+    if (rc) {
+        /* Name the flag, as every other bad value does ("--source: pipe: unknown option ..."). */
+        char why[512];
+        snprintf(why, sizeof why, "%s", errbuf);
+        lc_errf(errbuf, errlen, "--source: %s", why);
         goto fail;
+    }
 
     lc_opus_config oc;
     lc_opus_config_default(&oc);
