@@ -387,6 +387,8 @@ int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_RECEIVE:
         on_receive(server_of(wsi), c, in, len);
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return c && c->close_sent; /* as in ws_stream.c: no second close frame */
     case LWS_CALLBACK_TIMER:
         if (c && !c->authed)
             close_with(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "authentication timeout");

@@ -607,6 +607,10 @@ int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         return on_writeable(wsi, server_of(wsi), pss);
     case LWS_CALLBACK_RECEIVE:
         return on_receive(wsi, server_of(wsi), pss, in, len);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* The answer to our own close (lc_ws_close_pending): nonzero = hang up now, without
+         * lws echoing a second close frame, which browsers take as a protocol error (1006). */
+        return pss && pss->close_sent;
     case LWS_CALLBACK_CLOSED:
         srv = server_of(wsi);
         if (pss->counted && srv->listeners)
