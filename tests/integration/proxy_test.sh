@@ -97,9 +97,9 @@ render "$PROXY/nginx.conf" "$N/nginx.conf" \
 user=""
 [[ $(id -u) == 0 ]] && user="user root;"
 G="daemon off; pid $N/nginx.pid; error_log $N/error.log notice; $user"
-nginx -t -q -p "$N" -c "$N/nginx.conf" -g "$G" 2>"$N/t.err"
+nginx -t -q -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$G" 2>"$N/t.err"
 check $? "nginx -t accepts the rendered deploy/proxy/nginx.conf $(cat "$N/t.err")"
-nginx -p "$N" -c "$N/nginx.conf" -g "$G" 2>>"$N/error.log" &
+nginx -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$G" 2>>"$N/error.log" &
 PROXY_PIDS+=($!)
 for _ in $(seq 1 50); do
   curl -sf -o /dev/null --max-time 1 --cacert "$CA" "https://127.0.0.1:$nport/healthz" && break
