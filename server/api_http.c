@@ -225,17 +225,16 @@ static char *hdr_dup(struct lws *wsi, enum lws_token_indexes h)
     return s;
 }
 
-void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *url, const char *method,
-                        const char *body, size_t body_len, bool too_large,
+void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *client, const char *url,
+                        const char *method, const char *body, size_t body_len, bool too_large,
                         lc_api_response *resp, const char **extra_name, char *extra_val,
                         size_t extra_cap)
 {
-    char peer[LC_ADDR_MAX];
+    const char *peer = client; /* lc_client_addr: behind a trusted proxy, the forwarded client */
     unsigned retry = 0;
     char *auth = NULL, *ctype = NULL;
 
     *extra_name = NULL;
-    lc_client_addr(wsi, srv, peer); /* behind a trusted proxy: the forwarded client */
     memset(resp, 0, sizeof *resp);
     if (lc_auth_blocked(srv, peer, &retry)) {
         lc_refused(srv, LC_REFUSED_AUTH);
@@ -263,6 +262,8 @@ void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *url, const 
     lc_api_handle(srv->api, &req, resp);
     if (resp->status == 401 && auth)
         lc_auth_failed(srv, peer, "API");
+    if (resp->status == 409) /* table_full: PUT with every stored session connected */
+        lc_refused(srv, LC_REFUSED_SESSIONS);
     if (resp->status == 413) {
         lc_refused(srv, LC_REFUSED_BODY);
         lc_refusal_log(srv, "API %s %.100s from %s refused (413): body over --max-body %zu",

@@ -31,6 +31,7 @@ typedef struct http_pss {
     bool deferred;       /* a request body is arriving: answer at HTTP_BODY_COMPLETION */
     bool close_after;    /* hang up once the answer is out */
     char url[128];       /* the request path, kept for the deferred answer */
+    char client[LC_ADDR_MAX]; /* lc_client_addr of the request, kept for the deferred answer */
     /* An API request's body, collected up to --max-body; past it the rest is read and
      * dropped (so the connection stays in step) and the answer is 413. */
     char *api_body;
@@ -313,7 +314,7 @@ static const char *method_name(int meth)
 
 /* The REST API: lc_api_handle decides, we carry its answer (status, JSON, one extra header). */
 static int api_request(struct lws *wsi, lc_server *srv, http_pss *pss, const char *url,
-                       int meth)
+                       int meth, const char *client)
 {
     lc_api_response r;
     const char *xname = NULL;
@@ -322,7 +323,7 @@ static int api_request(struct lws *wsi, lc_server *srv, http_pss *pss, const cha
     size_t blen = pss->api_len;
     bool too_large = pss->api_too_large;
     pss->api_body = NULL;
-    lc_api_http_answer(wsi, srv, url, method_name(meth), body, blen, too_large, &r, &xname,
+    lc_api_http_answer(wsi, srv, client, url, method_name(meth), body, blen, too_large, &r, &xname,
                        xval, sizeof xval);
     free(body);
     if (!r.body && r.status != 204) {
@@ -342,9 +343,11 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
     int meth = lws_http_get_uri_and_method(wsi, &uri_ptr, &uri_len);
     bool get = meth == LWSHUMETH_GET, head = meth == LWSHUMETH_HEAD;
 
-    if (!pss->deferred) {
+    char addr[LC_ADDR_MAX];
+    if (pss->deferred) {
+        memcpy(addr, pss->client, sizeof addr);
+    } else {
         /* The first look at this request (a deferred one comes back at BODY_COMPLETION). */
-        char addr[LC_ADDR_MAX];
         lc_client_addr(wsi, srv, addr);
         if (lc_clients_refuse_request(wsi, srv, addr)) {
             pss_reset(pss);
@@ -360,13 +363,14 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
             pss_reset(pss);
             pss->api_too_large = true;
             pss->close_after = true;
-            return api_request(wsi, srv, pss, url, meth);
+            return api_request(wsi, srv, pss, url, meth, addr);
         }
         /* Answering now would leave the body on the connection to be parsed as the next
          * request: read (and drop) it first, answer at HTTP_BODY_COMPLETION. */
         pss_reset(pss);
         pss->deferred = true;
         snprintf(pss->url, sizeof pss->url, "%s", url);
+        memcpy(pss->client, addr, sizeof pss->client);
         return 0;
     }
     pss->deferred = false;
@@ -379,7 +383,7 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
         if (!strcmp(url, "/api/v1/events"))
             return json_error(wsi, pss, 426, "upgrade_required", "/api/v1/events is a "
                               "WebSocket (subprotocol " LC_EVENTS_PROTOCOL ")", head, NULL);
-        return api_request(wsi, srv, pss, url, meth);
+        return api_request(wsi, srv, pss, url, meth, addr);
     }
     if (!get && !head)
         return json_error(wsi, pss, 405, "method_not_allowed", "use GET or HEAD", false,

@@ -57,7 +57,7 @@ typedef struct lc_auth_slot {
 typedef enum {
     LC_REFUSED_CONNS_PER_IP, /* --max-conns-per-ip: 429, or closed at accept past twice it */
     LC_REFUSED_LISTENERS,    /* --max-listeners: close 1013 */
-    LC_REFUSED_SESSIONS,     /* --max-sessions: close 1013 */
+    LC_REFUSED_SESSIONS,     /* --max-sessions: close 1013, or a PUT answered 409 */
     LC_REFUSED_BODY,         /* --max-body: 413 */
     LC_REFUSED_MSG_SIZE,     /* --max-msg-bytes: close 1009 */
     LC_REFUSED_MSG_RATE,     /* --max-msg-rate: close 1008 */
@@ -198,9 +198,10 @@ lc_capture_state lc_source_state(lc_server *srv, char *err, size_t errlen);
 /* api_http.c: the server's glue to session/ and api/. */
 int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen);
 bool lc_api_http_is_api(const char *url);
-/* Answers one /api/v1 request (never the events socket); `resp` must be freed. */
-void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *url, const char *method,
-                        const char *body, size_t body_len, bool too_large,
+/* Answers one /api/v1 request (never the events socket) from `client` (lc_client_addr);
+ * `resp` must be freed. */
+void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *client, const char *url,
+                        const char *method, const char *body, size_t body_len, bool too_large,
                         lc_api_response *resp, const char **extra_name, char *extra_val,
                         size_t extra_cap);
 /* Wrong-token rate limit: blocked now? (seconds left in *retry_s) / record one failure. */

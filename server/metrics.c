@@ -120,7 +120,7 @@ char *lc_metrics_render(lc_server *srv, size_t *len)
     metric(&b, "loopcast_ws_accepted_total", "counter", "Audio WebSockets accepted.",
            (double)srv->ws_accepted);
     metric(&b, "loopcast_ws_refused_total", "counter",
-           "Audio WebSockets refused at the listener limit (close 1013).",
+           "Audio WebSockets refused with 1013 (listener or session limit).",
            (double)srv->ws_refused);
     lc_sessions_stats ss;
     lc_sessions_get_stats(srv->sessions, &ss);

@@ -127,7 +127,14 @@ grep -q '^2 opened=1 status=101 close=1013 reason=listener limit reached, try ag
 out=$(ws "{\"conns\":[{\"url\":\"$S\"},{\"url\":\"ws://127.0.0.1:$portB/stream\"}]}")
 grep -q '^1 opened=1 status=101 close=1013 reason=session table full, try again later' <<<"$out" \
   || lc_fail "a new session with the table full: $out"
-lc_pass "--max-listeners 2: third closes 1013; --max-sessions 1: a new session closes 1013"
+ws "{\"hold\":1500,\"conns\":[{\"url\":\"$S\"}]}" >/dev/null &
+ws_pid=$!
+sleep 0.8 # the table's one session is connected now: a PUT of another cannot evict it
+http "$portB" /api/v1/sessions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d -X PUT -H "$AUTH" \
+  -H "Content-Type: application/json" -d '{"volume":5}'
+[[ $code == 409 && $(json_code "$body") == table_full ]] || lc_fail "PUT into a full table: $code $body"
+wait "$ws_pid"
+lc_pass "--max-listeners 2: third closes 1013; --max-sessions 1: a new session closes 1013, a PUT 409"
 
 # Origin (at most two listeners at once here: --max-listeners 2).
 out=$(ws "{\"conns\":[{\"url\":\"$S\",\"origin\":\"http://evil.example\"},
@@ -175,7 +182,7 @@ expect_refused "$portB" body_too_large 1
 expect_refused "$portB" msg_too_large 2
 expect_refused "$portB" msg_rate 2
 expect_refused "$portB" listeners 1
-expect_refused "$portB" sessions 1
+expect_refused "$portB" sessions 2
 expect_refused "$portB" origin 6
 expect_refused "$portB" auth 11
 expect_refused "$portB" conns_per_ip 0
