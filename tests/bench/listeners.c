@@ -445,8 +445,8 @@ static double quantile(const double *v, unsigned n, double q)
 }
 
 /* At the end of a wave's window: time to hello and to first audio packet from each listener's
- * connect, printed as "WAVE k ..." and a WAVE_RESULT line; late = a reading listener with no
- * packet, or (with --max-first-ms) a first packet later than that. */
+ * connect, printed as "WAVE k ..." and a WAVE_RESULT line; with --max-first-ms, late = a reading
+ * listener with no audio packet yet or a first packet later than that. */
 static void wave_summary(void)
 {
     double *hello = calloc(B.n, sizeof(double)), *first = calloc(B.n, sizeof(double));
@@ -466,8 +466,8 @@ static void wave_summary(void)
         double ms = c->t_first_ns ? dbl(c->t_first_ns - c->t_connect_ns) / 1e6 : -1;
         if (ms >= 0)
             first[nf++] = ms;
-        if (ms < 0 || (B.max_first_ms > 0 && ms > B.max_first_ms))
-            late++;
+        if (B.max_first_ms > 0 && (ms < 0 || ms > B.max_first_ms))
+            late++; /* only when asked: a muted session legitimately gets no audio */
     }
     qsort(hello, nh, sizeof(double), cmp_dbl);
     qsort(first, nf, sizeof(double), cmp_dbl);
