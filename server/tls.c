@@ -281,7 +281,7 @@ static int answer(struct lws *wsi, unsigned status, const char *location, const 
         if (lws_write(wsi, bbuf + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL) != (int)blen)
             return -1;
     }
-    return -1; /* close: the response is in the socket buffer, lws flushes it first */
+    return -1; /* close: under 1 KiB on a fresh socket, the kernel has taken all of it */
 }
 
 static int redirect_request(struct lws *wsi, const char *path_in, size_t path_len)
