@@ -18,6 +18,7 @@ TEST_PKGS=(
   prometheus                        # promtool check metrics + a real scraper (tests/deploy)
   mingw-w64 wine wine64             # tests/windows: cross build, WASAPI backend under Wine
   nginx-light caddy openssl         # tests/integration/proxy_test: the page behind a TLS proxy
+  libnss3-tools                     # certutil: tls/proxy tests trust their CA in Chromium
 )
 
 pkgs=("${BUILD_PKGS[@]}")

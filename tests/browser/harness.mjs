@@ -101,8 +101,12 @@ export async function launchBrowser({ viewport = { width: 390, height: 844 }, en
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'loopcast-home-'));
     const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
     fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
-    execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
-    execFileSync('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'loopcast-test-ca', '-i', trustCa]);
+    try {
+      execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
+      execFileSync('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'loopcast-test-ca', '-i', trustCa]);
+    } catch (e) {
+      throw new Error(`trusting ${trustCa} in an NSS database failed (certutil from libnss3-tools): ${e.message}`);
+    }
     env = { ...(env || {}), HOME: home };
   }
   const ctx = await chromium.launchPersistentContext(dir, {

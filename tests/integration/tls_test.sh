@@ -14,6 +14,19 @@ check() { # check CONDITION-EXIT-STATUS MESSAGE
   if [[ $1 == 0 ]]; then echo "PASS: $2"; else echo "FAIL: $2"; fails=$((fails + 1)); fi
 }
 san_of() { openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null | tail -n +2 | tr -d ' '; }
+# An IPv6 address the way openssl prints it in a SAN: 8 groups, upper-case hex, no leading zeros.
+v6_openssl() {
+  local a=$1 left right g out=() n i
+  if [[ $a == *::* ]]; then left=${a%%::*} right=${a#*::}; else left=$a right=""; fi
+  local -a L R
+  IFS=: read -ra L <<<"$left"
+  IFS=: read -ra R <<<"$right"
+  n=$((8 - ${#L[@]} - ${#R[@]}))
+  for g in "${L[@]}"; do out+=("$(printf '%X' "0x$g")"); done
+  for ((i = 0; i < n; i++)); do out+=(0); done
+  for g in "${R[@]}"; do out+=("$(printf '%X' "0x$g")"); done
+  (IFS=:; echo "${out[*]}")
+}
 fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/^.*=//'; }
 
 # ---- make-cert.sh ---------------------------------------------------------------------------
@@ -29,10 +42,7 @@ want+=("DNS:${h,,}" "DNS:${h,,}.local")
 while read -r a; do
   a=${a%/*}
   case $a in 127.*|::1|fe80:*|169.254.*) continue ;; esac
-  if [[ $a == *:* ]]; then
-    a=$(python3 -c 'import ipaddress, sys
-print(":".join(format(int(g, 16), "X") for g in ipaddress.ip_address(sys.argv[1]).exploded.split(":")))' "$a")
-  fi
+  [[ $a == *:* ]] && a=$(v6_openssl "$a")
   want+=("IPAddress:$a")
 done < <(ip -o addr show | awk '$3 == "inet" || $3 == "inet6" {print $4}')
 missing=()
