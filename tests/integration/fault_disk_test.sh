@@ -6,7 +6,7 @@
 # file elsewhere, so the tmpfs has no open writer and `remount,ro` is allowed while loopcast runs.
 # Asserted, from what is observed:
 #   - PATCHes are still answered 200 and two listeners keep decoding the tone with no gap over
-#     300 ms and no lost packet through both faults (a stuck store would cost seconds);
+#     400 ms and no lost packet through both faults (a stuck store would cost seconds);
 #   - the failure shows on GET /api/v1/status (store.ok false, store.error naming ENOSPC/EROFS)
 #     and on /metrics (loopcast_store_ok 0, loopcast_store_write_failures_total grows: retried
 #     about every second);
@@ -87,7 +87,7 @@ until_ok 3 written v0 || lc_fail "the first write did not happen: $(store)"
 node "$DIR/fault_disk_watch.mjs" "$state" "$ID" >"$LC_TMP/watch.json" &
 WATCH_PID=$!
 "$LC_BENCH" listeners --port "$port" -n 2 --decode 2 --no-persist --warmup 0.5 --seconds 12 \
-  --expect-hz 440 --max-gap-ms 300 --no-drops --quiet >"$LC_TMP/bench.txt" 2>&1 &
+  --expect-hz 440 --max-gap-ms 400 --no-drops --quiet >"$LC_TMP/bench.txt" 2>&1 &
 bench=$!
 LC_PIDS+=("$bench")
 sleep 1

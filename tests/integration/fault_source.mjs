@@ -7,8 +7,8 @@
 //          starts playing another tone (env LC_WORK: default.pa and t<FREQ>.wav; XDG_RUNTIME_DIR)
 // Checked, each from what is observed: before — both listeners decode tone A, /readyz 200;
 // after the loss — the events socket pushes `source` with a non-running state, /readyz 503 with
-// a reason naming it, both listeners keep receiving packets (≥ 90 % of the packet rate, no gap
-// over 250 ms) that decode as silence; after the return — `source` running, /readyz 200, both
+// a reason naming it, both listeners keep receiving packets (≥ 80 % of the packet rate, no gap
+// over 500 ms) that decode as silence; after the return — `source` running, /readyz 200, both
 // listeners decode tone B, on the same connections (none closed), capture reopens ≥ 1.
 // env LC_DECODER = lc-fault-decode. Prints PASS/FAIL lines; exit 0 only if all held.
 import { spawn, execFileSync } from 'node:child_process';
@@ -96,8 +96,9 @@ const m0 = now();
 await sleep(2500);
 for (const L of Ls) {
   const f = flow(L, m0, now());
-  const want = 0.9 * 2.5 * rate;
-  if (f.n < want || f.gap > 250) fail(`${L.name} while the source is away: ${f.n} packets in 2.5 s (want ≥ ${want}), longest gap ${f.gap.toFixed(0)} ms`);
+  // without keep-alive this is 0 packets and a 2.5 s gap; the slack is for a loaded 2-core box
+  const want = 0.8 * 2.5 * rate;
+  if (f.n < want || f.gap > 500) fail(`${L.name} while the source is away: ${f.n} packets in 2.5 s (want ≥ ${want}), longest gap ${f.gap.toFixed(0)} ms`);
   else pass(`${L.name} while the source is away: ${f.n} packets in 2.5 s, longest gap ${f.gap.toFixed(0)} ms`);
 }
 const rStill = await readyz(base);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # signals_test.sh — SIGHUP is logged and otherwise changes nothing: the server keeps running and
-# two listeners connected across three SIGHUPs see no gap over 250 ms (slack for a shared 2-core
+# two listeners connected across three SIGHUPs see no gap over 400 ms (slack for a shared 2-core
 # box), no lost packet, the tone throughout; /readyz stays 200. SIGTERM afterwards still exits 0
 # within 2 s (the rest of SIGTERM — close 1001 to every client, store flushed — is
 # tests/integration/shutdown_test.mjs).
@@ -9,7 +9,7 @@ port=$(lc_free_port)
 lc_start_server "$LC_TMP/s.log" --source tone:440 --bind 127.0.0.1 --port "$port" --state-dir "$LC_TMP/state"
 
 "$LC_BENCH" listeners --port "$port" -n 2 --decode 2 --warmup 1 --seconds 6 \
-  --expect-hz 440 --max-gap-ms 250 --no-drops --quiet >"$LC_TMP/bench.txt" 2>&1 &
+  --expect-hz 440 --max-gap-ms 400 --no-drops --quiet >"$LC_TMP/bench.txt" 2>&1 &
 bench=$!
 LC_PIDS+=("$bench")
 sleep 2.5 # listeners connected and measuring (1 s warm-up)
@@ -34,4 +34,4 @@ rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 ((rc == 0)) || { cat "$LC_TMP/s.log"; lc_fail "exit status $rc after SIGTERM"; }
 ((ms < 2000)) || lc_fail "SIGTERM took $ms ms to exit (limit 2000)"
-lc_pass "3 SIGHUPs logged and ignored with 2 listeners playing (no gap > 250 ms, no drop); SIGTERM then exited 0 in $ms ms"
+lc_pass "3 SIGHUPs logged and ignored with 2 listeners playing (no gap > 400 ms, no drop); SIGTERM then exited 0 in $ms ms"
