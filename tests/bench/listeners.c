@@ -472,17 +472,18 @@ static void wave_summary(void)
     qsort(hello, nh, sizeof(double), cmp_dbl);
     qsort(first, nf, sizeof(double), cmp_dbl);
     double fmax = nf ? first[nf - 1] : 0;
-    printf("WAVE %u           %u open, %u failed, %u closed early; hello p50 %.1f p99 %.1f max %.1f ms "
-           "(%u/%u); first packet p50 %.1f p99 %.1f max %.1f ms (%u/%u), %u late\n",
-           B.wave, B.open, B.failed, B.closed_early, quantile(hello, nh, 0.5), quantile(hello, nh, 0.99),
-           nh ? hello[nh - 1] : 0, nh, B.n, quantile(first, nf, 0.5), quantile(first, nf, 0.99), fmax, nf,
+    double h50 = quantile(hello, nh, 0.5), h99 = quantile(hello, nh, 0.99);
+    double hmax = nh ? hello[nh - 1] : 0;
+    double f50 = quantile(first, nf, 0.5), f99 = quantile(first, nf, 0.99);
+    printf("WAVE %u           %u open, %u failed, %u closed early; hello p50 %.1f p99 %.1f max "
+           "%.1f ms (%u/%u); first packet p50 %.1f p99 %.1f max %.1f ms (%u/%u), %u late\n",
+           B.wave, B.open, B.failed, B.closed_early, h50, h99, hmax, nh, B.n, f50, f99, fmax, nf,
            reading, late);
     printf("WAVE_RESULT {\"wave\":%u,\"open\":%u,\"failed\":%u,\"closed_early\":%u,\"hello\":%u,"
-           "\"first\":%u,\"late\":%u,\"first_p50_ms\":%.1f,\"first_p99_ms\":%.1f,\"first_max_ms\":%.1f,"
-           "\"hello_p50_ms\":%.1f,\"hello_p99_ms\":%.1f,\"hello_max_ms\":%.1f}\n",
-           B.wave, B.open, B.failed, B.closed_early, nh, nf, late, quantile(first, nf, 0.5),
-           quantile(first, nf, 0.99), fmax, quantile(hello, nh, 0.5), quantile(hello, nh, 0.99),
-           nh ? hello[nh - 1] : 0);
+           "\"first\":%u,\"late\":%u,\"first_p50_ms\":%.1f,\"first_p99_ms\":%.1f,"
+           "\"first_max_ms\":%.1f,\"hello_p50_ms\":%.1f,\"hello_p99_ms\":%.1f,"
+           "\"hello_max_ms\":%.1f}\n",
+           B.wave, B.open, B.failed, B.closed_early, nh, nf, late, f50, f99, fmax, h50, h99, hmax);
     fflush(stdout);
     B.total_late += late;
     if (fmax > B.worst_first_ms)
@@ -536,12 +537,14 @@ static void tick(lws_sorted_usec_list_t *sul)
     if (B.closing) {
         unsigned left = 0;
         for (unsigned i = 0; i < B.n; i++)
-            left += B.conns[i].wsi && (B.conns[i].state == C_OPEN || B.conns[i].state == C_CONNECTING);
+            left += B.conns[i].wsi &&
+                    (B.conns[i].state == C_OPEN || B.conns[i].state == C_CONNECTING);
         if (left && t - B.t_closing_ns < 15000000000ull) {
             lws_sul_schedule(B.ctx, 0, sul, tick, 5 * LWS_US_PER_MS);
             return;
         }
-        printf("WAVE %u CLOSED in %.0f ms, %u still open\n", B.wave, dbl(t - B.t_closing_ns) / 1e6, left);
+        printf("WAVE %u CLOSED in %.0f ms, %u still open\n", B.wave, dbl(t - B.t_closing_ns) / 1e6,
+               left);
         fflush(stdout);
         B.closing = false;
         if (left) { /* a wsi that would not close: its conn cannot be reused, so stop here */

@@ -17,6 +17,7 @@
  */
 #include "capture_internal.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +34,10 @@ static void check_opts(const char *text)
     if (rc == 0) {
         if (seen & ~(unsigned)(LC_OPT_FORMAT | LC_OPT_RATE | LC_OPT_CHANNELS))
             abort();
-        if ((seen & LC_OPT_FORMAT) ? lc_sample_bytes(sample) == 0 || !strcmp(lc_sample_name(sample), "?")
-                                   : sample != (lc_sample_type)99)
+        bool sample_ok = (seen & LC_OPT_FORMAT)
+                             ? lc_sample_bytes(sample) && strcmp(lc_sample_name(sample), "?")
+                             : sample == (lc_sample_type)99;
+        if (!sample_ok)
             abort();
         if ((seen & LC_OPT_RATE) ? fmt.rate < 1 || fmt.rate > LC_MAX_RATE : fmt.rate != 123457)
             abort();
