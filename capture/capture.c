@@ -41,6 +41,10 @@
 #define LC_MAX_EXTRA_BACKENDS 16
 #define LC_KEEPALIVE_TICK_NS 20000000ull    /* keep-alive silence goes out one Opus frame at a time */
 #define LC_KEEPALIVE_RESUME_NS 500000000ull /* an older timeline end is not continued: jump to now */
+/* A source that is open but gives nothing this long (a paused player holding a FIFO open, a
+ * hung device) is stalled: keep-alive silence then goes out as if it were lost. Longer than a
+ * bursty writer's gaps, short enough that a listener's buffer has just run dry. */
+#define LC_STALL_NS 250000000ull
 
 struct lc_tap {
     int id; /* 0 = free slot */
@@ -449,7 +453,7 @@ static void lc_capture_note_error(lc_capture *cap, int rc, const char *msg, bool
     *logged_same = true;
 }
 
-static void lc_capture_keepalive(lc_capture *cap);
+static void lc_capture_keepalive(lc_capture *cap, bool stalled);
 
 static void lc_capture_backoff(lc_capture *cap, uint64_t *backoff)
 {
@@ -466,7 +470,7 @@ static void lc_capture_backoff(lc_capture *cap, uint64_t *backoff)
         int w = lc_cond_wait_until(cap->wake_cond, cap->wake_lock, until);
         if (ka) {
             lc_mutex_unlock(cap->wake_lock); /* taps must not delay a stop request */
-            lc_capture_keepalive(cap);
+            lc_capture_keepalive(cap, false);
             lc_mutex_lock(cap->wake_lock);
         } else if (w == LC_ERR_TIMEOUT) {
             break;
@@ -521,11 +525,14 @@ static void lc_capture_fill(lc_capture *cap, const lc_format *fmt, uint64_t *nex
     }
 }
 
-/* Keep-alive: while the source gives nothing (not RUNNING), silence up to now, continuing the
- * timeline where the last chunk ended if that is recent, else starting one tick before now. */
-static void lc_capture_keepalive(lc_capture *cap)
+/* Keep-alive: while the source gives nothing (not RUNNING, or `stalled`), silence up to now,
+ * continuing the timeline where the last chunk ended if that is recent, else starting one tick
+ * before now. A stall starts one tick before now too: the listeners have already waited out the
+ * stall, and silence for it delivered late would only sit in their buffers as extra latency. */
+static void lc_capture_keepalive(lc_capture *cap, bool stalled)
 {
-    if (!atomic_load(&cap->keepalive) || atomic_load(&cap->state) == LC_CAPTURE_RUNNING)
+    if (!atomic_load(&cap->keepalive) ||
+        (!stalled && atomic_load(&cap->state) == LC_CAPTURE_RUNNING))
         return;
     char err[64];
     lc_format fmt = {48000, 2}; /* never opened: the encoders' native format */
@@ -533,7 +540,8 @@ static void lc_capture_keepalive(lc_capture *cap)
         return;
     fmt = (lc_format){cap->buf_rate, cap->buf_channels};
     uint64_t now = lc_now_ns();
-    if (!cap->tl_end || (now > cap->tl_end && now - cap->tl_end > LC_KEEPALIVE_RESUME_NS))
+    if (!cap->tl_end || (now > cap->tl_end && now - cap->tl_end > LC_KEEPALIVE_RESUME_NS) ||
+        (stalled && !cap->filled))
         cap->tl_end = now - LC_KEEPALIVE_TICK_NS;
     if (cap->tl_end >= now)
         return;
@@ -585,7 +593,10 @@ static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, b
             continue; /* the contract: a read that changes the format delivers no frames */
         }
         if (frames == 0) {
-            lc_capture_keepalive(cap);
+            uint64_t now = lc_now_ns();
+            bool stalled = atomic_load(&cap->state) == LC_CAPTURE_RUNNING && next_ns &&
+                           (cap->filled || (now > next_ns && now - next_ns > LC_STALL_NS));
+            lc_capture_keepalive(cap, stalled);
             if (cap->filled)
                 next_ns = cap->tl_end;
             continue;
@@ -602,6 +613,8 @@ static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, b
             pcm += skip * fmt->channels;
             frames -= (size_t)skip;
             cns = next_ns;
+        } else if (cap->filled && next_ns && cns > next_ns && cns - next_ns < LC_GAP_MIN_NS) {
+            cns = next_ns; /* back a little after the silence ended: jitter, keep one timeline */
         }
         if (next_ns && cns > next_ns + LC_GAP_MIN_NS && cns - next_ns < LC_GAP_MAX_NS)
             lc_capture_fill(cap, fmt, &next_ns, cns);

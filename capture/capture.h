@@ -95,7 +95,8 @@ void lc_capture_close(lc_capture *cap);
  * Counted in stats.silence_frames. The first real audio after such silence continues its
  * timeline: a chunk that overlaps silence already given loses its overlapping head (at most one
  * read, ~100 ms), one that starts later than it is preceded by silence up to its start. A source
- * that is RUNNING but stalls gets no keep-alive (the backend's own watchdog declares it lost).
+ * that stays RUNNING but gives nothing for 250 ms (a paused player holding its FIFO open) is
+ * stalled: keep-alive silence starts then, in real time, and the state stays RUNNING.
  * May be called at any time, from any thread.
  */
 void lc_capture_set_keepalive(lc_capture *cap, bool on);

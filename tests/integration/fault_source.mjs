@@ -5,6 +5,7 @@
 //          (env LC_FIFO, LC_PACE)
 //   pulse  the PulseAudio daemon behind `--source loopback` is killed -9; later a new daemon
 //          starts playing another tone (env LC_WORK: default.pa and t<FREQ>.wav; XDG_RUNTIME_DIR)
+// pipe mode first pauses the writer (SIGSTOP, FIFO kept open) for 2.6 s: a stall, not a loss.
 // Checked, each from what is observed: before — both listeners decode tone A, /readyz 200;
 // after the loss — the events socket pushes `source` with a non-running state, /readyz 503 with
 // a reason naming it, both listeners keep receiving packets (≥ 80 % of the packet rate, no gap
@@ -75,6 +76,33 @@ else pass(`before the loss: both listeners decode ${A} Hz`);
 const r0 = await waitFor(async () => { const r = await readyz(base); return r.status === 200 ? r : null; }, 5000);
 if (!r0) fail('before the loss: /readyz is not 200');
 const reopens0 = await metric(base, 'loopcast_capture_reopens_total');
+
+// -- pipe only: the writer pauses with the FIFO still open (a paused player): the source is
+// stalled, not lost — it stays `running`, /readyz stays 200, and keep-alive silence flows.
+if (mode === 'pipe') {
+  const w = src.procs[0];
+  w.kill('SIGSTOP');
+  const tp = now();
+  await sleep(600); // the stall is declared at 250 ms
+  const p0 = now();
+  await sleep(2000);
+  for (const L of Ls) {
+    const f = flow(L, p0, now());
+    const want = 0.8 * 2 * rate;
+    if (f.n < want || f.gap > 500) fail(`${L.name} while the writer is paused: ${f.n} packets in 2 s (want ≥ ${want}), longest gap ${f.gap.toFixed(0)} ms`);
+    else pass(`${L.name} while the writer is paused: ${f.n} packets in 2 s, longest gap ${f.gap.toFixed(0)} ms`);
+  }
+  if (!Ls.every((L) => silent(L, p0))) fail(`paused writer: listeners do not hear silence (${Ls.map((L) => describe(L, p0)).join(' | ')})`);
+  const rp = await readyz(base);
+  if (rp.status !== 200) fail(`/readyz while the writer is paused: ${rp.status} ${rp.text}`);
+  else pass('/readyz stays 200 while the writer is paused (stalled is not lost)');
+  if (E.find((j) => j.type === 'source' && j.state !== 'running', tp)) fail('events: a paused writer was reported as a lost source');
+  w.kill('SIGCONT');
+  const tc = now();
+  if (!(await waitFor(() => Ls.every((L) => hears(L, A, tc)), 8000)))
+    fail(`after the pause: listeners do not hear ${A} Hz again (${Ls.map((L) => describe(L, tc)).join(' | ')})`);
+  else pass(`after the pause: both listeners decode ${A} Hz again, ${(now() - tc).toFixed(0)} ms after it resumed`);
+}
 
 // -- the loss
 const tLoss = now();
