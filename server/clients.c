@@ -266,11 +266,17 @@ int lc_clients_confirm_upgrade(struct lws *wsi, lc_server *srv)
     if (origin && lc_origin_allowed(origin, host, https, srv->cfg.allow_origin))
         return 0;
     lc_refused(srv, LC_REFUSED_ORIGIN);
+    /* Same host, other scheme: almost always a TLS proxy in front whose X-Forwarded-Proto we
+     * were not told to believe. Say so, since the 403 alone leaves the operator guessing. */
+    bool scheme_only = origin && lc_origin_allowed(origin, host, !https, NULL);
     /* The origin and host are the client's bytes: %.100s truncates, lc_log escapes. */
     lc_refusal_log(srv, "WebSocket upgrade from %s refused (403): Origin '%.100s' is neither "
-                   "this page's origin (%s://%.100s) nor in --allow-origin", addr,
+                   "this page's origin (%s://%.100s) nor in --allow-origin%s", addr,
                    origin ? origin : "(longer than 511 bytes)", https ? "https" : "http",
-                   host ? host : "?");
+                   host ? host : "?",
+                   scheme_only ? " (behind a TLS proxy? start loopcast with --trust-proxy "
+                                 "<the proxy's address>)"
+                               : "");
     return lc_http_error_now(wsi, 403, "origin_not_allowed",
                              "this page's Origin may not open this WebSocket (see "
                              "--allow-origin)", false);
