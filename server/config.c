@@ -200,6 +200,14 @@ int lc_config_parse_cidrs(const char *text, lc_cidr *out, size_t cap, size_t *n,
         if (prefix > max)
             goto bad;
         c.prefix = (unsigned)(prefix < 0 ? max : prefix);
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (c.family == AF_INET6 && c.prefix >= 96 && !memcmp(c.addr, mapped, sizeof mapped)) {
+            /* ::ffff:a.b.c.d[/n]: the IPv4 network, so it matches however the peer is written */
+            memmove(c.addr, c.addr + 12, 4);
+            memset(c.addr + 4, 0, 12);
+            c.family = AF_INET;
+            c.prefix -= 96;
+        }
         if (*n >= cap) {
             lc_errf(why, whylen, "more than %zu networks", cap);
             return LC_ERR_INVALID;

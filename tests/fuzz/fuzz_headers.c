@@ -7,7 +7,11 @@
  *       always pass, the allow-list only ever adds (never refuses what same-origin allowed);
  *   'a' one address → lc_addr_parse / lc_addr_text round trip;
  *   'p' X-Forwarded-Proto → lc_xfp_https in {-1, 0, 1};
- *   't' a sequence of add/delete operations on the per-address table, checked against a model.
+ *   't' a sequence of add/delete operations on the per-address table, checked against a model;
+ *   'r' Host, path and query parts separated by '\n' → lc_tls_redirect_location (server/tls.c):
+ *       the Location is https://, fits, and holds no byte a header could be split or spoofed by;
+ *   'c' a --trust-proxy / --allow-origin value → lc_config_parse_cidrs / lc_config_check_origins:
+ *       every parsed network matches its own address.
  * Seeds: tests/fuzz/corpus/headers/.
  */
 #include <stdbool.h>
@@ -15,8 +19,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "lc_limits.h"
+#include "tls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -122,6 +128,55 @@ static void fuzz_table(const uint8_t *p, size_t n)
     lc_iptab_destroy(t);
 }
 
+static void fuzz_redirect(char *s)
+{
+    const char *query[8];
+    size_t nq = 0;
+    char *host = s, *path = strchr(s, '\n');
+    if (path)
+        *path++ = '\0';
+    for (char *q = path ? strchr(path, '\n') : NULL; q && nq < 8; q = strchr(q, '\n')) {
+        *q++ = '\0';
+        query[nq++] = q;
+    }
+    char out[1024];
+    int n = lc_tls_redirect_location(host, path ? path : "/", nq ? query : NULL, nq, 8443, out,
+                                     sizeof out);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof out || strlen(out) != (size_t)n || strncmp(out, "https://", 8))
+        abort();
+    for (int i = 0; i < n; i++)
+        if ((unsigned char)out[i] <= 0x20 || (unsigned char)out[i] >= 0x7f)
+            abort(); /* CR/LF/space/controls/8-bit: always percent-encoded or refused */
+}
+
+static void fuzz_config_lists(const char *s)
+{
+    lc_cidr nets[LC_CONFIG_MAX_CIDRS];
+    size_t n = 0;
+    char why[96];
+    if (lc_config_parse_cidrs(s, nets, LC_CONFIG_MAX_CIDRS, &n, why, sizeof why) == 0) {
+        if (n == 0 || n > LC_CONFIG_MAX_CIDRS)
+            abort();
+        for (size_t i = 0; i < n; i++) {
+            char text[64];
+            uint8_t key[16];
+            if (nets[i].family == AF_INET) {
+                memset(key, 0, 10);
+                key[10] = key[11] = 0xff;
+                memcpy(key + 12, nets[i].addr, 4);
+            } else {
+                memcpy(key, nets[i].addr, 16);
+            }
+            lc_addr_text(key, text, sizeof text);
+            if (!lc_config_cidr_match(&nets[i], 1, text))
+                abort(); /* a network contains its own address */
+        }
+    }
+    (void)lc_config_check_origins(s, why, sizeof why);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!n_trusted) {
@@ -157,6 +212,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 't':
         fuzz_table(p, n);
+        break;
+    case 'r':
+        s = dup_str(p, n);
+        fuzz_redirect(s);
+        free(s);
+        break;
+    case 'c':
+        s = dup_str(p, n);
+        fuzz_config_lists(s);
+        free(s);
         break;
     default:
         break;

@@ -229,6 +229,11 @@ static void test_trust_proxy(void)
     CHECK_EQ_INT(parse(&c, 2, ARGV("--trust-proxy", "192.168.4.0/22"), NULL), 0);
     CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "192.168.7.255"));
     CHECK(!lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "192.168.8.0"));
+    /* A v4-mapped network is the IPv4 one, however the peer's address is written. */
+    CHECK_EQ_INT(parse(&c, 2, ARGV("--trust-proxy", "::ffff:10.1.2.0/120"), NULL), 0);
+    CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "10.1.2.3"));
+    CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "::ffff:10.1.2.3"));
+    CHECK(!lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "10.1.3.3"));
     CHECK_EQ_INT(parse(&c, 2, ARGV("--trust-proxy", "0.0.0.0/0"), NULL), 0);
     CHECK(lc_config_cidr_match(c.trust_proxy, c.n_trust_proxy, "8.8.8.8"));
 
