@@ -77,8 +77,9 @@ void lc_refusal_log(lc_server *srv, const char *fmt, ...)
 int lc_clients_create(lc_server *srv)
 {
     /* Every connection is a file descriptor and lws stops accepting at fd_limit_per_thread
-     * (server.c: max_listeners + 64); the headroom covers the redirect vhost's connections. */
-    size_t max = (size_t)srv->cfg.max_listeners + 256u;
+     * (srv->fd_limit, server.c): the map must never be the smaller, or connections would go
+     * uncounted per address. */
+    size_t max = (size_t)srv->fd_limit + 256u;
     int rc = lc_iptab_create(&srv->conns_per_ip, max);
     if (!rc)
         rc = lc_connmap_create(&srv->conns, max);

@@ -79,6 +79,7 @@ struct lc_server {
     struct lws_vhost *vh;
     uint64_t start_ns;
     uint32_t max_lag_packets;
+    unsigned fd_limit;       /* lws's fd_limit_per_thread: the most connections at once */
     int sndbuf;              /* SO_SNDBUF for audio sockets, bytes */
     struct lws_protocols protocols[LC_PROTO_COUNT_ + 1];
     struct lws_protocol_vhost_options pvo_stream, pvo_default;
@@ -133,6 +134,8 @@ struct lc_server {
 };
 
 #define LC_TXBUF (LC_STREAM_MAX_PACKET + 2048u)
+/* Above this RLIMIT_NOFILE, lws's fd table (two pointers per fd) is not sized to it. */
+#define LC_FD_LIMIT_MAX (1u << 20)
 
 /* http.c */
 int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

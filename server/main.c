@@ -14,11 +14,11 @@
 extern char **environ;
 
 /*
- * Every listener is a socket, and lws sizes its fd table from RLIMIT_NOFILE at start-up. The usual
- * soft limit (1024 under systemd and most shells) would cap --max-listeners far below its 4096
- * default while the hard limit allows much more, so raise the soft limit to what the configured
- * listeners, per-IP headroom and our own files need (never above the hard limit), and say so when
- * the hard limit is the ceiling.
+ * Every listener is a socket. The usual soft RLIMIT_NOFILE (1024 under systemd and most shells)
+ * would cap --max-listeners far below its 4096 default while the hard limit allows much more, so
+ * set the soft limit to what the configured listeners, other connections and our own files need
+ * (never above the hard limit), and say so when the hard limit is the ceiling. The server then
+ * sizes lws's fd table to exactly this limit (server.c).
  */
 static void raise_fd_limit(const lc_config *cfg)
 {
@@ -26,7 +26,9 @@ static void raise_fd_limit(const lc_config *cfg)
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
     rlim_t want = (rlim_t)cfg->max_listeners + (rlim_t)cfg->max_listeners / 4 + 256;
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    /* Exactly `want`, lowering a huge inherited limit too: lws sizes its fd table to the limit
+     * (server.c), and a container's 1M would cost megabytes for nothing. */
+    if (rl.rlim_cur != want) {
         rlim_t cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
         struct rlimit nl = {cur, rl.rlim_max};
         if (setrlimit(RLIMIT_NOFILE, &nl) == 0)

@@ -18,6 +18,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void lc_server_block_signals(void)
@@ -147,6 +148,16 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
      * is hung up. Browsers answer PINGs on their own, so only dead peers are reaped. */
     srv->retry = (lws_retry_bo_t){.secs_since_valid_ping = 20, .secs_since_valid_hangup = 40};
 
+    /* File descriptors: every listener is one, plus files, the capture device and lws's own.
+     * lws 4.1 indexes its fd table directly only when fd_limit_per_thread covers every fd the
+     * process may open (RLIMIT_NOFILE); below that it scans the whole table for every poll
+     * event (wsi_from_fd), 11 % of the CPU in a 2,000-client reconnect storm. main() has set
+     * the soft limit to what --max-listeners needs, so use all of it. */
+    srv->fd_limit = cfg->max_listeners + 64u;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur > srv->fd_limit && rl.rlim_cur <= LC_FD_LIMIT_MAX)
+        srv->fd_limit = (unsigned)rl.rlim_cur;
     memset(&info, 0, sizeof info);
     info.port = cfg->port;
     info.iface = cfg->bind;
@@ -157,9 +168,7 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
     info.server_string = "loopcast";
     info.keepalive_timeout = 5;
     info.timeout_secs = 10;
-    /* File descriptors: every listener is one; leave room for files, the capture device and
-     * lws's own. */
-    info.fd_limit_per_thread = cfg->max_listeners + 64u;
+    info.fd_limit_per_thread = srv->fd_limit;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8; /* text frames must be UTF-8 (RFC 6455) */
     if (cfg->bind && !strchr(cfg->bind, ':') && strchr(cfg->bind, '.'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 literal binds v4 only */
