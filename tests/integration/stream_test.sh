@@ -3,8 +3,8 @@
 # (loopcast-bench listeners: lws client + libopus decoder):
 #   1. tone: source — listeners receive packets at the frame rate, consecutive sequence numbers,
 #      decoding to the tone's frequency;
-#   2. a listener that stops reading does not change the others' timing, and the server's memory
-#      stays bounded while it is stuck;
+#   2. a listener that stops reading costs the others no packet, and the server's memory stays
+#      bounded while it is stuck (the timing comparison is slow_reader_test.sh's);
 #   3. pipe: source fed in real time from a FIFO decodes to the written frequency;
 #   4. several hundred listeners connect and disconnect in a loop (leaks show under ASan at exit);
 #   5. SIGTERM ends the server with status 0.
@@ -23,20 +23,16 @@ echo "$out"
 lc_pass "tone: 4 listeners, right rate, consecutive sequence numbers, 1000 Hz decoded"
 
 # ---- 2. a stuck listener ----------------------------------------------------------------------
-base=$("$LC_BENCH" listeners --port "$port" -n 20 --seconds 4 --no-drops --quiet --server-pid "$LC_PID") \
-  || { echo "$base"; lc_fail "baseline with 20 listeners"; }
+# Here (also under ASan/TSan): the readers lose nothing while one listener is stuck and the
+# server's memory stays bounded. The timing claim (same worst gap with and without it) needs
+# repeated interleaved runs to be fair on a loaded machine: slow_reader_test.sh makes it.
 stuck=$("$LC_BENCH" listeners --port "$port" -n 21 --stalled 1 --seconds 8 --no-drops --quiet --server-pid "$LC_PID") \
   || { echo "$stuck"; lc_fail "20 listeners + 1 stuck: the readers lost packets"; }
-gap() { grep -o '"max_gap_ms":[0-9.]*' <<<"$1" | cut -d: -f2; }
 rss() { grep -o "\"$2\":[0-9-]*" <<<"$1" | cut -d: -f2; }
-g0=$(gap "$base"); g1=$(gap "$stuck")
-echo "worst gap: $g0 ms without the stuck listener, $g1 ms with it"
-awk -v a="$g0" -v b="$g1" 'BEGIN { exit !(b <= a + 25) }' \
-  || lc_fail "the stuck listener changed the others' timing: worst gap $g0 -> $g1 ms"
 grow=$(( $(rss "$stuck" rss_end_kb) - $(rss "$stuck" rss_open_kb) ))
 echo "server RSS grew $grow kB over 8 s with one listener stuck"
 ((grow < 2048)) || lc_fail "server memory grew $grow kB while a listener was stuck (bound: 2048 kB)"
-lc_pass "stuck listener: others' worst gap $g0 -> $g1 ms, server RSS +$grow kB"
+lc_pass "stuck listener: 20 readers lost nothing, server RSS +$grow kB"
 
 # ---- 4. churn ---------------------------------------------------------------------------------
 for round in 1 2 3; do
