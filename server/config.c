@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +412,22 @@ static int read_token_file(lc_config *cfg, const char *path, const char *name, c
     return 0;
 }
 
+/* The plain count options: flag, range, and the lc_config field (unsigned or size_t) it sets. */
+static const struct {
+    opt_id id;
+    long lo, hi;
+    size_t offset;
+    bool is_size_t;
+} counts[] = {
+    {O_MAX_LISTENERS, 1, 100000, offsetof(lc_config, max_listeners), false},
+    {O_MAX_LAG_MS, 40, 10000, offsetof(lc_config, max_lag_ms), false},
+    {O_MAX_SESSIONS, 1, 1000000, offsetof(lc_config, max_sessions), true},
+    {O_MAX_BODY, 256, 1048576, offsetof(lc_config, max_body), true},
+    {O_MAX_MSG_BYTES, 64, 65536, offsetof(lc_config, max_msg_bytes), false},
+    {O_MAX_MSG_RATE, 1, 10000, offsetof(lc_config, max_msg_rate), false},
+    {O_MAX_CONNS_PER_IP, 1, 100000, offsetof(lc_config, max_conns_per_ip), false},
+};
+
 static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
 {
     long v;
@@ -542,27 +559,17 @@ static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
             return LC_ERR_INVALID;
         }
     }
-    if (parse_count(r, O_MAX_LISTENERS, 1, 100000, &v, errbuf, errlen))
-        return LC_ERR_INVALID;
-    cfg->max_listeners = v ? (unsigned)v : cfg->max_listeners;
-    if (parse_count(r, O_MAX_LAG_MS, 40, 10000, &v, errbuf, errlen))
-        return LC_ERR_INVALID;
-    cfg->max_lag_ms = v ? (unsigned)v : cfg->max_lag_ms;
-    if (parse_count(r, O_MAX_SESSIONS, 1, 1000000, &v, errbuf, errlen))
-        return LC_ERR_INVALID;
-    cfg->max_sessions = v ? (size_t)v : cfg->max_sessions;
-    if (parse_count(r, O_MAX_BODY, 256, 1048576, &v, errbuf, errlen))
-        return LC_ERR_INVALID;
-    cfg->max_body = v ? (size_t)v : cfg->max_body;
-    if (parse_count(r, O_MAX_MSG_BYTES, 64, 65536, &v, errbuf, errlen))
-        return LC_ERR_INVALID;
-    cfg->max_msg_bytes = v ? (unsigned)v : cfg->max_msg_bytes;
-    if (parse_count(r, O_MAX_MSG_RATE, 1, 10000, &v, errbuf, errlen))
-        return LC_ERR_INVALID;
-    cfg->max_msg_rate = v ? (unsigned)v : cfg->max_msg_rate;
-    if (parse_count(r, O_MAX_CONNS_PER_IP, 1, 100000, &v, errbuf, errlen))
-        return LC_ERR_INVALID;
-    cfg->max_conns_per_ip = v ? (unsigned)v : cfg->max_conns_per_ip;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        if (parse_count(r, counts[i].id, counts[i].lo, counts[i].hi, &v, errbuf, errlen))
+            return LC_ERR_INVALID;
+        if (!v)
+            continue;
+        void *field = (char *)cfg + counts[i].offset;
+        if (counts[i].is_size_t)
+            *(size_t *)field = (size_t)v;
+        else
+            *(unsigned *)field = (unsigned)v;
+    }
     if (parse_count(r, O_REDIRECT_PORT, 1, 65535, &v, errbuf, errlen))
         return LC_ERR_INVALID;
     if (v) {

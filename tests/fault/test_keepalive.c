@@ -147,18 +147,26 @@ static void wait_state(lc_capture *cap, lc_capture_state st, double secs)
         usleep(2000);
 }
 
-/* One loss: `away_ms` without the source. Returns what the tap saw during it in *during. */
-static void run(bool keepalive, unsigned away_ms, seen *s, seen *during, double *away_s)
+/* The flaky source healthy, a tap on it, 200 ms of audio flowing. */
+static lc_capture *start_flaky(bool keepalive, seen *s)
 {
     char err[128];
-    lc_capture *cap;
+    lc_capture *cap = NULL;
     atomic_store(&g_gone, 0);
+    atomic_store(&g_stall, 0);
     CHECK_EQ_INT(lc_capture_open(&cap, "flaky", err, sizeof err), 0);
     lc_capture_set_keepalive(cap, keepalive);
     CHECK(lc_capture_add_tap(cap, tap, s) > 0);
     CHECK_EQ_INT(lc_capture_start(cap), 0);
     wait_state(cap, LC_CAPTURE_RUNNING, 2);
     usleep(200000);
+    return cap;
+}
+
+/* One loss: `away_ms` without the source. Returns what the tap saw during it in *during. */
+static void run(bool keepalive, unsigned away_ms, seen *s, seen *during, double *away_s)
+{
+    lc_capture *cap = start_flaky(keepalive, s);
     atomic_store(&g_gone, 1);
     wait_state(cap, LC_CAPTURE_RETRYING, 1);
     CHECK_EQ_INT(lc_capture_get_state(cap), LC_CAPTURE_RETRYING);
@@ -221,16 +229,7 @@ static void silence_while_lost(void)
 /* A stall: the source stays open and RUNNING but gives nothing for `ms`. */
 static void run_stall(bool keepalive, unsigned ms, seen *s, seen *during)
 {
-    char err[128];
-    lc_capture *cap;
-    atomic_store(&g_gone, 0);
-    atomic_store(&g_stall, 0);
-    CHECK_EQ_INT(lc_capture_open(&cap, "flaky", err, sizeof err), 0);
-    lc_capture_set_keepalive(cap, keepalive);
-    CHECK(lc_capture_add_tap(cap, tap, s) > 0);
-    CHECK_EQ_INT(lc_capture_start(cap), 0);
-    wait_state(cap, LC_CAPTURE_RUNNING, 2);
-    usleep(200000);
+    lc_capture *cap = start_flaky(keepalive, s);
     atomic_store(&g_stall, 1);
     usleep(30000); /* the read in flight delivers its chunk */
     seen before;
