@@ -92,18 +92,26 @@ bench=$!
 LC_PIDS+=("$bench")
 sleep 1
 
+# expect_failing LABEL NAME VOLUME ERROR ON_DISK: a PATCH to NAME/VOLUME while the disk fails
+# with ERROR: /status shows the write retried and failing, /metrics counts it, the file on disk
+# still holds ON_DISK, and no temp file is left.
+expect_failing() {
+  local label=$1 name=$2 vol=$3 err=$4 old=$5 f0 m
+  read -r _ _ f0 _ < <(store)
+  patch "{\"name\":\"$name\",\"volume\":$vol}"
+  until_ok 4 failing_with "$err" $((f0 + 2)) || lc_fail "$label: status does not show it retried and failed: $(store)"
+  echo "status while $label: $(store)"
+  m=$(metric loopcast_store_write_failures_total)
+  ((${m:-0} >= f0 + 2)) || lc_fail "$label: loopcast_store_write_failures_total is '$m'"
+  [[ $(metric loopcast_store_ok) == 0 ]] || lc_fail "$label: loopcast_store_ok is '$(metric loopcast_store_ok)'"
+  [[ $(on_disk) == "$old" ]] || lc_fail "$label: sessions.json changed: $(on_disk)"
+  no_tmp "$label"
+}
+
 # ---- disk full ---------------------------------------------------------------------------------
 dd if=/dev/zero of="$disk/filler" bs=4k 2>/dev/null
 echo "disk full: $(df -k --output=used,avail "$disk" | tail -1)"
-read -r _ _ f0 _ < <(store)
-patch '{"name":"v1","volume":20}'
-until_ok 4 failing_with "No space left on device" $((f0 + 2)) || lc_fail "disk full: status does not show it retried and failed: $(store)"
-echo "status while full: $(store)"
-m=$(metric loopcast_store_write_failures_total)
-((${m:-0} >= f0 + 2)) || lc_fail "disk full: loopcast_store_write_failures_total is '$m'"
-[[ $(metric loopcast_store_ok) == 0 ]] || lc_fail "disk full: loopcast_store_ok is '$(metric loopcast_store_ok)'"
-[[ $(on_disk) == v0 ]] || lc_fail "disk full: sessions.json changed: $(on_disk)"
-no_tmp "disk full"
+expect_failing "disk full" v1 20 "No space left on device" v0
 curl -sS -H "$AUTH" "$base/sessions/$ID" | grep -q '"name":"v1"' || lc_fail "disk full: the PATCH did not take effect in memory"
 rm -f "$disk/filler"
 t0=$(date +%s%N)
@@ -113,15 +121,7 @@ no_tmp "after disk full"
 
 # ---- read-only ---------------------------------------------------------------------------------
 until_ok 2 mount -o remount,ro "$disk" || lc_fail "cannot remount the state dir read-only"
-read -r _ _ f0 _ < <(store)
-patch '{"name":"v2","volume":30}'
-until_ok 4 failing_with "Read-only file system" $((f0 + 2)) || lc_fail "read-only: status does not show it retried and failed: $(store)"
-echo "status while read-only: $(store)"
-m=$(metric loopcast_store_write_failures_total)
-((${m:-0} >= f0 + 2)) || lc_fail "read-only: loopcast_store_write_failures_total is '$m'"
-[[ $(metric loopcast_store_ok) == 0 ]] || lc_fail "read-only: loopcast_store_ok is '$(metric loopcast_store_ok)'"
-[[ $(on_disk) == v1 ]] || lc_fail "read-only: sessions.json changed: $(on_disk)"
-no_tmp "read-only"
+expect_failing "read-only" v2 30 "Read-only file system" v1
 mount -o remount,rw "$disk" || lc_fail "cannot remount read-write"
 until_ok 4 written v2 || lc_fail "after remounting rw the change was not written: $(store), on disk $(on_disk)"
 echo "writable again: $(store)"
