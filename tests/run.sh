@@ -88,7 +88,8 @@ if ((QUICK == 0)); then
   fi
   # libFuzzer: every parser of outside input, a fixed short time each over the checked-in corpus.
   if build build-fuzz -DLC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DLC_FUZZ_SECONDS="${LC_FUZZ_SECONDS:-15}"; then
-    suite fuzz build-fuzz -L fuzz
+    # Two at a time: each target is one busy thread, and nothing in them is timing-sensitive.
+    suite fuzz build-fuzz -L fuzz -j2
   fi
 fi
 
