@@ -12,7 +12,7 @@ TEST_PKGS=(
   clang libclang-rt-14-dev          # libFuzzer, ASan/UBSan/TSan runtimes
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox   # real capture without a card
   chromium                          # browser tests (driven by npm playwright-core)
-  curl procps psmisc iproute2
+  curl procps psmisc iproute2 python3   # python3: raw-socket clients in bad_input_test, soak helpers
   podman runc debootstrap           # tests/deploy/container_test.sh: build and run the OCI image
   docker-compose podman-compose     # validate deploy/compose.yaml offline; run it with podman
   prometheus                        # promtool check metrics + a real scraper (tests/deploy)

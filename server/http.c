@@ -358,6 +358,17 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
     }
     unsigned long long declared = 0;
     size_t drain_max = srv->cfg.max_body > API_DRAIN_MAX ? srv->cfg.max_body : API_DRAIN_MAX;
+    if (!pss->deferred && !get && !head &&
+        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* lws 4.1 does not decode a chunked request body for us: it would sit unread until the
+         * idle hang-up. Say so at once, and close, since the chunks would otherwise be read as
+         * the next request. Browsers and curl send Content-Length for bodies this small. */
+        pss_reset(pss);
+        pss->close_after = true;
+        return json_error(wsi, pss, 411, "length_required",
+                          "send the body with a Content-Length (chunked request bodies are not "
+                          "accepted)", false, NULL);
+    }
     if (!pss->deferred && !get && !head && has_body(wsi, &declared)) {
         if (declared > drain_max && lc_api_http_is_api(url) && !srv->stopping) {
             pss_reset(pss);
