@@ -180,7 +180,10 @@ if command -v podman-compose >/dev/null; then
   # The service is named: podman-compose 1.0.3 (Debian 12) ignores `profiles` and would start
   # loopcast-pulse too. The image exists, so it is not rebuilt.
   pc up -d loopcast || { tail -20 "$LC_TMP/compose.log" >&2; lc_fail "podman-compose up"; }
-  lcp_wait_http "$cc" "http://127.0.0.1:$port/readyz" 30 || lc_fail "compose service not ready"
+  lcp_wait_http "$cc" "http://127.0.0.1:$port/readyz" 30 || {
+    podman inspect --format 'state={{.State.Status}} error={{.State.Error}}' "$cc" >&2
+    podman logs "$cc" 2>&1 | tail -20 >&2; tail -20 "$LC_TMP/compose.log" >&2
+    lc_fail "compose service not ready"; }
   podman healthcheck run "$cc" >/dev/null 2>&1 || lc_fail "compose healthcheck fails"
   [[ "$(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$cc")" == true ]] || lc_fail "compose: root not read-only"
   out=$(listen "$port" 440 2) || lc_fail "compose: no audio"
