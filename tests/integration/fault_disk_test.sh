@@ -92,6 +92,18 @@ bench=$!
 LC_PIDS+=("$bench")
 sleep 1
 
+# stop_watcher REPORT WHEN: stops the sessions.json reader; it must never have seen the file
+# incomplete or invalid.
+stop_watcher() {
+  local wrc
+  kill -TERM "$WATCH_PID"
+  wait "$WATCH_PID"
+  wrc=$?
+  WATCH_PID=""
+  echo "watcher: $(cat "$1")"
+  ((wrc == 0)) || lc_fail "sessions.json was seen incomplete or invalid$2 (above)"
+}
+
 # expect_failing LABEL NAME VOLUME ERROR ON_DISK: a PATCH to NAME/VOLUME while the disk fails
 # with ERROR: /status shows the write retried and failing, /metrics counts it, the file on disk
 # still holds ON_DISK, and no temp file is left.
@@ -149,12 +161,7 @@ grep -q "final write failed" "$LC_TMP/s1.log" || { cat "$LC_TMP/s1.log"; lc_fail
 no_tmp "SIGTERM on a full disk"
 rm -f "$disk/filler"
 
-kill -TERM "$WATCH_PID"
-wait "$WATCH_PID"
-wrc=$?
-WATCH_PID=""
-echo "watcher: $(cat "$LC_TMP/watch.json")"
-((wrc == 0)) || lc_fail "sessions.json was seen incomplete or invalid (above)"
+stop_watcher "$LC_TMP/watch.json" ""
 python3 - "$LC_TMP/watch.json" <<'PY' || lc_fail "the watcher did not see the file go v0 → v1 → v2"
 import json, sys
 w = json.load(open(sys.argv[1]))
@@ -186,12 +193,7 @@ for fault in "fsync EIO:fsync" "close ENOSPC:close" "rename EIO:rename"; do
   prev=$call
 done
 lc_stop_server TERM || lc_fail "exit status after SIGTERM"
-kill -TERM "$WATCH_PID"
-wait "$WATCH_PID"
-wrc=$?
-WATCH_PID=""
-echo "watcher: $(cat "$LC_TMP/watch2.json")"
-((wrc == 0)) || lc_fail "sessions.json was seen incomplete or invalid with the shim (above)"
+stop_watcher "$LC_TMP/watch2.json" " with the shim"
 python3 - "$LC_TMP/watch2.json" <<'PY' || lc_fail "the watcher did not see the file go v2 → fsync → close → rename"
 import json, sys
 w = json.load(open(sys.argv[1]))

@@ -82,6 +82,15 @@ through() {
   check $? "$name: browser plays through the proxy (secure context, WebCodecs + AudioWorklet)"
 }
 
+# wait_proxy PORT: until the proxy on PORT answers /healthz over TLS (5 s at most; the checks
+# that follow say what is wrong if it never does).
+wait_proxy() {
+  for _ in $(seq 1 50); do
+    curl -sf -o /dev/null --max-time 1 --cacert "$CA" "https://127.0.0.1:$1/healthz" && return 0
+    sleep 0.1
+  done
+}
+
 # ---- nginx ----------------------------------------------------------------------------------
 N=$LC_TMP/nginx
 mkdir -p "$N/tmp"
@@ -101,10 +110,7 @@ nginx -t -q -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$G" 2>"$N/t.err"
 check $? "nginx -t accepts the rendered deploy/proxy/nginx.conf $(cat "$N/t.err")"
 nginx -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$G" 2>>"$N/error.log" &
 PROXY_PIDS+=($!)
-for _ in $(seq 1 50); do
-  curl -sf -o /dev/null --max-time 1 --cacert "$CA" "https://127.0.0.1:$nport/healthz" && break
-  sleep 0.1
-done
+wait_proxy "$nport"
 through nginx "$nport" "$nrport" "https://127.0.0.1/healthz?x=1&y=2"
 grep -q '"GET /stream HTTP/1.1" 101' "$N/access.log"
 check $? "nginx: its access log shows the /stream upgrade (101)"
@@ -126,10 +132,7 @@ KENV=(env HOME="$K/home" XDG_DATA_HOME="$K/data" XDG_CONFIG_HOME="$K/config")
 check $? "caddy validate accepts the rendered deploy/proxy/Caddyfile"
 "${KENV[@]}" caddy run --config "$K/Caddyfile" --adapter caddyfile >"$K/caddy.log" 2>&1 &
 PROXY_PIDS+=($!)
-for _ in $(seq 1 50); do
-  curl -sf -o /dev/null --max-time 1 --cacert "$CA" "https://127.0.0.1:$cport/healthz" && break
-  sleep 0.1
-done
+wait_proxy "$cport"
 through caddy "$cport" "$crport" "https://127.0.0.1/healthz?x=1&y=2"
 stop_proxies
 if grep -qi 'acme\|obtain' "$K/caddy.log"; then
