@@ -20,6 +20,13 @@ TEST_PKGS=(
   nginx-light caddy openssl         # tests/integration/proxy_test: the page behind a TLS proxy
   libnss3-tools                     # certutil: tls/proxy tests trust their CA in Chromium
 )
+# Tools the tests need as commands: the package is installed only when the command is missing,
+# because another package may already provide it (a kubectl from elsewhere owns /usr/bin/kubectl,
+# and Debian's kubernetes-client would then fail to unpack over it).
+TEST_CMDS=(
+  kubectl:kubernetes-client         # `kubectl kustomize` (tests/deploy/validate_test.sh)
+  systemd-analyze:systemd           # `systemd-analyze verify` of deploy/loopcast.service
+)
 
 pkgs=("${BUILD_PKGS[@]}")
 [[ "${1:-}" == "--build-only" ]] || pkgs+=("${TEST_PKGS[@]}")
@@ -31,6 +38,12 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
+
+if [[ "${1:-}" != "--build-only" ]]; then
+  for cp in "${TEST_CMDS[@]}"; do
+    command -v "${cp%%:*}" >/dev/null || missing+=("${cp#*:}")
+  done
+fi
 
 # Node.js: the web assets' npm packages are bundled at build time. A machine may already have a
 # Node.js of its own (with its own npm, which Debian's npm package conflicts with): use that.

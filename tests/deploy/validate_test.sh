@@ -4,8 +4,8 @@
 # copy and must reject it, so a validator that silently accepts everything cannot pass here.
 #   1. deploy/compose.yaml: `docker-compose config` (Debian's docker-compose 1.29) parses and
 #      resolves it, with and without the pulse profile; a broken copy is rejected.
-#   2. deploy/k8s: `kubectl kustomize` builds it (when kubectl is installed; else every file the
-#      kustomization lists must exist), then tests/deploy/k8s_validate.mjs checks every object
+#   2. deploy/k8s: `kubectl kustomize` builds it (kubectl 1.20's kustomize v2.0.3 as Debian ships
+#      it, or a newer one; a missing kubectl is a failure) and rejects a broken copy, then tests/deploy/k8s_validate.mjs checks every object
 #      against the Kubernetes schemas (npm kubernetes-models) plus loopcast's policy and the
 #      cross-references; broken copies (replicas a string, no container image, unknown kind,
 #      dangling Secret reference, privilege escalation allowed) are rejected.
@@ -22,7 +22,6 @@ passed=0
 failed=0
 ok() { echo "PASS: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*" >&2; failed=$((failed + 1)); }
-skip() { echo "SKIP: $*"; }
 # expect_fail DESC CMD...: the command must exit non-zero.
 expect_fail() {
   local desc=$1; shift
@@ -83,8 +82,14 @@ if command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; th
   else
     bad "k8s: kubectl kustomize deploy/k8s"; cat "$TMP/kustomize.err" >&2
   fi
+  # kustomize itself must refuse a broken kustomization, or the pass above proves nothing.
+  mkdir -p "$TMP/k8s-kbad" && cp -r "$K8S/." "$TMP/k8s-kbad/"
+  sed -i 's/^  - service.yaml$/  - servic.yaml/' "$TMP/k8s-kbad/kustomization.yaml"
+  expect_fail "k8s: kubectl kustomize on a broken copy (a resource that does not exist)" \
+    kubectl kustomize "$TMP/k8s-kbad"
 else
-  skip "k8s: no kubectl with kustomize here; the files are validated one by one below instead"
+  # Debian's kubernetes-client carries `kubectl kustomize`; deploy/install-deps.sh installs it.
+  bad "k8s: no kubectl with kustomize (deploy/install-deps.sh installs kubernetes-client)"
 fi
 if validate "$K8S" >"$TMP/v.out" 2>&1; then
   ok "k8s: every file in deploy/k8s (kustomization resources exist): $(cat "$TMP/v.out")"
@@ -145,7 +150,7 @@ if command -v systemd-analyze >/dev/null; then
   sed 's/^Restart=on-failure/Restart=sometimes/' "$UNIT" >"$TMP/bad2.service"
   expect_fail "systemd: broken copy (bad Restart= value)" verify_unit "$TMP/bad2.service"
 else
-  skip "systemd: systemd-analyze not installed"
+  bad "systemd: systemd-analyze not installed (package systemd; deploy/install-deps.sh installs it)"
 fi
 
 # ------------------------------------------------------------------------------------- Dockerfile
