@@ -3,8 +3,8 @@
 # listeners and an events client connected (the checks are in fault_source.mjs):
 #   a) pipe:  the process writing the FIFO is killed -9, then a new writer appears;
 #   b) pulse: `--source loopback` on a private headless PulseAudio (TESTING-AUDIO.md recipe);
-#      the daemon is killed -9, then a new one starts playing another tone. SKIP (printed) only
-#      when pulseaudio/paplay/sox or the ALSA pulse plugin are not installed.
+#      the daemon is killed -9, then a new one starts playing another tone. Missing
+#      pulseaudio/paplay/sox or the ALSA pulse plugin is a failure (an install bug), not a skip.
 # c) (an ALSA device failing mid-stream) is not a separate case: the alsa-lib `file` PCM cannot be
 #    made to fail once opened (past its file it returns silence), and (b) is the same code path —
 #    the pulse plugin's stream dies under the ALSA backend exactly as a removed device's does.
@@ -37,9 +37,7 @@ missing=""
 for c in pulseaudio pactl paplay sox; do command -v "$c" >/dev/null || missing+=" $c"; done
 ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 || missing+=" libasound2-plugins"
 if [[ -n $missing ]]; then
-  echo "SKIP: b) sound server restart: not installed:$missing"
-  lc_pass "fault_source (pipe; pulse part SKIPPED)"
-  exit 0
+  lc_fail "b) sound server restart: not installed:$missing (deploy/install-deps.sh installs them)"
 fi
 export LC_WORK=$LC_TMP/pulse XDG_RUNTIME_DIR=$LC_TMP/pulse/run HOME=$LC_TMP/pulse/home
 unset PULSE_SERVER PULSE_SOURCE PULSE_SINK ALSA_CONFIG_PATH
