@@ -6,8 +6,11 @@
 #                             LC_FUZZ_SECONDS (default 600 with --long) and tests/soak.sh for
 #                             LC_SOAK_MINUTES (default 30)
 #   LC_FUZZ_SECONDS=600 ./tests/run.sh   fuzz each target longer
-#   LC_CONTAINER_TESTS=1 ./tests/run.sh  also build and run the OCI image (slow; CI sets it)
-# Exit status is non-zero if anything failed; the last line is "N passed, N failed".
+#   LC_CONTAINER_TESTS=0 ./tests/run.sh  skip building and running the OCI image (reported as
+#                                        skipped; --quick sets it)
+# tests/expected.txt lists every (test, flavour) the run must execute; a listed one that did not
+# run, or an unlisted one that did, fails the run. Exit status is non-zero if anything failed; the
+# last line is "N passed, N failed", plus ", N skipped" when a test was reported as skipped.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -15,7 +18,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 QUICK=0
 LONG=0
 case "${1:-}" in
-  --quick) QUICK=1 ;;
+  --quick) QUICK=1; export LC_CONTAINER_TESTS=${LC_CONTAINER_TESTS:-0} ;;
   --long) LONG=1; export LC_FUZZ_SECONDS=${LC_FUZZ_SECONDS:-600} ;;
   "") ;;
   *) echo "tests/run.sh: unknown option '$1' (use --quick or --long)" >&2; exit 2 ;;
@@ -29,8 +32,12 @@ if [[ ! -d tests/node_modules ]] || [[ tests/package-lock.json -nt tests/node_mo
   (cd tests && npm ci --no-audit --no-fund) || { echo "tests/run.sh: npm ci in tests/ failed" >&2; exit 1; }
 fi
 
-passed=0
-failed=0
+# Outcomes come from ctest's JUnit report (tests/tally.py): one "FLAVOUR TEST passed|failed|skipped"
+# line per test in $RESULTS, checked at the end against tests/expected.txt. Steps that are not
+# tests (a build, the expected-count check) add to $steps_failed.
+RESULTS="$ROOT/build/test-results.txt"
+mkdir -p "$ROOT/build" && : >"$RESULTS"
+steps_failed=0
 failures=()
 
 # build DIR [cmake args...] — configure + build (only $BUILD_TARGET if set); a failure counts as
@@ -44,28 +51,25 @@ build() {
       return 0
     fi
   fi
-  failed=$((failed + 1)); failures+=("build $dir")
+  steps_failed=$((steps_failed + 1)); failures+=("build $dir")
   return 1
 }
 
-# suite NAME DIR [ctest args...] — runs ctest and adds its counts to the totals.
+# suite FLAVOUR DIR [ctest args...] — runs ctest and records each test's outcome.
 suite() {
-  local name=$1 dir=$2; shift 2
-  log "tests: $name"
-  local out="$ROOT/$dir/ctest-$name.log"
-  (cd "$ROOT/$dir" && ctest --output-on-failure --timeout 600 "$@") 2>&1 | tee "$out"
-  local p f
-  p=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$out" | tail -1)
-  if [[ -z "$p" ]]; then
-    failed=$((failed + 1)); failures+=("$name: ctest ran nothing or crashed")
+  local flavour=$1 dir=$2; shift 2
+  log "tests: $flavour"
+  local junit="$ROOT/$dir/ctest-$flavour.xml"
+  rm -f "$junit"
+  (cd "$ROOT/$dir" && ctest --output-on-failure --timeout 600 --output-junit "$junit" "$@") 2>&1 \
+    | tee "$ROOT/$dir/ctest-$flavour.log"
+  if ! python3 "$ROOT/tests/tally.py" record "$junit" "$flavour" >>"$RESULTS"; then
+    steps_failed=$((steps_failed + 1)); failures+=("$flavour: ctest wrote no report (it crashed?)")
     return
   fi
-  f=$(awk '{print $1}' <<<"$p")
-  local total
-  total=$(awk '{print $NF}' <<<"$p")
-  passed=$((passed + total - f))
-  failed=$((failed + f))
-  ((f > 0)) && failures+=("$name: $f of $total failed")
+  local f
+  f=$(grep -c "^$flavour .* failed$" "$RESULTS")
+  ((f > 0)) && failures+=("$flavour: $f failed: $(grep "^$flavour .* failed$" "$RESULTS" | awk '{print $2}' | tr '\n' ' ')")
 }
 
 # Each test runs once in the full suite: the C unit and integration tests in the ASan+UBSan build
@@ -105,13 +109,25 @@ if ((LONG == 1)) && [[ -x "$ROOT/build/server/loopcast" ]]; then
   log "soak: ${LC_SOAK_MINUTES:-30} minutes"
   if ./tests/soak.sh --minutes "${LC_SOAK_MINUTES:-30}" --bin "$ROOT/build/server/loopcast" \
        --bench "$ROOT/build/tests/bench/loopcast-bench" --out "$ROOT/build/soak"; then
-    passed=$((passed + 1))
+    echo "long soak passed" >>"$RESULTS"
   else
-    failed=$((failed + 1)); failures+=("soak (${LC_SOAK_MINUTES:-30} min): see build/soak")
+    echo "long soak failed" >>"$RESULTS"; failures+=("soak (${LC_SOAK_MINUTES:-30} min): see build/soak")
   fi
 fi
 
 log "summary"
+mode=full; ((QUICK == 1)) && mode=quick
+if ! python3 "$ROOT/tests/tally.py" check "$ROOT/tests/expected.txt" "$RESULTS" "$mode"; then
+  steps_failed=$((steps_failed + 1)); failures+=("the tests that ran differ from tests/expected.txt ($mode; above)")
+fi
+passed=$(grep -c ' passed$' "$RESULTS")
+failed=$(($(grep -c ' failed$' "$RESULTS") + steps_failed))
+skipped=$(grep -c ' skipped$' "$RESULTS")
+grep ' skipped$' "$RESULTS" | while read -r fl name _; do echo "SKIPPED: $name ($fl)"; done
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
-echo "$passed passed, $failed failed"
+if ((skipped > 0)); then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
 ((failed == 0))
