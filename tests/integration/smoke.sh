@@ -20,8 +20,12 @@ check_bad --bitrate --bitrate 1000000
 check_bad --nope --nope
 LOOPCAST_PORT=abc check_bad LOOPCAST_PORT --source tone:440
 check_bad bogus --source bogus:1 --port "$(lc_free_port)"
-"$LOOPCAST_BIN" --help | grep -q LOOPCAST_MAX_LAG_MS || lc_fail "--help does not list every variable"
-"$LOOPCAST_BIN" --version | grep -q '^loopcast ' || lc_fail "--version"
+# Output into a variable first: `cmd | grep -q` under pipefail fails when grep exits at its first
+# match and cmd's next write dies of SIGPIPE (--help is over 4 KiB: two writes).
+help=$("$LOOPCAST_BIN" --help) || lc_fail "--help exit status"
+grep -q LOOPCAST_MAX_LAG_MS <<<"$help" || lc_fail "--help does not list every variable"
+version=$("$LOOPCAST_BIN" --version) || lc_fail "--version exit status"
+grep -q '^loopcast ' <<<"$version" || lc_fail "--version"
 lc_pass "bad flags exit 2 naming the flag; --help, --version"
 
 # ---- a running server -------------------------------------------------------------------------

@@ -50,7 +50,7 @@ for w in "${want[@]}"; do [[ ",$san," == *",$w,"* ]] || missing+=("$w"); done
 check ${#missing[@]} "certificate names every expected host and address (missing: ${missing[*]:-none})"
 [[ $(stat -c %a "$C/tls-key.pem") == 600 ]]
 check $? "key is mode 0600 ($(stat -c %a "$C/tls-key.pem"))"
-openssl x509 -in "$C/tls-cert.pem" -noout -text | grep -q "NIST CURVE: P-256"
+grep -q "NIST CURVE: P-256" <<<"$(openssl x509 -in "$C/tls-cert.pem" -noout -text)"
 check $? "EC P-256 key"
 nb=$(date -d "$(openssl x509 -in "$C/tls-cert.pem" -noout -startdate | cut -d= -f2)" +%s)
 na=$(date -d "$(openssl x509 -in "$C/tls-cert.pem" -noout -enddate | cut -d= -f2)" +%s)
