@@ -4,6 +4,9 @@
  * The header is parsed in parse() so a missing or malformed file is reported by lc_capture_open,
  * before anything starts. open() parses it again, because the file may have been replaced since;
  * a file that has become unreadable is then a source loss like any other (the core retries).
+ * Each loop starts by opening the path again (at most once a second of audio), not by rewinding
+ * the open stream: an open descriptor would keep playing a deleted file forever, and a file
+ * replaced in place (a new announcement) would never be heard.
  * Plain stdio keeps this backend portable to the Windows build.
  */
 #include "capture_internal.h"
@@ -22,6 +25,7 @@ typedef struct {
     uint8_t *raw;      /* one chunk of file bytes; allocated in open, sized for a 10 ms read */
     size_t raw_frames;
     uint64_t pos;      /* frames of the data chunk already read in this loop */
+    uint64_t since_reload; /* frames played since the path was last opened */
     lc_pacer pacer;
 } lc_file;
 
@@ -130,12 +134,44 @@ static int file_open(void *state, lc_format *fmt, char *errbuf, size_t errlen)
         goto fail;
     }
     fs->pos = 0;
+    fs->since_reload = 0;
     *fmt = fs->info.format;
     lc_pacer_reset(&fs->pacer, fs->info.format.rate);
     return 0;
 fail:
     file_close(fs);
     return rc;
+}
+
+/* The end of the data chunk: the next loop comes from the path as it is now. A file that is gone
+ * or unreadable is a source loss (the core sends silence and retries open(), which finds it when
+ * it comes back); one that now holds another format is reopened by the core through open(). A
+ * file shorter than a second is reopened at most once a second of audio, rewound in between. */
+static int file_next_loop(lc_file *fs, char *errbuf, size_t errlen)
+{
+    fs->pos = 0;
+    if (fs->since_reload < fs->info.format.rate) {
+        if (fseek(fs->f, (long)fs->info.data_offset, SEEK_SET) == 0)
+            return 0;
+        lc_errf(errbuf, errlen, "file: cannot rewind '%s': %s", fs->path, strerror(errno));
+        return LC_ERR_IO;
+    }
+    FILE *f = NULL;
+    lc_wav_info info;
+    int rc = file_load(fs->path, &f, &info, errbuf, errlen);
+    if (rc < 0)
+        return rc;
+    if (info.sample != fs->info.sample || info.format.rate != fs->info.format.rate ||
+        info.format.channels != fs->info.format.channels) {
+        fclose(f);
+        lc_errf(errbuf, errlen, "file: '%s' changed format; reopening", fs->path);
+        return LC_ERR_FORMAT;
+    }
+    fclose(fs->f);
+    fs->f = f;
+    fs->info = info;
+    fs->since_reload = 0;
+    return 0;
 }
 
 static int file_read(void *state, lc_format *fmt, float *buf, size_t max_frames, size_t *frames,
@@ -149,12 +185,9 @@ static int file_read(void *state, lc_format *fmt, float *buf, size_t max_frames,
     /* a file shorter than one chunk wraps several times within a chunk; that is fine */
     while (done < n) {
         if (fs->pos >= fs->info.frames) {
-            if (fseek(fs->f, (long)fs->info.data_offset, SEEK_SET) != 0) {
-                lc_errf(errbuf, errlen, "file: cannot rewind '%s': %s", fs->path,
-                        strerror(errno));
-                return LC_ERR_IO;
-            }
-            fs->pos = 0;
+            int rc = file_next_loop(fs, errbuf, errlen);
+            if (rc < 0)
+                return rc;
         }
         size_t want = n - done;
         if (want > fs->info.frames - fs->pos)
@@ -168,6 +201,7 @@ static int file_read(void *state, lc_format *fmt, float *buf, size_t max_frames,
         }
         done += got;
         fs->pos += got;
+        fs->since_reload += got;
     }
     *capture_ns = lc_pacer_wait(&fs->pacer, n, xruns);
     lc_pcm_to_float(fs->info.sample, fs->raw, buf, n * fs->info.format.channels);

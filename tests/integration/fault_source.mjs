@@ -5,6 +5,8 @@
 //          (env LC_FIFO, LC_PACE)
 //   pulse  the PulseAudio daemon behind `--source loopback` is killed -9; later a new daemon
 //          starts playing another tone (env LC_WORK: default.pa and t<FREQ>.wav; XDG_RUNTIME_DIR)
+//   file   the WAV behind `--source file:` is deleted while it plays; later a new file with
+//          another tone is put at the same path (env LC_FILE)
 // pipe mode first pauses the writer (SIGSTOP, FIFO kept open) for 2.6 s: a stall, not a loss.
 // Checked, each from what is observed: before — both listeners decode tone A, /readyz 200;
 // after the loss — the events socket pushes `source` with a non-running state, /readyz 503 with
@@ -35,6 +37,15 @@ process.on('exit', () => { for (const p of children) try { p.kill('SIGKILL'); } 
 // ---- the source, per mode ----------------------------------------------------------------------
 let src = null; // {procs: [...]}
 async function startSource(freq) {
+  if (mode === 'file') {
+    // a 1 s WAV put in place at once (rename), as a copy or an editor's save would
+    const f = process.env.LC_FILE;
+    execFileSync('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', `${f}.new.wav`, 'synth', '1',
+      'sine', String(freq), 'vol', '0.5']);
+    fs.renameSync(`${f}.new.wav`, f);
+    src = { file: f, procs: [] };
+    return true;
+  }
   if (mode === 'pipe') {
     const w = track(spawn(process.execPath, [process.env.LC_PACE, process.env.LC_FIFO, String(freq), '600'],
       { stdio: 'inherit' }));
@@ -54,7 +65,8 @@ async function startSource(freq) {
   return true;
 }
 function killSource() {
-  for (const p of src.procs) try { p.kill('SIGKILL'); } catch {}
+  if (src?.file) try { fs.unlinkSync(src.file); } catch {}
+  for (const p of src?.procs || []) try { p.kill('SIGKILL'); } catch {}
   src = null;
 }
 

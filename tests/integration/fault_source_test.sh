@@ -5,7 +5,10 @@
 #   b) pulse: `--source loopback` on a private headless PulseAudio (TESTING-AUDIO.md recipe);
 #      the daemon is killed -9, then a new one starts playing another tone. Missing
 #      pulseaudio/paplay/sox or the ALSA pulse plugin is a failure (an install bug), not a skip.
-# c) (an ALSA device failing mid-stream) is not a separate case: the alsa-lib `file` PCM cannot be
+#   c) file:  the WAV file is deleted while it plays (a loss: it is not played on from its open
+#      descriptor), then a new file with another tone appears at the same path. (Made unreadable
+#      by its mode cannot be shown: the tests run as root, whom a mode does not stop.)
+# An ALSA device failing mid-stream is not a separate case: the alsa-lib `file` PCM cannot be
 #    made to fail once opened (past its file it returns silence), and (b) is the same code path —
 #    the pulse plugin's stream dies under the ALSA backend exactly as a removed device's does.
 source "$(dirname "$0")/../lib.sh"
@@ -31,6 +34,19 @@ grep -E "capture|source" "$LC_TMP/pipe.log" | sed 's/^/  log: /'
 lc_stop_server TERM || lc_fail "pipe: exit status after SIGTERM"
 ((rc == 0)) || { cat "$LC_TMP/pipe.log"; lc_fail "pipe: a check failed (above)"; }
 echo "ok: a) pipe writer killed and replaced: listeners stayed, heard silence, then the new tone"
+
+# ---- c) the file behind file: is deleted, then a new one appears at its path ---------------------
+port=$(lc_free_port)
+sox -n -r 48000 -c 2 -b 16 "$LC_TMP/loop.wav" synth 1 sine 440 vol 0.5 || lc_fail "sox"
+lc_start_server "$LC_TMP/file.log" --source "file:$LC_TMP/loop.wav" --bind 127.0.0.1 --port "$port" \
+  --state-dir "$LC_TMP/state-file"
+LC_FILE=$LC_TMP/loop.wav node "$DIR/fault_source.mjs" file "$port" "$(cat "$LC_TMP/state-file/api-token")"
+rc=$?
+kill -0 "$LC_PID" 2>/dev/null || { cat "$LC_TMP/file.log"; lc_fail "file: the server died"; }
+grep -E "capture|source" "$LC_TMP/file.log" | sed 's/^/  log: /'
+lc_stop_server TERM || lc_fail "file: exit status after SIGTERM"
+((rc == 0)) || { cat "$LC_TMP/file.log"; lc_fail "file: a check failed (above)"; }
+echo "ok: c) file deleted while playing, then replaced: listeners stayed, heard silence, then the new tone"
 
 # ---- b) the sound server restarts ----------------------------------------------------------------
 missing=""
@@ -63,4 +79,4 @@ grep -E "capture|source" "$LC_TMP/pulse.log" | sed 's/^/  log: /'
 lc_stop_server TERM || lc_fail "pulse: exit status after SIGTERM"
 ((rc == 0)) || { cat "$LC_TMP/pulse.log" "$LC_WORK/pulse.log"; lc_fail "pulse: a check failed (above)"; }
 echo "ok: b) PulseAudio killed -9 and restarted with another tone: listeners stayed and heard it"
-lc_pass "fault_source: pipe writer death and sound server restart survived with the same connections"
+lc_pass "fault_source: pipe writer death, file deletion and sound server restart survived with the same connections"
