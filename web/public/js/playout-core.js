@@ -5,10 +5,33 @@
 // Units: samples of the 48 kHz stream. "now" is the output clock in samples (AudioWorklet
 // currentFrame, or AudioContext.currentTime × rate), pts is the packet's sample position.
 //
-// Jitter: transit = now − pts for every decoded chunk as it reaches the output. Its minimum over
-// the last `windowMs` is "on time"; lateness = transit − min. jitter = max(95th percentile of
-// lateness, 0.6 × largest lateness) over the window. target = max(floor, k × jitter + quantum), taken at once when it grows, relaxed with a
-// time constant of `shrinkMs` when it may shrink (grow fast, shrink slowly).
+// Jitter: transit = now − pts for every decoded chunk as it reaches the output. A chunk's
+// lateness = its transit − the "on time" transit, which is the 5th percentile of the transits of
+// the chunks that reached the output *before* it within the last `windowMs`. Causal, so late
+// only ever means "later than the earlier arrivals promised"; a percentile, not the minimum, so
+// one reading that is too early does not make everything after it look late. Both matter on a
+// real output device, whose clock (AudioContext.currentTime) stands still whenever the device
+// or the audio thread misses periods — in headless Chromium on PulseAudio for ~1.2 s while the
+// stream starts, then 20–110 ms at a time, after which it either stays behind (transit steps
+// down for good) or catches up in one jump (a few readings too early). Measured against the
+// window's minimum, as it used to be, every arrival before a step down counted as late by the
+// whole step, for the whole window, and so did every arrival after a dip: the target climbed to
+// the 1000 ms cap with nothing late at all (docs/web.md, "Output clock stalls"). A lasting step
+// *up* (a network or main-thread stall, a clock that runs ahead) is real lateness: the output
+// consumed audio that had not arrived.
+//
+// jitter = the largest of:
+//   * the 95th percentile of lateness over the window: a steady spread counts fully;
+//   * 0.6 × the largest lateness younger than `holdMs`: a stall counts at once (partly: most
+//     stalls are shorter than the largest);
+//   * 0.6 × the largest *recurring* stall of the last `memoryMs`. A stall is a run of arrivals
+//     later than twice the steady spread, ending `eventGapMs` before the next one; its recurring
+//     part is min(its peak, the largest earlier stall's peak). Stalls that recur (a Wi-Fi retry
+//     every few seconds, a GC every 20 s) keep the target up; a lone one (one GC pause) stops
+//     counting after `holdMs`, and the target is back at the floor a few `shrinkMs` later,
+//     not 30 s later.
+// target = max(floor, k × jitter + quantum), taken at once when it grows, relaxed with a time
+// constant of `shrinkMs` when it may shrink.
 //
 // Fill: how much audio is still queued at the moment a chunk arrives (before adding it), i.e. the
 // low point of the saw-tooth — the margin that protects against the next late packet. Its
@@ -26,7 +49,11 @@ export const DEFAULTS = Object.freeze({
   k: 1.5,             // target = k × jitter (+ one render quantum)
   quantum: 128,       // samples the output needs at once (Web Audio render quantum)
   windowMs: 10000,    // jitter is measured over this sliding window
-  shrinkMs: 20000,    // time constant with which the target relaxes downwards
+  baseQuantile: 0.05, // "on time" = this quantile of the earlier transits in the window
+  holdMs: 2000,       // a lone stall counts this long
+  eventGapMs: 1000,   // late arrivals this far apart are two stalls, not one
+  memoryMs: 30000,    // a stall that recurs within this long keeps counting this long
+  shrinkMs: 3000,     // time constant with which the target relaxes downwards
   maxTargetMs: 1000,  // never buffer more than this
   emaMs: 1000,        // fill averaging time constant
   kpPerMs: 200e-6,    // correction rate per ms of fill error (200 ppm/ms)
@@ -43,7 +70,11 @@ export class PlayoutControl {
     this.fillAvg = null;
     this.acc = 0;
     this.lastArrival = null;
-    this.win = [];          // [now, transit] pairs inside the window, oldest first
+    this.win = [];          // [now, lateness] inside the window, oldest first
+    this.stalls = [];       // {end, peak, prev, rec} of the last memoryMs, oldest first
+    this.spread = 0;        // the last 95th percentile of lateness
+    this.hist = [];         // [now, transit] inside the window, oldest first
+    this.sorted = [];       // the same transits, ascending
     this.n = 0;
     this.dropped = 0;
     this.inserted = 0;
@@ -63,22 +94,23 @@ export class PlayoutControl {
     const dt = this.lastArrival === null ? 0 : Math.max(0, now - this.lastArrival);
     this.lastArrival = now;
     const transit = now - pts;
-    const win = this.win;
-    win.push([now, transit]);
     const horizon = now - this.o.windowMs * this.msToSamples;
+    // The baseline: the 5th percentile of the earlier transits in the window (kept sorted).
+    const sorted = this.sorted, hist = this.hist;
+    while (hist.length && hist[0][0] < horizon) sorted.splice(lowerBound(sorted, hist.shift()[1]), 1);
+    const base = sorted.length ? Math.min(transit, sorted[Math.floor((sorted.length - 1) * this.o.baseQuantile)]) : transit;
+    const late = transit - base;
+    hist.push([now, transit]);
+    sorted.splice(lowerBound(sorted, transit), 0, transit);
+    const win = this.win;
+    win.push([now, late]);
     let cut = 0;
     while (cut < win.length - 1 && win[cut][0] < horizon) cut++;
     if (cut) win.splice(0, cut);
-    // Recomputed every 8th arrival (a sort of ≤ 10 s of packets): the spread of transit above
-    // its minimum, as max(95th percentile, 0.6 × maximum) — a steady spread counts fully, a
-    // single outlier (a GC pause, a scheduler hiccup) only partly.
-    if (++this.n % 8 === 0 || win.length < 16) {
-      const t = win.map((e) => e[1]).sort((a, b) => a - b);
-      const lo = t[0];
-      const p95 = t[Math.floor((t.length - 1) * 0.95)] - lo;
-      const max = t[t.length - 1] - lo;
-      this.jitter = Math.max(p95, 0.6 * max);
-    }
+    this.noteStall(now, late);
+    // Recomputed every 8th arrival (a sort of ≤ 10 s of packets), and at once for an arrival
+    // later than the current estimate accounts for (a stall raises the target immediately).
+    if (++this.n % 8 === 0 || win.length < 16 || 0.6 * late > this.jitter) this.jitter = this.estimate(now);
     const raw = Math.min(Math.max(this.floor(), this.o.k * this.jitter + this.o.quantum),
                          this.o.maxTargetMs * this.msToSamples);
     if (raw >= this.target) this.target = raw;
@@ -88,6 +120,35 @@ export class PlayoutControl {
       if (this.fillAvg === null) this.fillAvg = fill;
       else this.fillAvg += (fill - this.fillAvg) * (1 - Math.exp(-dt / (this.o.emaMs * this.msToSamples)));
     }
+  }
+
+  // jitter from the lateness window (see the top of this file).
+  estimate(now) {
+    const t = this.win.map((e) => e[1]).sort((a, b) => a - b);
+    this.spread = t[Math.floor((t.length - 1) * 0.95)];
+    const young = now - this.o.holdMs * this.msToSamples;
+    let fresh = 0, recurring = 0;
+    for (let i = this.win.length - 1; i >= 0 && this.win[i][0] >= young; i--) fresh = Math.max(fresh, this.win[i][1]);
+    for (const s of this.stalls) recurring = Math.max(recurring, s.rec);
+    return Math.max(this.spread, 0.6 * fresh, 0.6 * recurring);
+  }
+
+  // Groups late arrivals into stalls (see the top of this file).
+  noteStall(now, late) {
+    const st = this.stalls;
+    const memory = now - this.o.memoryMs * this.msToSamples;
+    while (st.length && st[0].end < memory) st.shift();
+    if (late <= Math.max(2 * this.spread, this.o.quantum)) return;
+    const last = st[st.length - 1];
+    if (last && now - last.end < this.o.eventGapMs * this.msToSamples) {
+      last.end = now;
+      last.peak = Math.max(last.peak, late);
+      last.rec = Math.min(last.peak, last.prev);
+      return;
+    }
+    let prev = 0;
+    for (const s of st) prev = Math.max(prev, s.peak);
+    st.push({ end: now, peak: late, prev, rec: Math.min(late, prev) });
   }
 
   // How many samples to take out of the next `n`: +1 drop one, −1 insert one, 0 none.
@@ -102,11 +163,18 @@ export class PlayoutControl {
   }
 
   // The pts clock jumped (discontinuity, reconnect): old transits mean nothing any more.
-  resetJitter() { this.win = []; this.lastArrival = null; }
+  resetJitter() { this.win = []; this.hist = []; this.sorted = []; this.stalls = []; this.lastArrival = null; }
   // A fresh start (new connection, after Stop): forget everything learnt about the old path.
   resetTarget() { this.target = this.floor(); this.jitter = 0; this.resetJitter(); }
   // Playback (re)started: the fill average starts again from the next measurement.
   resetFill() { this.fillAvg = null; this.acc = 0; }
+}
+
+// Index of the first element of the ascending array a that is >= x.
+function lowerBound(a, x) {
+  let lo = 0, hi = a.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid] < x) lo = mid + 1; else hi = mid; }
+  return lo;
 }
 
 // Merge/split one sample pair in the middle of a block: the inaudible way to drop or insert a

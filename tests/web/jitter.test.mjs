@@ -1,0 +1,107 @@
+// jitter.test.mjs — what the jitter estimator counts as lateness, on a real device's clock.
+//   node --test tests/web/jitter.test.mjs
+// The real PlayoutControl (web/public/js/playout-core.js) is fed what the page's plain-HTTP
+// output (output.js BufferOutput) feeds it: the output clock (AudioContext.currentTime) read on
+// the main thread when each decoded 20 ms packet arrives. Packets arrive steadily (0–2 ms of
+// main-thread jitter). The clock is modelled on what headless Chromium's currentTime did playing
+// into a PulseAudio null sink (docs/web.md, "Output clock stalls"): it stands still for 1.2 s
+// while the stream starts, then advances in device periods of 10.7–24 ms, and now and then the
+// audio thread misses periods: the clock stands still for 50–110 ms and either loses that time
+// for good or catches up in one step. Nothing arrives late, so the target must stay near the
+// floor; before the fix it climbed to the 1000 ms cap. Also: a real stall raises the target at
+// once; a lone one (a GC pause) is forgotten within 20 s (it used to cost 30 s: a 10 s hold, then
+// a 20 s time constant); stalls that recur keep counting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PlayoutControl } from '../../web/public/js/playout-core.js';
+
+const RATE = 48000, FRAME = 960;
+const ms = (x) => x * RATE / 1000;
+
+function lcg(seed) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+// A PulseAudio-like output clock: clock(wallMs) → context time in samples, stepwise.
+// With stalls = false: the same periods, no freeze and no stalls.
+function deviceClock(seed, stalls = true) {
+  const rnd = lcg(seed);
+  const periods = [ms(32 / 3), ms(40 / 3), ms(64 / 3), ms(24)];   // what was measured (×128 frames)
+  const steps = [];          // [wall ms at which the clock jumps, new value]
+  let wall = stalls ? 1200 : 0, ctx = ms(40 / 3);               // frozen for 1.2 s at the start
+  while (wall < 70000) {
+    const p = periods[Math.floor(rnd() * periods.length)];
+    if (stalls && rnd() < 0.01) {
+      const stall = 50 + rnd() * 60;                            // the audio thread misses periods
+      wall += stall;
+      if (rnd() < 0.5) ctx += ms(stall);                        // caught up in one step, or lost
+    }
+    wall += p / RATE * 1000;
+    ctx += p;
+    steps.push([wall, ctx]);
+  }
+  let i = 0;
+  return (w) => {
+    while (i < steps.length && steps[i][0] <= w) i++;
+    return i ? steps[i - 1][1] : ms(40 / 3);
+  };
+}
+
+// Feeds `seconds` of steady arrivals; pauses: [[wall ms, pause ms], ...] delay the main thread.
+// Returns the target (ms) after every arrival, with its wall time.
+function run({ seconds, seed = 1, pauses = [], stalls = true }) {
+  const rnd = lcg(seed + 100);
+  const clock = deviceClock(seed, stalls);
+  const ctl = new PlayoutControl();
+  const out = [];
+  let blockedUntil = 0;
+  for (let k = 0; k * 20 < seconds * 1000; k++) {
+    let w = k * 20 + rnd() * 2;
+    for (const [at, len] of pauses) if (w >= at && w < at + len) blockedUntil = Math.max(blockedUntil, at + len);
+    w = Math.max(w, blockedUntil);
+    ctl.arrive(clock(w), k * FRAME, null);
+    out.push({ w, targetMs: ctl.target / ms(1) });
+  }
+  return out;
+}
+
+const maxAfter = (r, fromMs, toMs = Infinity) =>
+  Math.max(...r.filter((x) => x.w >= fromMs && x.w < toMs).map((x) => x.targetMs));
+
+test('a stepping, stalling output clock is not lateness: the target stays near the floor', () => {
+  for (const seed of [1, 2, 3]) {
+    const r = run({ seconds: 60, seed });
+    const peak = maxAfter(r, 0);
+    const steady = r.filter((x) => x.w >= 20000).map((x) => x.targetMs).sort((a, b) => a - b);
+    const median = steady[steady.length >> 1];
+    console.log(`seed ${seed}: target peak ${peak.toFixed(1)} ms, median after 20 s ${median.toFixed(1)} ms`);
+    // The clock's own steps (up to 24 ms) are a real spread of the fill the page measures
+    // (fill = next start − currentTime), so the target may sit at k × (24 ms + jitter) +
+    // quantum ≈ 42 ms; it must not grow with the start-up freeze or with the stalls (before the
+    // fix: the 1000 ms cap).
+    assert.ok(median < 45, `seed ${seed}: target ${median.toFixed(1)} ms (median) with nothing late`);
+    assert.ok(peak < 70, `seed ${seed}: target reached ${peak.toFixed(1)} ms with nothing late`);
+  }
+});
+
+test('a real stall raises the target at once; a lone one is forgotten within 20 s', () => {
+  const r = run({ seconds: 60, pauses: [[30000, 150]], stalls: false });
+  const before = maxAfter(r, 25000, 30000);
+  const i = r.findIndex((x) => x.w >= 30150);
+  // the first arrival after the pause already carries the raised target
+  assert.ok(r[i].targetMs >= 1.5 * 0.6 * 150 - 1, `target ${r[i].targetMs.toFixed(1)} ms right after a 150 ms stall`);
+  const back = r.find((x) => x.w > 30150 && x.targetMs <= before + 2);
+  console.log(`lone 150 ms stall: target ${before.toFixed(1)} → ${r[i].targetMs.toFixed(1)} ms, back within 2 ms after ${back ? ((back.w - 30150) / 1000).toFixed(1) : '∞'} s`);
+  assert.ok(back && back.w - 30150 < 20000, 'target still raised 20 s after a lone stall');
+});
+
+test('stalls that recur keep the target up between them', () => {
+  const pauses = [];
+  for (let t = 20000; t < 60000; t += 7000) pauses.push([t, 100]);
+  const r = run({ seconds: 60, pauses, stalls: false });
+  // between the third and the fourth stall (both recurring), the target stays ≥ 0.6 × 1.5 × 100 ms
+  const low = Math.min(...r.filter((x) => x.w > 34200 && x.w < 41000).map((x) => x.targetMs));
+  console.log(`stalls of 100 ms every 7 s: target at least ${low.toFixed(1)} ms between them`);
+  assert.ok(low >= 85, `target fell to ${low.toFixed(1)} ms between recurring stalls`);
+});
