@@ -1,7 +1,7 @@
 /*
  * api_http.c — the server's glue to session/ (the table and its store) and api/ (the REST
- * handler as a pure function): which state directory and token, the session event fan-out, the
- * API's live/status hooks, the wrong-token rate limit, and one REST request → response.
+ * handler as a pure function): which state directory and token, the API's live/status hooks,
+ * and one REST request → response. Session events go to fanout.c.
  *
  * Threads: everything here runs on the lws thread, except lc_server_sessions_create (main
  * thread, before any other thread of ours exists). Session events: lc_sessions calls back on the
@@ -19,21 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- session events ------------------------------------------------------------------------ */
-
-static void on_session_event(void *user, lc_session_event ev, const lc_session_info *s)
-{
-    lc_server *srv = user;
-    if (!pthread_equal(pthread_self(), srv->lws_thread)) {
-        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "session event off the lws thread dropped (bug)");
-        return;
-    }
-    if (srv->tearing_down)
-        return; /* the connections are being freed; nobody is left to tell */
-    lc_ws_stream_session_event(srv, ev, s);
-    lc_ws_events_session_event(srv, ev, s);
-}
-
 /* ---- API hooks ----------------------------------------------------------------------------- */
 
 static void live_hook(void *user, const char *id, lc_api_live *out)
@@ -44,29 +29,12 @@ static void live_hook(void *user, const char *id, lc_api_live *out)
 static void status_hook(void *user, void *obj)
 {
     lc_server *srv = user;
-    cJSON *o = obj, *src, *codec;
-    const lc_opus_config *oc = lc_opus_get_config(srv->enc);
-    char err[160];
-    lc_capture_state st = lc_source_state(srv, err, sizeof err);
-
+    cJSON *o = obj;
     cJSON_AddStringToObject(o, "version", LC_VERSION);
     cJSON_AddNumberToObject(o, "uptime_s",
                             (double)((lc_now_ns() - srv->start_ns) / 1000000u) / 1000.0);
-    if ((src = cJSON_AddObjectToObject(o, "source"))) {
-        cJSON_AddStringToObject(src, "uri", lc_capture_uri(srv->cap));
-        cJSON_AddStringToObject(src, "state", lc_capture_state_name(st));
-        if (err[0])
-            cJSON_AddStringToObject(src, "error", err);
-        else
-            cJSON_AddNullToObject(src, "error");
-    }
-    if ((codec = cJSON_AddObjectToObject(o, "codec"))) {
-        cJSON_AddStringToObject(codec, "name", "opus");
-        cJSON_AddNumberToObject(codec, "sample_rate", LC_OPUS_RATE);
-        cJSON_AddNumberToObject(codec, "channels", oc->channels);
-        cJSON_AddNumberToObject(codec, "frame_ms", oc->frame_us / 1000.0);
-        cJSON_AddNumberToObject(codec, "bitrate", oc->bitrate);
-    }
+    lc_wire_add_source(o, srv);
+    lc_wire_add_codec(o, srv);
     cJSON_AddNumberToObject(o, "listeners", srv->listeners);
 }
 
@@ -124,7 +92,7 @@ int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen)
     lc_sessions_config_default(&sc);
     sc.state_dir = srv->state_dir;
     sc.max_sessions = srv->cfg.max_sessions;
-    rc = lc_sessions_create(&srv->sessions, &sc, on_session_event, srv, note, sizeof note);
+    rc = lc_sessions_create(&srv->sessions, &sc, lc_fanout_session_event, srv, note, sizeof note);
     if (rc) {
         lc_errf(errbuf, errlen, "session store in '%s': %s", srv->state_dir, lc_strerror(rc));
         goto out;
@@ -138,60 +106,6 @@ int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen)
 out:
     OPENSSL_cleanse(tok, sizeof tok);
     return rc;
-}
-
-/* ---- wrong-token rate limit ---------------------------------------------------------------- */
-
-static lc_auth_slot *auth_slot(lc_server *srv, const char *addr, bool create)
-{
-    lc_auth_slot *oldest = &srv->auth[0];
-    for (int i = 0; i < LC_AUTH_SLOTS; i++) {
-        lc_auth_slot *a = &srv->auth[i];
-        if (a->addr[0] && !strcmp(a->addr, addr))
-            return a;
-        if (a->first_ns < oldest->first_ns && a->blocked_until_ns < lc_now_ns())
-            oldest = a;
-    }
-    if (!create)
-        return NULL;
-    /* Reuse the slot whose failures are oldest: a flood of addresses can at worst make us
-     * forget a few failures, never grow memory. */
-    memset(oldest, 0, sizeof *oldest);
-    snprintf(oldest->addr, sizeof oldest->addr, "%s", addr);
-    return oldest;
-}
-
-bool lc_auth_blocked(lc_server *srv, const char *addr, unsigned *retry_s)
-{
-    lc_auth_slot *a = auth_slot(srv, addr, false);
-    uint64_t now = lc_now_ns();
-    if (!a || a->blocked_until_ns <= now)
-        return false;
-    *retry_s = (unsigned)((a->blocked_until_ns - now) / 1000000000u) + 1;
-    return true;
-}
-
-void lc_auth_failed(lc_server *srv, const char *addr, const char *where)
-{
-    lc_auth_slot *a = auth_slot(srv, addr, true);
-    uint64_t now = lc_now_ns();
-    srv->api_auth_failures++;
-    lc_refused(srv, LC_REFUSED_AUTH);
-    if (now - a->first_ns > (uint64_t)LC_AUTH_WINDOW_S * 1000000000u) {
-        a->first_ns = now;
-        a->fails = 0;
-    }
-    a->fails++;
-    /* The token itself is never logged, only who tried. */
-    lc_log(LC_LOG_WARN, LC_LOG_MOD, "%s: wrong API token from %s (%u in %d s)", where, addr,
-           a->fails, LC_AUTH_WINDOW_S);
-    if (a->fails >= LC_AUTH_MAX_FAILS) {
-        a->blocked_until_ns = now + (uint64_t)LC_AUTH_BLOCK_S * 1000000000u;
-        a->fails = 0;
-        a->first_ns = now;
-        lc_log(LC_LOG_WARN, LC_LOG_MOD, "%s: blocking %s for %d s after %d wrong tokens", where,
-               addr, LC_AUTH_BLOCK_S, LC_AUTH_MAX_FAILS);
-    }
 }
 
 /* ---- one REST request ---------------------------------------------------------------------- */

@@ -41,28 +41,6 @@ typedef struct http_pss {
 
 size_t lc_http_pss_size(void) { return sizeof(http_pss); }
 
-static const char CSP[] = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
-                          "connect-src 'self' ws: wss:; style-src 'self'; img-src 'self' data:; "
-                          "object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-
-static int add_hdr(struct lws *wsi, const char *name, const char *val, unsigned char **p,
-                   unsigned char *end)
-{
-    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                       (const unsigned char *)val, (int)strlen(val), p, end);
-}
-
-int lc_http_add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end,
-                                 const char *cache_control)
-{
-    if (add_hdr(wsi, "content-security-policy:", CSP, p, end) ||
-        add_hdr(wsi, "x-content-type-options:", "nosniff", p, end) ||
-        add_hdr(wsi, "referrer-policy:", "no-referrer", p, end) ||
-        add_hdr(wsi, "cache-control:", cache_control ? cache_control : "no-store", p, end))
-        return 1;
-    return 0;
-}
-
 static void pss_reset(http_pss *pss)
 {
     free(pss->owned);
@@ -85,9 +63,9 @@ static int respond(struct lws *wsi, http_pss *pss, unsigned status, const char *
     pss->owned = owned;
     bool close_after = pss->close_after;
     if (lws_add_http_common_headers(wsi, status, mime, len, &p, end) ||
-        (close_after && add_hdr(wsi, "connection:", "close", &p, end)) ||
+        (close_after && lc_http_add_header(wsi, "connection:", "close", &p, end)) ||
         lc_http_add_security_headers(wsi, &p, end, cache) ||
-        (extra_name && add_hdr(wsi, extra_name, extra_val, &p, end)) ||
+        (extra_name && lc_http_add_header(wsi, extra_name, extra_val, &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end)) {
         pss_reset(pss);
         return -1;
@@ -145,54 +123,12 @@ static uint8_t *fmt_body(size_t *len, const char *fmt, ...)
     return (uint8_t *)s;
 }
 
-/* JSON string escaping for the few strings we put into bodies (a path, an error reason). */
-static void json_escape(char *out, size_t cap, const char *in)
-{
-    size_t o = 0;
-    for (; *in && o + 7 < cap; in++) {
-        unsigned char c = (unsigned char)*in;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
-}
-
-int lc_http_error_now(struct lws *wsi, unsigned status, const char *code, const char *message,
-                      bool close)
-{
-    uint8_t buf[LWS_PRE + 2048];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    char esc[512], body[640];
-    json_escape(esc, sizeof esc, message);
-    int bl = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
-                      code, esc);
-    if (bl < 0 || (size_t)bl >= sizeof body)
-        return -1;
-    if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)bl, &p,
-                                    end) ||
-        (close && add_hdr(wsi, "connection:", "close", &p, end)) ||
-        lc_http_add_security_headers(wsi, &p, end, "no-store") ||
-        lws_finalize_http_header(wsi, &p, end) || end - p < bl)
-        return -1;
-    /* Headers and body in one write, as lws_return_http_status does: lws takes the connection
-     * back as soon as we return, so nothing may be left for a later WRITEABLE. */
-    memcpy(p, body, (size_t)bl);
-    p += bl;
-    return lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 1;
-}
-
 static int json_error(struct lws *wsi, http_pss *pss, unsigned status, const char *code,
                       const char *message, bool head_only, const char *allow)
 {
     char esc[512];
     size_t len = 0;
-    json_escape(esc, sizeof esc, message);
+    lc_json_escape(esc, sizeof esc, message);
     uint8_t *b = fmt_body(&len, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code, esc);
     if (!b)
         return -1;
@@ -407,7 +343,7 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
         char reason[256], esc[300];
         size_t len = 0;
         int ready = lc_server_ready(srv, reason, sizeof reason);
-        json_escape(esc, sizeof esc, reason);
+        lc_json_escape(esc, sizeof esc, reason);
         uint8_t *b = fmt_body(&len, "{\"ready\":%s,\"reason\":\"%s\"}\n", ready ? "true" : "false",
                               esc);
         if (!b)

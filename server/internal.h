@@ -39,10 +39,11 @@
 
 enum { LC_PROTO_HTTP = 0, LC_PROTO_STREAM = 1, LC_PROTO_EVENTS = 2, LC_PROTO_COUNT_ = 3 };
 
+struct cJSON;                         /* cJSON's object type, for wire.c's builders */
 typedef struct lc_ws_conn lc_ws_conn; /* an audio connection (ws_stream.c) */
 typedef struct lc_ev_conn lc_ev_conn; /* an events connection (ws_events.c) */
 
-/* Wrong-token rate limit, per client address (api_http.c). */
+/* Wrong-token rate limit, per client address (auth.c). */
 #define LC_AUTH_SLOTS 64
 #define LC_AUTH_MAX_FAILS 10        /* failures within LC_AUTH_WINDOW_S ... */
 #define LC_AUTH_WINDOW_S 60
@@ -137,14 +138,19 @@ struct lc_server {
 /* Above this RLIMIT_NOFILE, lws's fd table (two pointers per fd) is not sized to it. */
 #define LC_FD_LIMIT_MAX (1u << 20)
 
-/* http.c */
+/* http.c: every plain HTTP request (pages, probes, metrics, the REST API). */
 int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
 size_t lc_http_pss_size(void);
+
+/* http_reply.c: what every HTTP answer shares. */
+int lc_http_add_header(struct lws *wsi, const char *name, const char *val, unsigned char **p,
+                       unsigned char *end);
 /* Adds CSP, nosniff, Referrer-Policy and Cache-Control to a header block being built. */
 int lc_http_add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end,
                                  const char *cache_control);
-
+/* JSON string escaping for the few strings put into bodies (a path, an error reason). */
+void lc_json_escape(char *out, size_t cap, const char *in);
 /* Answers the request now, in one write: a JSON error ({"error":{"code","message"}}) with our
  * security headers, "connection: close" if `close`. For the upgrade gate, where lws takes over
  * once the callback returns: 1 (what LWS_CALLBACK_HTTP_CONFIRM_UPGRADE wants), -1 on failure. */
@@ -170,13 +176,14 @@ const char *lc_refusal_name(lc_refusal r);
 /* A refusal's log line, rate-limited (bursts of 10, then 5/s; the dropped ones are counted). */
 void lc_refusal_log(lc_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ws_stream.c */
-/* At a WRITEABLE: does the connection close? 0 = no. 1 = the server is stopping: the 1001 is
- * set, return -1. 2 = its own close_code: the close frame is sent (once; *close_sent) and the
- * connection waits up to 2 s for the client's close, reading nothing more: return 0 and send
- * nothing. Shared by the audio and events protocols so both close the same way. */
+/* ws_close.c: how both WebSocket protocols close. At a WRITEABLE: does the connection close?
+ * 0 = no. 1 = the server is stopping: the 1001 is set, return -1. 2 = its own close_code: the
+ * close frame is sent (once; *close_sent) and the connection waits up to 2 s for the client's
+ * close, reading nothing more: return 0 and send nothing. */
 int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, const char *why,
                         bool *close_sent);
+
+/* ws_stream.c: the audio WebSocket. */
 int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len);
 size_t lc_ws_pss_size(void);
@@ -190,13 +197,22 @@ void lc_ws_stream_source_changed(lc_server *srv);
 int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len);
 size_t lc_ws_events_pss_size(void);
-void lc_ws_events_session_event(lc_server *srv, lc_session_event ev, const lc_session_info *s);
+/* Queues `text` (malloc'd, taken; NULL = out of memory, logged) for every events client. */
+void lc_ws_events_push(lc_server *srv, char *text);
+
+/* fanout.c: changes to the connections. The lc_sessions event callback (lws thread). */
+void lc_fanout_session_event(void *user, lc_session_event ev, const lc_session_info *s);
 /* Starts the capture-state poll (every 250 ms; pushes `source` on a change). */
-void lc_ws_events_start_source_poll(lc_server *srv);
-/* The `source` message text for the current state (malloc'd), NULL on OOM. */
-char *lc_source_json(lc_server *srv);
-/* Current capture state and error ("" when running) */
+void lc_fanout_start_source_poll(lc_server *srv);
+
+/* wire.c: the server's entities as JSON, one serializer each. */
+/* Current capture state and error ("" when running). */
 lc_capture_state lc_source_state(lc_server *srv, char *err, size_t errlen);
+/* Adds "source": {uri, state, error} / "codec": {...} to `parent`; false if out of memory. */
+bool lc_wire_add_source(struct cJSON *parent, lc_server *srv);
+bool lc_wire_add_codec(struct cJSON *parent, lc_server *srv);
+/* The `source` message {"type":"source",uri,state,error} (malloc'd), NULL on OOM. */
+char *lc_wire_source_msg(lc_server *srv);
 
 /* api_http.c: the server's glue to session/ and api/. */
 int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen);
@@ -207,7 +223,8 @@ void lc_api_http_answer(struct lws *wsi, lc_server *srv, const char *client, con
                         const char *method, const char *body, size_t body_len, bool too_large,
                         lc_api_response *resp, const char **extra_name, char *extra_val,
                         size_t extra_cap);
-/* Wrong-token rate limit: blocked now? (seconds left in *retry_s) / record one failure. */
+
+/* auth.c: the wrong-token rate limit: blocked now? (seconds left in *retry_s) / one failure. */
 bool lc_auth_blocked(lc_server *srv, const char *addr, unsigned *retry_s);
 void lc_auth_failed(lc_server *srv, const char *addr, const char *where);
 

@@ -358,7 +358,7 @@ int lc_server_run(lc_server *srv)
                "<Host>:%d<path>", srv->cfg.bind ? srv->cfg.bind : "*", srv->cfg.redirect_port,
                srv->cfg.port);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "source: %s", lc_capture_uri(srv->cap));
-    lc_ws_events_start_source_poll(srv);
+    lc_fanout_start_source_poll(srv);
     lc_log(LC_LOG_INFO, LC_LOG_MOD,
            "codec: Opus %u ch, 48000 Hz, %.1f ms frames, %d bit/s, complexity %d; max lag %u ms "
            "(%u packets, ring of %u)", oc->channels, oc->frame_us / 1000.0, oc->bitrate,

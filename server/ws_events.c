@@ -1,10 +1,10 @@
 /*
- * ws_events.c — the events WebSocket (/api/v1/events, subprotocol "loopcast.events.v1") and the
- * capture-state poll that feeds it and the listeners' `source` messages.
+ * ws_events.c — the events WebSocket (/api/v1/events, subprotocol "loopcast.events.v1"). What
+ * it pushes comes from fanout.c (session changes, source changes), already serialized.
  *
  * Auth: the Authorization header on the handshake, or a first message {"type":"auth","token":…}
  * within 5 s (browsers cannot set headers on a WebSocket). A wrong token closes with 1008 and
- * counts toward the per-address wrong-token limit (api_http.c), which the REST API shares.
+ * counts toward the per-address wrong-token limit (auth.c), which the REST API shares.
  * Then: a `hello` snapshot {sessions, status}, and every change after it.
  *
  * Queue: each client holds at most EV_QUEUE pending messages. Messages are built once and shared
@@ -24,7 +24,6 @@
 #define EV_QUEUE 256
 #define EV_AUTH_TIMEOUT_US (5 * LWS_USEC_PER_SEC)
 #define EV_MAX_RX 1024 /* an auth message is ~100 bytes */
-#define SOURCE_POLL_US (250 * LWS_US_PER_MS)
 
 typedef struct evmsg {
     unsigned refs;
@@ -114,69 +113,12 @@ static void broadcast_text(lc_server *srv, char *text)
         lc_log(LC_LOG_ERROR, LC_LOG_MOD, "events: out of memory, a change was not pushed");
 }
 
-void lc_ws_events_session_event(lc_server *srv, lc_session_event ev, const lc_session_info *s)
+void lc_ws_events_push(lc_server *srv, char *text)
 {
-    if (!srv->events_clients)
-        return;
-    lc_api_live live = {.delay_ms = -1};
-    lc_ws_stream_live(srv, s->id, &live);
-    broadcast_text(srv, lc_api_event_json(ev, s, &live));
-}
-
-/* ---- the capture source -------------------------------------------------------------------- */
-
-lc_capture_state lc_source_state(lc_server *srv, char *err, size_t errlen)
-{
-    lc_capture_state st = lc_capture_get_state(srv->cap);
-    err[0] = '\0';
-    if (st != LC_CAPTURE_RUNNING) {
-        lc_capture_stats cs;
-        lc_capture_get_stats(srv->cap, &cs);
-        snprintf(err, errlen, "%s", cs.last_error);
-    }
-    return st;
-}
-
-char *lc_source_json(lc_server *srv)
-{
-    char err[160];
-    lc_capture_state st = lc_source_state(srv, err, sizeof err);
-    cJSON *o = cJSON_CreateObject();
-    char *text = NULL;
-    if (o && cJSON_AddStringToObject(o, "type", "source") &&
-        cJSON_AddStringToObject(o, "state", lc_capture_state_name(st)) &&
-        cJSON_AddStringToObject(o, "uri", lc_capture_uri(srv->cap)) &&
-        (err[0] ? cJSON_AddStringToObject(o, "error", err) != NULL
-                : cJSON_AddNullToObject(o, "error") != NULL))
-        text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return text;
-}
-
-/* lc_capture has no state callback (its thread must not call into lws), so the lws thread looks
- * every 250 ms: cheap (two atomic loads and a short copy) and well inside "a panel sees it". */
-static void source_poll(lws_sorted_usec_list_t *sul)
-{
-    lc_server *srv = lws_container_of(sul, lc_server, source_poll);
-    char err[160];
-    lc_capture_state st = lc_source_state(srv, err, sizeof err);
-    if (st != srv->src_state || strcmp(err, srv->src_error)) {
-        srv->src_state = st;
-        snprintf(srv->src_error, sizeof srv->src_error, "%s", err);
-        lc_ws_stream_source_changed(srv);
-        if (srv->events_clients)
-            broadcast_text(srv, lc_source_json(srv));
-    }
-    if (!srv->stopping)
-        lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);
-}
-
-void lc_ws_events_start_source_poll(lc_server *srv)
-{
-    char err[160];
-    srv->src_state = lc_source_state(srv, err, sizeof err);
-    snprintf(srv->src_error, sizeof srv->src_error, "%s", err);
-    lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);
+    if (srv->events_clients)
+        broadcast_text(srv, text);
+    else
+        free(text);
 }
 
 /* ---- one client ---------------------------------------------------------------------------- */

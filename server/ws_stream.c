@@ -6,7 +6,7 @@
  *
  * Sessions: ESTABLISHED attaches the connection to its session (lc_sessions_attach: persisted
  * settings come back and go out in the hello), CLOSED detaches it. The page's `set` patches the
- * table; the table's event (api_http.c → lc_ws_stream_session_event) updates every connection of
+ * table; the table's event (fanout.c → lc_ws_stream_session_event) updates every connection of
  * that session, which then gets a `session` message — so a change from the API, another tab or
  * the page itself reaches all of them the same way, within one service-loop turn.
  *
@@ -35,10 +35,6 @@
 #include "session.h"
 
 #define MAX_PINGS 4
-/* The close opcode for lws_write: value 4 of enum lws_write_protocol, which 4.1's header leaves
- * unnamed ("handled by lws_close_reason()") but its ws writer maps to the close opcode. */
-#define LC_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
-
 struct lc_ws_conn {
     struct lws *wsi;
     lc_ws_conn *prev, *next; /* srv->audio_conns: lws thread only */
@@ -146,9 +142,6 @@ static cJSON *add_session(cJSON *root, const ws_pss *pss)
 
 static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
-    const lc_opus_config *oc = lc_opus_get_config(srv->enc);
-    lc_opus_stats st;
-    lc_opus_get_stats(srv->enc, &st);
     cJSON *root = cJSON_CreateObject(), *o;
     if (!root)
         return -1;
@@ -158,19 +151,8 @@ static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
         goto fail;
     cJSON_AddStringToObject(o, "version", LC_VERSION);
     cJSON_AddNumberToObject(o, "time_ns", (double)lc_now_ns());
-    if (!add_session(root, pss) || !(o = cJSON_AddObjectToObject(root, "codec")))
+    if (!add_session(root, pss) || !lc_wire_add_codec(root, srv) || !lc_wire_add_source(root, srv))
         goto fail;
-    cJSON_AddStringToObject(o, "name", "opus");
-    cJSON_AddNumberToObject(o, "sample_rate", LC_OPUS_RATE);
-    cJSON_AddNumberToObject(o, "channels", oc->channels);
-    cJSON_AddNumberToObject(o, "frame_samples", lc_opus_frame_samples(srv->enc));
-    cJSON_AddNumberToObject(o, "frame_ms", oc->frame_us / 1000.0);
-    cJSON_AddNumberToObject(o, "bitrate", oc->bitrate);
-    cJSON_AddNumberToObject(o, "lookahead", st.lookahead);
-    if (!(o = cJSON_AddObjectToObject(root, "source")))
-        goto fail;
-    cJSON_AddStringToObject(o, "uri", lc_capture_uri(srv->cap));
-    cJSON_AddStringToObject(o, "state", lc_capture_state_name(lc_capture_get_state(srv->cap)));
     return write_json(wsi, srv, root);
 fail:
     cJSON_Delete(root);
@@ -191,7 +173,7 @@ static int send_session(struct lws *wsi, lc_server *srv, ws_pss *pss)
 
 static int send_source(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
-    char *text = lc_source_json(srv);
+    char *text = lc_wire_source_msg(srv);
     int rc = text ? write_text(wsi, srv, text, strlen(text)) : -1;
     pss->source_pending = false;
     free(text);
@@ -255,46 +237,6 @@ static int send_audio(struct lws *wsi, lc_server *srv, ws_pss *pss)
     if (lc_stream_pending(srv->ring, pss->cursor))
         lws_callback_on_writable(wsi);
     return 0;
-}
-
-int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, const char *why,
-                        bool *close_sent)
-{
-    if (*close_sent)
-        return 2; /* waiting for the client's answer: nothing more goes out */
-    if (!why)
-        why = "";
-    if (!code && srv->stopping) {
-        /* Shutting down: no time to wait for answers (SIGTERM must exit within 2 s). */
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"server shutting down",
-                         strlen("server shutting down"));
-        return 1;
-    }
-    if (!code)
-        return 0;
-    /*
-     * A refusal: the close frame goes out now, and the connection stays open, its input read
-     * and dropped, until the client answers with its own close (lws then hangs up) or 2 s pass.
-     * Hanging up at once (lws_close_reason + -1) closes the socket with the client's unread
-     * messages in it, which makes the kernel send RST instead of FIN, and the RST can destroy
-     * our close frame before the client reads it: a client flooding messages (the very one the
-     * rate limit closes) would see 1006 instead of 1008 "rate limit".
-     */
-    uint8_t buf[LWS_PRE + 125];
-    size_t n = strlen(why);
-    if (n > 123)
-        n = 123; /* a control frame's payload is at most 125 bytes */
-    buf[LWS_PRE] = (uint8_t)(code >> 8);
-    buf[LWS_PRE + 1] = (uint8_t)(code & 0xff);
-    memcpy(buf + LWS_PRE + 2, why, n);
-    /* lws 4.1 has no public way to send a close and then wait (lws_close_reason + -1 hangs up
-     * at once, and an async kill drops the reason): the close frame is written as a control
-     * frame of its own; lws answers the client's close when it comes. */
-    if (lws_write(wsi, buf + LWS_PRE, 2 + n, LC_LWS_WRITE_CLOSE) < 0)
-        return 1;
-    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 2);
-    *close_sent = true;
-    return 2;
 }
 
 static int on_writeable(struct lws *wsi, lc_server *srv, ws_pss *pss)

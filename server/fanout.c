@@ -1,0 +1,60 @@
+/*
+ * fanout.c — the one place where a change reaches the open connections: a session change (from
+ * the table's event callback) goes to that session's audio connections and to every events
+ * client; a capture-state change (a 250 ms poll) goes to every audio connection and every events
+ * client. Each protocol file only queues what it is given, so none of them calls another.
+ *
+ * Threads: lc_sessions calls back on the thread that made the change, and the server makes every
+ * change on the lws thread (attach and detach in ws_stream.c, patch from a page's `set`, and the
+ * REST handler); the store's writer thread only writes files and never emits. The thread is
+ * checked anyway, so a future caller elsewhere fails loudly instead of racing on the lists.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SOURCE_POLL_US (250 * LWS_US_PER_MS)
+
+void lc_fanout_session_event(void *user, lc_session_event ev, const lc_session_info *s)
+{
+    lc_server *srv = user;
+    if (!pthread_equal(pthread_self(), srv->lws_thread)) {
+        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "session event off the lws thread dropped (bug)");
+        return;
+    }
+    if (srv->tearing_down)
+        return; /* the connections are being freed; nobody is left to tell */
+    lc_ws_stream_session_event(srv, ev, s);
+    if (srv->events_clients) {
+        lc_api_live live = {.delay_ms = -1};
+        lc_ws_stream_live(srv, s->id, &live);
+        lc_ws_events_push(srv, lc_api_event_json(ev, s, &live));
+    }
+}
+
+/* lc_capture has no state callback (its thread must not call into lws), so the lws thread looks
+ * every 250 ms: cheap (two atomic loads and a short copy) and well inside "a panel sees it". */
+static void source_poll(lws_sorted_usec_list_t *sul)
+{
+    lc_server *srv = lws_container_of(sul, lc_server, source_poll);
+    char err[160];
+    lc_capture_state st = lc_source_state(srv, err, sizeof err);
+    if (st != srv->src_state || strcmp(err, srv->src_error)) {
+        srv->src_state = st;
+        snprintf(srv->src_error, sizeof srv->src_error, "%s", err);
+        lc_ws_stream_source_changed(srv);
+        if (srv->events_clients)
+            lc_ws_events_push(srv, lc_wire_source_msg(srv));
+    }
+    if (!srv->stopping)
+        lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);
+}
+
+void lc_fanout_start_source_poll(lc_server *srv)
+{
+    char err[160];
+    srv->src_state = lc_source_state(srv, err, sizeof err);
+    snprintf(srv->src_error, sizeof srv->src_error, "%s", err);
+    lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);
+}
