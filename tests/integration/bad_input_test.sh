@@ -257,7 +257,9 @@ lc_start_server "$LC_TMP/trunc.log" --source "file:$LC_TMP/trunc_data.wav" --bin
 st=$(curl -sS -H "$AUTH" "http://127.0.0.1:$p2/api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["source"]["state"])')
 lc_stop_server; LC_PID=$pid1
 row Source "file: WAV whose data chunk claims 10 MB more than the file has" "starts, source running" "starts, source $st"
-ref Source "pipe writer dies / comes back; file or device disappears" "listeners stay connected, source retrying → running" "fault_source_test.sh, soak.sh"
+ref Source "pipe writer dies / comes back" "listeners stay connected, source retrying → running" "fault_source_test.sh (a), soak.sh"
+ref Source "\`file:\` WAV deleted while it plays, then a new one put at its path" "listeners stay connected and hear silence; source retrying (error names the path) → running with the new file's audio" "fault_source_test.sh (c), test_capture_file"
+ref Source "the sound server behind \`loopback\` (the ALSA pulse device) killed -9, then restarted" "listeners stay connected, source retrying → running" "fault_source_test.sh (b)"
 
 # ---- state dir -------------------------------------------------------------------------------------
 # store_case NAME CONTENT → "starts, moved aside" when the server answered /healthz and the file
