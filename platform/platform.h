@@ -13,7 +13,7 @@
  *
  * Objects are opaque and heap-allocated (create/destroy), so no system header leaks into callers
  * and the same binary layout holds for every compiler. Functions that can fail return 0 or a
- * negative LC_ERR_* (common.h); lock/unlock/signal cannot fail on a valid object and return void.
+ * negative LC_ERR_* (lc_error.h); lock/unlock/signal cannot fail on a valid object and return void.
  *
  * The clock: lc_plat_now_ns() is CLOCK_MONOTONIC on POSIX and QueryPerformanceCounter on Windows.
  * On Windows that is also the clock WASAPI stamps packets with (u64QPCPosition, 100 ns units), so
@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common.h"
+#include "lc_error.h"
 
 #ifdef __cplusplus
 extern "C" {
