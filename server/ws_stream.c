@@ -103,12 +103,7 @@ static int session_from_request(struct lws *wsi, char out[LC_SESSION_ID_LEN + 1]
     }
     if (!v || !*v)
         return 0;
-    if (strlen(v) != LC_SESSION_ID_LEN || !lc_session_id_valid(v))
-        return -1;
-    for (int i = 0; i < LC_SESSION_ID_LEN; i++)
-        out[i] = (char)((v[i] >= 'A' && v[i] <= 'F') ? v[i] - 'A' + 'a' : v[i]);
-    out[LC_SESSION_ID_LEN] = '\0';
-    return 1;
+    return lc_session_id_canonical(out, v) ? -1 : 1;
 }
 
 static int write_text(struct lws *wsi, lc_server *srv, const char *s, size_t n)

@@ -54,20 +54,21 @@ int lc_session_id_new(char out[LC_SESSION_ID_LEN + 1])
     return 0;
 }
 
-/* GUIDs compare case-insensitively; we store them lower case. */
-static void id_lower(char dst[LC_SESSION_ID_LEN + 1], const char *src)
+int lc_session_id_canonical(char out[LC_SESSION_ID_LEN + 1], const char *id)
 {
+    if (!lc_session_id_valid(id))
+        return LC_ERR_INVALID;
     for (int i = 0; i < LC_SESSION_ID_LEN; i++)
-        dst[i] = (char)(src[i] >= 'A' && src[i] <= 'F' ? src[i] + 32 : src[i]);
-    dst[LC_SESSION_ID_LEN] = 0;
+        out[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
+    out[LC_SESSION_ID_LEN] = '\0';
+    return 0;
 }
 
 static lc_session_info *find(lc_sessions *s, const char *id)
 {
     char low[LC_SESSION_ID_LEN + 1];
-    if (!lc_session_id_valid(id))
+    if (lc_session_id_canonical(low, id))
         return NULL;
-    id_lower(low, id);
     for (size_t i = 0; i < s->count; i++)
         if (!memcmp(s->tab[i].id, low, LC_SESSION_ID_LEN))
             return &s->tab[i];
@@ -137,9 +138,8 @@ static int find_or_create(lc_sessions *s, const char *id, bool persist, lc_sessi
     char low[LC_SESSION_ID_LEN + 1];
     *did_evict = *created = false;
     if (id && *id) {
-        if (!lc_session_id_valid(id))
+        if (lc_session_id_canonical(low, id))
             return LC_ERR_INVALID;
-        id_lower(low, id);
         if ((*out = find(s, low)))
             return 0;
     } else if (lc_session_id_new(low) < 0) {

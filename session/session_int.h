@@ -26,6 +26,8 @@ struct lc_sessions {
 
     pthread_t writer;               /* the store writer thread (only if state_dir) */
     bool writer_started;
+    char *snap;                     /* writer thread only: the text of the last write, reused */
+    size_t snap_cap;
 };
 
 /* store.c */
