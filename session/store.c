@@ -234,11 +234,12 @@ corrupt:
  * Why not a cJSON tree: building one cost ~13 small allocations (~850 bytes) per session, a
  * printer buffer doubled by realloc, and all of it freed again, up to five times a second, on the
  * writer thread's own glibc arena. glibc kept what that churn touched: the arena's resident size
- * rose in steps (340 → 732 → 1412 → 2024 kB by 1,000 sessions, /tmp-style reproduction in
- * docs/reliability.md) — the soak's "unexplained" RSS steps after a while of PATCHes and new
- * sessions. Now a write allocates nothing once the buffer has reached the text's size, the
- * writer's memory is that one buffer (≤ 1.25 × the file, ~150 bytes per persisted session, at
- * most --max-sessions of them), and the lock is held for a copy instead of a tree.
+ * rose in steps, 340 → 732 → 1412 → 2024 kB by 1,000 sessions (tests/soak/store_arena.c), and by
+ * up to 2.8 MB within 30 s in a 10-minute soak — the soak's RSS steps (docs/reliability.md).
+ * Now a write allocates nothing once the buffer has reached the text's size (it grows with 25 %
+ * headroom, never shrinks): the writer's memory is that one buffer, of which the text's pages
+ * (~150 bytes per persisted session, at most --max-sessions of them) are resident, and the lock
+ * is held for a copy instead of a tree build.
  * Returns the text's length, or -1 (out of memory).
  */
 #define SNAP_ENTRY_MAX (sizeof "{\"id\":\"\",\"name\":\"\",\"volume\":,\"muted\":false,\"created\":," \
