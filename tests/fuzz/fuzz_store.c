@@ -17,7 +17,7 @@
  *      the writer write the table exactly once, and the file it writes parses back to the same
  *      sessions, every field equal.
  * 3 and 4 go through the real store (writer thread, temp file, fsync, rename) in a directory on
- * /dev/shm. That costs ~2 ms an input (a thread started and joined, under ASan), 100x the parse,
+ * /dev/shm (/tmp where there is none). That costs ~2 ms an input (a thread started and joined, under ASan), 100x the parse,
  * so every input the parser accepts goes through it, but only one refused input in 16 (chosen by
  * a hash of its bytes, so a saved input replays the same way): refusals are most of what the
  * fuzzer generates, and past the parser the store treats them all alike (rename aside).
@@ -191,8 +191,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static lc_session_info parsed[MAX], small[SMALL_MAX], loaded[MAX], again[MAX];
     if (!state_dir[0]) {
+        /* tmpfs where there is one (fsync and rename cost nothing there), else /tmp */
         snprintf(state_dir, sizeof state_dir, "/dev/shm/lc-fuzz-store-XXXXXX");
-        MUST(mkdtemp(state_dir) != NULL);
+        if (!mkdtemp(state_dir)) {
+            snprintf(state_dir, sizeof state_dir, "/tmp/lc-fuzz-store-XXXXXX");
+            MUST(mkdtemp(state_dir) != NULL);
+        }
         /* Every corrupt input is logged as an error by the store: millions of lines. The
          * invariants below check what those lines would report. */
         lc_log_set_level((lc_log_level)(LC_LOG_ERROR + 1));
