@@ -107,6 +107,7 @@ typedef struct bench {
     /* server figures */
     long rss_before_kb, rss_open_kb, rss_end_kb;
     double cpu_ticks0, cpu_ticks1;
+    double self_ticks0, self_ticks1; /* this process: the load generator's own CPU */
 } bench;
 
 static bench B;
@@ -420,6 +421,7 @@ static void start_measuring(uint64_t t)
 {
     B.measuring = true;
     B.t_measure_ns = t;
+    B.self_ticks0 = proc_cpu_ticks((int)getpid());
     if (B.server_pid > 0) {
         B.rss_open_kb = proc_rss_kb(B.server_pid);
         B.cpu_ticks0 = proc_cpu_ticks(B.server_pid);
@@ -591,6 +593,7 @@ static void tick(lws_sorted_usec_list_t *sul)
             return;
         }
         B.done = true;
+        B.self_ticks1 = proc_cpu_ticks((int)getpid());
         if (B.server_pid > 0) {
             B.cpu_ticks1 = proc_cpu_ticks(B.server_pid);
             B.rss_end_kb = proc_rss_kb(B.server_pid);
@@ -793,6 +796,10 @@ static int report(void)
     double cpu = -1;
     if (B.server_pid > 0 && B.cpu_ticks0 >= 0 && B.cpu_ticks1 >= 0)
         cpu = 100.0 * (B.cpu_ticks1 - B.cpu_ticks0) / (double)sysconf(_SC_CLK_TCK) / win;
+    double self_cpu = -1;
+    if (B.self_ticks0 > 0 && B.self_ticks1 > 0)
+        self_cpu =
+            100.0 * (B.self_ticks1 - B.self_ticks0) / (double)sysconf(_SC_CLK_TCK) / win;
     double per_listener_kb =
         B.rss_before_kb > 0 && B.rss_open_kb > 0 ? (double)(B.rss_open_kb - B.rss_before_kb) / B.n : -1;
 
@@ -810,6 +817,8 @@ static int report(void)
         printf("server           CPU %.1f %% of one core, RSS %ld kB before, %ld kB connected, %ld kB end, "
                "%.2f kB per listener\n",
                cpu, B.rss_before_kb, B.rss_open_kb, B.rss_end_kb, per_listener_kb);
+    printf("bench            CPU %.1f %% of one core (this load generator, same window)\n",
+           self_cpu);
 
     int fails = 0;
     double hz_worst = 0;
@@ -884,12 +893,13 @@ static int report(void)
     printf("RESULT {\"listeners\":%u,\"open\":%u,\"failed\":%u,\"stalled\":%u,\"window_s\":%.2f,"
            "\"packets\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"discontinuities\":%" PRIu64 ","
            "\"delay_p50_ms\":%.3f,\"delay_p99_ms\":%.3f,\"delay_max_ms\":%.3f,\"max_gap_ms\":%.2f,"
-           "\"server_cpu_pct\":%.1f,\"rss_before_kb\":%ld,\"rss_open_kb\":%ld,\"rss_end_kb\":%ld,"
+           "\"server_cpu_pct\":%.1f,\"bench_cpu_pct\":%.1f,\"rss_before_kb\":%ld,"
+           "\"rss_open_kb\":%ld,\"rss_end_kb\":%ld,"
            "\"kb_per_listener\":%.2f,\"decoded_hz\":%.1f,\"waves\":%u,\"first_max_ms\":%.1f,"
            "\"failed_checks\":%d}\n",
            B.n, B.open, B.failed, B.stalled, win, pk, missing, disc, hist_pct(0.5), hist_pct(0.99),
-           dbl(B.delay_max_ns) / 1e6, dbl(max_gap) / 1e6, cpu, B.rss_before_kb, B.rss_open_kb, B.rss_end_kb,
-           per_listener_kb, hz_worst, B.waves, B.worst_first_ms, fails);
+           dbl(B.delay_max_ns) / 1e6, dbl(max_gap) / 1e6, cpu, self_cpu, B.rss_before_kb,
+           B.rss_open_kb, B.rss_end_kb, per_listener_kb, hz_worst, B.waves, B.worst_first_ms, fails);
     return fails;
 }
 
