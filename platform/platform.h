@@ -54,6 +54,25 @@ int lc_plat_gmtime(int64_t unix_s, lc_plat_tm *out);
  * another thread's). Failures are ignored: there is nowhere left to report them. */
 void lc_plat_write_stderr(const char *buf, size_t len);
 
+/* ---- durable files ----------------------------------------------------------------------- */
+
+enum {
+    LC_FILE_REPLACE = 0,      /* path ends up with the new content, replacing any old file */
+    LC_FILE_CREATE_EXCL = 1,  /* path is created with the content only if it does not exist */
+};
+/*
+ * Commits `len` bytes to `path` (UTF-8) durably and all at once: after a crash or power cut the
+ * path holds either its old content or the whole new one, never a part. A private temp file next
+ * to it (readable by its owner only) is written and flushed to the device, then moved into place
+ * and the directory entry flushed: POSIX write → fsync → rename (or link for CREATE_EXCL) →
+ * fsync(dir); Windows WriteFile → FlushFileBuffers → MoveFileExW(WRITE_THROUGH, REPLACE_EXISTING
+ * for REPLACE). The new file is readable by its owner only (mode 0600 on POSIX).
+ * 0; LC_ERR_AGAIN when CREATE_EXCL finds the path already there; LC_ERR_IO (or LC_ERR_LIMIT for
+ * a path too long) with the failing call, path and OS reason in errbuf. No temp file is left.
+ */
+int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode, char *errbuf,
+                        size_t errlen);
+
 /* ---- threads ---------------------------------------------------------------------------- */
 
 typedef struct lc_thread lc_thread;

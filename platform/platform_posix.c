@@ -6,9 +6,14 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +53,96 @@ void lc_plat_write_stderr(const char *buf, size_t len)
 {
     ssize_t r = write(STDERR_FILENO, buf, len);
     (void)r; /* nowhere left to report a failed log write */
+}
+
+/* ---- durable files ----------------------------------------------------------------------- */
+
+static int commit_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int commit_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (errbuf && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* fsync of the directory holding `path`: the rename or link itself survives a power cut. Some
+ * file systems refuse fsync on a directory; the new name stands anyway, so that is not an error. */
+static void sync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+}
+
+int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode, char *errbuf,
+                        size_t errlen)
+{
+    static atomic_uint seq;
+    char tmp[PATH_MAX];
+    int fd = -1, rc;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", path, (long)getpid(),
+                 atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp)
+        return commit_err(errbuf, errlen, LC_ERR_LIMIT, "path too long: '%s'", path);
+    unlink(tmp); /* a leftover of a crashed process with the same pid */
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+        return commit_err(errbuf, errlen, LC_ERR_IO, "open '%s': %s", tmp,
+                          strerror(errno));
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, (const char *)data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = commit_err(errbuf, errlen, LC_ERR_IO, "write '%s': %s", tmp,
+                            w < 0 ? strerror(errno) : "no progress");
+            goto fail;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) < 0) {
+        rc = commit_err(errbuf, errlen, LC_ERR_IO, "fsync '%s': %s", tmp, strerror(errno));
+        goto fail;
+    }
+    int closed = close(fd);
+    fd = -1;
+    if (closed < 0) {
+        rc = commit_err(errbuf, errlen, LC_ERR_IO, "close '%s': %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (mode == LC_FILE_CREATE_EXCL) {
+        /* link() fails if path exists: two processes racing to create it cannot both win */
+        if (link(tmp, path) < 0) {
+            rc = commit_err(errbuf, errlen, errno == EEXIST ? LC_ERR_AGAIN : LC_ERR_IO,
+                            "link to '%s': %s", path, strerror(errno));
+            goto fail;
+        }
+        unlink(tmp);
+    } else if (rename(tmp, path) < 0) {
+        rc = commit_err(errbuf, errlen, LC_ERR_IO, "rename to '%s': %s", path,
+                        strerror(errno));
+        goto fail;
+    }
+    sync_parent(path);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp); /* never leave a partial file behind */
+    return rc;
 }
 
 /* ---- threads ---------------------------------------------------------------------------- */

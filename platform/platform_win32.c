@@ -14,7 +14,9 @@
 
 #include <windows.h>
 #include <process.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef CREATE_WAITABLE_TIMER_HIGH_RESOLUTION
 #define CREATE_WAITABLE_TIMER_HIGH_RESOLUTION 0x00000002 /* SDK 10.0.17134; older headers lack it */
@@ -109,6 +111,97 @@ void lc_plat_write_stderr(const char *buf, size_t len)
     DWORD w;
     if (h && h != INVALID_HANDLE_VALUE)
         (void)WriteFile(h, buf, (DWORD)len, &w, NULL); /* nowhere left to report a failure */
+}
+
+/* ---- durable files ----------------------------------------------------------------------- */
+
+static int commit_err(char *errbuf, size_t errlen, int rc, const char *what, const char *path,
+                      DWORD err)
+{
+    if (errbuf && errlen) {
+        char msg[256] = "";
+        FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err, 0,
+                       msg, sizeof msg, NULL);
+        size_t n = strlen(msg);
+        while (n && (msg[n - 1] == '\r' || msg[n - 1] == '\n' || msg[n - 1] == '.'))
+            msg[--n] = '\0';
+        snprintf(errbuf, errlen, "%s '%s': %s (error %lu)", what, path, msg, (unsigned long)err);
+    }
+    return rc;
+}
+
+/* loopcast's paths are UTF-8; the Windows API takes UTF-16 (the *W calls). NULL on failure. */
+static wchar_t *utf8_to_wide(const char *s)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
+    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+        free(w);
+        w = NULL;
+    }
+    return w;
+}
+
+int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode, char *errbuf,
+                        size_t errlen)
+{
+    static volatile LONG seq;
+    char tmp[1024];
+    wchar_t *wpath = NULL, *wtmp = NULL;
+    HANDLE h = INVALID_HANDLE_VALUE;
+    int rc;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%lu-%ld", path, (unsigned long)GetCurrentProcessId(),
+                 (long)InterlockedIncrement(&seq)) >= (int)sizeof tmp) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "path too long: '%s'", path);
+        return LC_ERR_LIMIT;
+    }
+    if (!(wpath = utf8_to_wide(path)) || !(wtmp = utf8_to_wide(tmp))) {
+        rc = commit_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
+                        ERROR_NO_UNICODE_TRANSLATION);
+        goto out;
+    }
+    /* The temp file inherits the directory's ACL (the state directory is the user's own, or a
+     * service's under %ProgramData%); no other process may open it while it is written. */
+    h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        rc = commit_err(errbuf, errlen, LC_ERR_IO, "CreateFileW", tmp, GetLastError());
+        goto out;
+    }
+    for (size_t off = 0; off < len;) {
+        DWORD chunk = len - off > 1u << 30 ? 1u << 30 : (DWORD)(len - off), w = 0;
+        if (!WriteFile(h, (const char *)data + off, chunk, &w, NULL) || w == 0) {
+            rc = commit_err(errbuf, errlen, LC_ERR_IO, "WriteFile", tmp, GetLastError());
+            goto fail;
+        }
+        off += w;
+    }
+    if (!FlushFileBuffers(h)) {
+        rc = commit_err(errbuf, errlen, LC_ERR_IO, "FlushFileBuffers", tmp, GetLastError());
+        goto fail;
+    }
+    CloseHandle(h);
+    h = INVALID_HANDLE_VALUE;
+    /* Without MOVEFILE_REPLACE_EXISTING the move fails if the path exists: create-exclusive. */
+    DWORD flags = MOVEFILE_WRITE_THROUGH | (mode == LC_FILE_REPLACE ? MOVEFILE_REPLACE_EXISTING : 0);
+    if (!MoveFileExW(wtmp, wpath, flags)) {
+        DWORD e = GetLastError();
+        rc = commit_err(errbuf, errlen,
+                        e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS ? LC_ERR_AGAIN
+                                                                            : LC_ERR_IO,
+                        "MoveFileExW to", path, e);
+        goto fail;
+    }
+    rc = 0;
+    goto out;
+fail:
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+    DeleteFileW(wtmp); /* never leave a partial file behind */
+out:
+    free(wpath);
+    free(wtmp);
+    return rc;
 }
 
 /* ---- threads ---------------------------------------------------------------------------- */

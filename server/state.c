@@ -15,6 +15,7 @@
  * and two racing starts agree on one token. Runs on the main thread before any other exists.
  */
 #include "internal.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,55 +155,18 @@ static int new_token(char *tok, size_t cap)
     return 0;
 }
 
-/* Writes tok to path: private temp file (O_EXCL, 0600), fsync, link (fails if path exists),
- * fsync the directory. LC_ERR_AGAIN if another process created path first. */
-static int save_token(const char *dir, const char *path, const char *tok, char *errbuf,
-                      size_t errlen)
+/* Writes tok to path, created only if it does not exist (lc_plat_file_commit CREATE_EXCL: a
+ * private temp file, fsync, link, fsync of the directory): a crash never leaves a half-written
+ * token, and of two servers racing to create it exactly one wins. LC_ERR_AGAIN if another
+ * process created path first. */
+static int save_token(const char *path, const char *tok, char *errbuf, size_t errlen)
 {
-    char tmp[PATH_MAX];
-    int fd = -1, rc = LC_ERR_IO;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        lc_errf(errbuf, errlen, "state directory path too long");
-        return LC_ERR_LIMIT;
-    }
-    unlink(tmp); /* a leftover of a crashed start with the same pid */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        lc_errf(errbuf, errlen, "cannot create '%s': %s", tmp, strerror(errno));
-        return LC_ERR_IO;
-    }
-    size_t n = strlen(tok);
     char line[LC_CONFIG_TOKEN_MAX + 2];
+    size_t n = strlen(tok);
     memcpy(line, tok, n);
     line[n] = '\n';
-    if (write(fd, line, n + 1) != (ssize_t)(n + 1) || fsync(fd) < 0) {
-        lc_errf(errbuf, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        lc_errf(errbuf, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (link(tmp, path) < 0) {
-        rc = errno == EEXIST ? LC_ERR_AGAIN : LC_ERR_IO;
-        lc_errf(errbuf, errlen, "cannot create '%s': %s", path, strerror(errno));
-        goto fail;
-    }
-    unlink(tmp);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd); /* the new name survives a power cut */
-        close(dfd);
-    }
+    int rc = lc_plat_file_commit(path, line, n + 1, LC_FILE_CREATE_EXCL, errbuf, errlen);
     OPENSSL_cleanse(line, sizeof line);
-    return 0;
-fail:
-    OPENSSL_cleanse(line, sizeof line);
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
     return rc;
 }
 
@@ -229,7 +193,7 @@ int lc_state_token(const char *dir, char *tok, size_t cap, char *errbuf, size_t 
     }
     if ((rc = new_token(tok, cap)))
         goto rand_fail;
-    rc = save_token(dir, path, tok, errbuf, errlen);
+    rc = save_token(path, tok, errbuf, errlen);
     if (rc == LC_ERR_AGAIN) /* someone else just made one: use theirs */
         return read_token(path, tok, cap, errbuf, errlen);
     if (rc)

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "platform.h"
 #include "session_int.h"
 
 #define STORE_FILE "sessions.json"
@@ -250,7 +251,7 @@ static long snapshot(lc_sessions *s)
     size_t persisted = 0;
     for (size_t i = 0; i < s->count; i++)
         persisted += s->tab[i].persist;
-    size_t need = sizeof "{\"version\":1,\"sessions\":[]}" + persisted * SNAP_ENTRY_MAX;
+    size_t need = sizeof "{\"version\":1,\"sessions\":[]}\n" + persisted * SNAP_ENTRY_MAX;
     if (need > s->snap_cap) {
         /* grow with headroom: a table that gains a session per write reallocates now and then */
         size_t cap = need + need / 4;
@@ -284,65 +285,20 @@ static long snapshot(lc_sessions *s)
         o += sprintf(o, "\",\"volume\":%d,\"muted\":%s,\"created\":%lld,\"last_seen\":%lld}", e->volume,
                      e->muted ? "true" : "false", (long long)e->created_ms, (long long)e->last_seen_ms);
     }
-    o += sprintf(o, "]}");
+    o += sprintf(o, "]}\n");
     return (long)(o - s->snap);
 }
 
-/* temp file → fsync → rename → fsync(dir): the old file or the new one, never half of one. */
+/* The old file or the new one, never half of one (lc_plat_file_commit: temp → fsync → rename →
+ * fsync(dir)). `txt` ends with its newline (snapshot). */
 static int write_atomic(lc_sessions *s, const char *txt, size_t len, char *err, size_t errlen)
 {
-    char *path = store_path(s, ""), *tmp = store_path(s, ".tmp");
-    int rc = LC_ERR_NOMEM, fd = -1;
-    if (!path || !tmp)
-        goto out;
-    rc = LC_ERR_IO;
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-        lc_errf(err, errlen, "open %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, txt + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            lc_errf(err, errlen, "write %s: %s", tmp, w < 0 ? strerror(errno) : "no progress");
-            goto out_unlink;
-        }
-        off += (size_t)w;
-    }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-        lc_errf(err, errlen, "write/fsync %s: %s", tmp, strerror(errno));
-        goto out_unlink;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        lc_errf(err, errlen, "close %s: %s", tmp, strerror(errno));
-        goto out_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        lc_errf(err, errlen, "rename %s: %s", tmp, strerror(errno));
-        goto out_unlink;
-    }
-    int dfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd); /* some filesystems refuse fsync on a directory; the rename stands */
-        close(dfd);
-    }
-    rc = 0;
-    goto out;
-out_unlink:
-    if (fd >= 0)
-        close(fd);
-    fd = -1;
-    unlink(tmp); /* never leave a partial file behind */
-out:
-    if (fd >= 0)
-        close(fd);
+    char *path = store_path(s, "");
+    if (!path)
+        return LC_ERR_NOMEM;
+    int rc = lc_plat_file_commit(path, txt, len, LC_FILE_REPLACE, err, errlen);
     free(path);
-    free(tmp);
-    return rc;
+    return rc == LC_ERR_LIMIT ? LC_ERR_IO : rc;
 }
 
 void lc_store_mark_dirty(lc_sessions *s)

@@ -12,7 +12,7 @@
 #     about every second);
 #   - once the fault is cleared the pending change is written without any request (retry);
 #   - sessions.json, read every 5 ms throughout, is always a complete store (old or new), and no
-#     sessions.json.tmp is left behind after a failed write;
+#     sessions.json.tmp-* temp file is left behind after a failed write;
 #   - SIGTERM while the disk is full exits within 2 s, logs the failed final write, leaves the
 #     last good file, which the next start loads (no .corrupt-* set aside);
 #   - the later steps of a write failing — fsync (EIO), close (ENOSPC), rename (EIO), injected by

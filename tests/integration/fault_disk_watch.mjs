@@ -2,7 +2,8 @@
 // checks that every read is a complete version-1 store holding session ID (the old file or the
 // new one, never a torn or empty one). On SIGTERM prints one JSON line:
 //   {"reads":N,"bad":[first few problems],"names":[names of ID seen, in order],"tmp_seen":N}
-// (tmp_seen: reads that saw sessions.json.tmp — legitimate while a write is in flight; the test
+// (tmp_seen: reads that saw a temp file sessions.json.tmp-* — legitimate while a write is in
+// flight; the test
 // checks separately that none is left behind). Exit 0 if every read was good.
 import fs from 'node:fs';
 
@@ -25,7 +26,7 @@ function tick() {
   reads++;
   const e = check();
   if (e && bad.length < 5) bad.push(e);
-  if (fs.existsSync(`${file}.tmp`)) tmpSeen++;
+  if (fs.readdirSync(dir).some((n) => n.startsWith('sessions.json.tmp'))) tmpSeen++;
 }
 const timer = setInterval(tick, 5);
 process.on('SIGTERM', () => {
