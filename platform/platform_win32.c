@@ -183,7 +183,9 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
     CloseHandle(h);
     h = INVALID_HANDLE_VALUE;
     /* Without MOVEFILE_REPLACE_EXISTING the move fails if the path exists: create-exclusive. */
-    DWORD flags = MOVEFILE_WRITE_THROUGH | (mode == LC_FILE_REPLACE ? MOVEFILE_REPLACE_EXISTING : 0);
+    DWORD flags = MOVEFILE_WRITE_THROUGH;
+    if (mode == LC_FILE_REPLACE)
+        flags |= MOVEFILE_REPLACE_EXISTING;
     if (!MoveFileExW(wtmp, wpath, flags)) {
         DWORD e = GetLastError();
         rc = commit_err(errbuf, errlen,

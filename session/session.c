@@ -165,7 +165,7 @@ static void log_eviction(const lc_session_info *ev)
 static int unlock_and_notify(lc_sessions *s, int rc, const lc_session_info *evicted, lc_session_event ev,
                              const lc_session_info *out)
 {
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
     if (evicted) {
         log_eviction(evicted);
         emit(s, LC_SESSION_REMOVED, evicted);
@@ -179,7 +179,7 @@ int lc_sessions_attach(lc_sessions *s, const char *id, bool persist, lc_session_
 {
     lc_session_info *e, evicted;
     bool did_evict, created;
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     int rc = find_or_create(s, id, persist, &e, &evicted, &did_evict, &created);
     if (rc == 0) {
         e->connections++;
@@ -195,7 +195,7 @@ void lc_sessions_detach(lc_sessions *s, const char *id)
 {
     lc_session_info copy;
     bool found = false;
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     lc_session_info *e = find(s, id);
     if (e) {
         if (e->connections > 0)
@@ -206,35 +206,35 @@ void lc_sessions_detach(lc_sessions *s, const char *id)
         copy = *e;
         found = true;
     }
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
     if (found)
         emit(s, LC_SESSION_DISCONNECTED, &copy);
 }
 
 int lc_sessions_get(lc_sessions *s, const char *id, lc_session_info *out)
 {
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     lc_session_info *e = find(s, id);
     if (e)
         *out = *e;
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
     return e ? 0 : LC_ERR_NOT_FOUND;
 }
 
 size_t lc_sessions_list(lc_sessions *s, lc_session_info *out, size_t max)
 {
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     size_t n = s->count;
     memcpy(out, s->tab, (n < max ? n : max) * sizeof *out);
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
     return n;
 }
 
 size_t lc_sessions_count(lc_sessions *s)
 {
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     size_t n = s->count;
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
     return n;
 }
 
@@ -273,14 +273,14 @@ int lc_sessions_patch(lc_sessions *s, const char *id, const lc_session_patch *p,
 {
     if (lc_session_patch_check(p, NULL, 0) < 0)
         return LC_ERR_INVALID;
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     lc_session_info *e = find(s, id);
     int changed = 0;
     if (e) {
         changed = apply(s, e, p);
         *out = *e;
     }
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
     if (!e)
         return LC_ERR_NOT_FOUND;
     if (changed)
@@ -295,7 +295,7 @@ int lc_sessions_put(lc_sessions *s, const char *id, const lc_session_patch *p, b
         return LC_ERR_INVALID;
     lc_session_info *e, evicted;
     bool did_evict;
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     int rc = find_or_create(s, id, persist, &e, &evicted, &did_evict, created);
     if (rc == 0) {
         lc_session_info before = *e;
@@ -311,13 +311,13 @@ int lc_sessions_put(lc_sessions *s, const char *id, const lc_session_patch *p, b
 int lc_sessions_delete(lc_sessions *s, const char *id)
 {
     lc_session_info copy;
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     lc_session_info *e = find(s, id);
     if (e) {
         copy = *e;
         remove_at(s, (size_t)(e - s->tab));
     }
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
     if (!e)
         return LC_ERR_NOT_FOUND;
     emit(s, LC_SESSION_REMOVED, &copy);
@@ -326,9 +326,9 @@ int lc_sessions_delete(lc_sessions *s, const char *id)
 
 void lc_sessions_get_stats(lc_sessions *s, lc_sessions_stats *out)
 {
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     *out = s->stats;
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
 }
 
 int lc_sessions_create(lc_sessions **out, const lc_sessions_config *cfg, lc_session_event_fn on_event,
@@ -348,9 +348,9 @@ int lc_sessions_create(lc_sessions **out, const lc_sessions_config *cfg, lc_sess
         goto fail;
     if (cfg->state_dir && !(s->state_dir = strdup(cfg->state_dir)))
         goto fail;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    pthread_cond_init(&s->written, NULL);
+    if ((rc = lc_mutex_create(&s->lock, LC_MUTEX_PLAIN)) < 0 || (rc = lc_cond_create(&s->wake)) < 0 ||
+        (rc = lc_cond_create(&s->written)) < 0)
+        goto fail_sync;
     if (s->state_dir) {
         if ((rc = lc_store_load(s, errbuf, errlen)) < 0)
             goto fail_sync;
@@ -360,9 +360,9 @@ int lc_sessions_create(lc_sessions **out, const lc_sessions_config *cfg, lc_sess
     *out = s;
     return 0;
 fail_sync:
-    pthread_cond_destroy(&s->written);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->lock);
+    lc_cond_destroy(s->written);
+    lc_cond_destroy(s->wake);
+    lc_mutex_destroy(s->lock);
 fail:
     free(s->state_dir);
     free(s->tab);
@@ -375,9 +375,9 @@ void lc_sessions_destroy(lc_sessions *s)
     if (!s)
         return;
     lc_store_stop(s);
-    pthread_cond_destroy(&s->written);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->lock);
+    lc_cond_destroy(s->written);
+    lc_cond_destroy(s->wake);
+    lc_mutex_destroy(s->lock);
     free(s->state_dir);
     free(s->tab);
     free(s);

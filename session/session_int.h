@@ -2,8 +2,7 @@
 #ifndef LC_SESSION_INT_H
 #define LC_SESSION_INT_H
 
-#include <pthread.h>
-
+#include "platform.h"
 #include "session.h"
 
 struct lc_sessions {
@@ -12,9 +11,9 @@ struct lc_sessions {
     lc_session_event_fn on_event;
     void *user;
 
-    pthread_mutex_t lock;           /* guards everything below */
-    pthread_cond_t wake;            /* writer: something to write or stop */
-    pthread_cond_t written;         /* flushers: a write finished */
+    lc_mutex *lock;                 /* guards everything below */
+    lc_cond *wake;                  /* writer: something to write or stop */
+    lc_cond *written;               /* flushers: a write finished */
     lc_session_info *tab;           /* cfg.max_sessions slots, `count` used */
     size_t count;
     uint64_t change_gen;            /* bumped by every change to a persisted field */
@@ -24,7 +23,7 @@ struct lc_sessions {
     bool stop, flush_now;
     lc_sessions_stats stats;
 
-    pthread_t writer;               /* the store writer thread (only if state_dir) */
+    lc_thread *writer;              /* the store writer thread (only if state_dir) */
     bool writer_started;
     char *snap;                     /* writer thread only: the text of the last write, reused */
     size_t snap_cap;

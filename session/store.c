@@ -307,48 +307,41 @@ void lc_store_mark_dirty(lc_sessions *s)
     if (!s->dirty_since_ns)
         s->dirty_since_ns = lc_now_ns();
     if (s->writer_started)
-        pthread_cond_signal(&s->wake);
+        lc_cond_signal(s->wake);
 }
 
-static void deadline_after(struct timespec *ts, uint64_t from_ns, unsigned ms)
-{
-    /* condvars here use CLOCK_MONOTONIC (see lc_store_start) so a clock step can't stall writes */
-    uint64_t t = from_ns + (uint64_t)ms * 1000000u;
-    ts->tv_sec = (time_t)(t / 1000000000u);
-    ts->tv_nsec = (long)(t % 1000000000u);
-}
-
-static void *writer_main(void *arg)
+static void writer_main(void *arg)
 {
     lc_sessions *s = arg;
     unsigned delay = s->cfg.flush_delay_ms;
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     for (;;) {
         while (!s->stop && !s->flush_now && s->written_gen == s->change_gen)
-            pthread_cond_wait(&s->wake, &s->lock);
+            lc_cond_wait(s->wake, s->lock);
         if (s->written_gen == s->change_gen) {
             s->flush_now = false;
-            pthread_cond_broadcast(&s->written);
+            lc_cond_broadcast(s->written);
             if (s->stop)
                 break;
             continue;
         }
         /* coalesce: wait until the first unwritten change is `delay` old (unless told to hurry) */
-        struct timespec ts;
-        deadline_after(&ts, s->dirty_since_ns, s->last_write_rc < 0 ? RETRY_MS : delay);
-        while (!s->stop && !s->flush_now && pthread_cond_timedwait(&s->wake, &s->lock, &ts) == 0)
+        /* a monotonic deadline (lc_cond_wait_until): a wall-clock step cannot stall writes */
+        uint64_t deadline = s->dirty_since_ns +
+                            (uint64_t)(s->last_write_rc < 0 ? RETRY_MS : delay) * 1000000u;
+        while (!s->stop && !s->flush_now && lc_cond_wait_until(s->wake, s->lock, deadline) == 0)
             ;
         uint64_t gen = s->change_gen;
         long len = snapshot(s); /* into s->snap: this thread's alone, so written unlocked */
         s->dirty_since_ns = 0;
-        pthread_mutex_unlock(&s->lock);
+        lc_mutex_unlock(s->lock);
 
         char err[160] = "";
         int rc = len >= 0 ? write_atomic(s, s->snap, (size_t)len, err, sizeof err) : LC_ERR_NOMEM;
         if (len < 0)
             snprintf(err, sizeof err, "out of memory serialising sessions");
 
-        pthread_mutex_lock(&s->lock);
+        lc_mutex_lock(s->lock);
         s->last_write_rc = rc;
         if (rc == 0) {
             s->written_gen = gen;
@@ -361,27 +354,20 @@ static void *writer_main(void *arg)
             if (!s->dirty_since_ns)
                 s->dirty_since_ns = lc_now_ns();
             if (s->stop) {
-                pthread_cond_broadcast(&s->written);
+                lc_cond_broadcast(s->written);
                 break; /* shutting down: one last attempt was made, give up */
             }
         }
         s->flush_now = false;
-        pthread_cond_broadcast(&s->written);
+        lc_cond_broadcast(s->written);
     }
-    pthread_mutex_unlock(&s->lock);
-    return NULL;
+    lc_mutex_unlock(s->lock);
 }
 
 int lc_store_start(lc_sessions *s)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_destroy(&s->wake);
-    pthread_cond_init(&s->wake, &ca);
-    pthread_condattr_destroy(&ca);
     s->written_gen = s->change_gen;
-    if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+    if (lc_thread_create(&s->writer, writer_main, s) != 0)
         return LC_ERR_SYSTEM;
     s->writer_started = true;
     return 0;
@@ -391,21 +377,21 @@ int lc_sessions_flush(lc_sessions *s)
 {
     if (!s->writer_started)
         return 0;
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     uint64_t target = s->change_gen;
     int rc = 0;
     while (s->written_gen < target) {
         uint64_t attempts = s->stats.writes + s->stats.write_failures;
         s->flush_now = true;
-        pthread_cond_signal(&s->wake);
+        lc_cond_signal(s->wake);
         while (s->stats.writes + s->stats.write_failures == attempts)
-            pthread_cond_wait(&s->written, &s->lock);
+            lc_cond_wait(s->written, s->lock);
         if (s->written_gen < target && s->last_write_rc < 0) {
             rc = s->last_write_rc; /* the disk refused: report it, the writer keeps retrying */
             break;
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    lc_mutex_unlock(s->lock);
     return rc;
 }
 
@@ -413,11 +399,12 @@ void lc_store_stop(lc_sessions *s)
 {
     if (!s->writer_started)
         return;
-    pthread_mutex_lock(&s->lock);
+    lc_mutex_lock(s->lock);
     s->stop = true;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->writer, NULL);
+    lc_cond_signal(s->wake);
+    lc_mutex_unlock(s->lock);
+    lc_thread_join(s->writer);
+    s->writer = NULL;
     s->writer_started = false;
     free(s->snap);
     s->snap = NULL;
