@@ -120,6 +120,10 @@ typedef struct lc_once {
 #define LC_ONCE_INIT {0}
 void lc_once_run(lc_once *once, void (*fn)(void));
 
+/* This thread's id: nonzero, unique in the process, stable for the thread's life (any thread,
+ * also one the OS or a library started). For "am I on the thread that owns this?" checks. */
+uint64_t lc_thread_id(void);
+
 /* Gives up the rest of this thread's time slice. */
 void lc_thread_yield(void);
 

@@ -2,6 +2,8 @@
  * platform_once.c — lc_once_run in portable C11 atomics (no pthread_once/InitOnceExecuteOnce,
  * so the header needs no system type). The race is only ever lost at start-up, so the losers
  * simply yield until the winner is done.
+ * lc_thread_id: a C11 thread-local number, the same on every OS (pthread_t is not a number, and
+ * a thread not started by lc_thread_create — main, lws's — needs an id too).
  */
 #include "platform.h"
 
@@ -19,4 +21,13 @@ void lc_once_run(lc_once *once, void (*fn)(void))
     }
     while (atomic_load_explicit(&once->state, memory_order_acquire) != 2)
         lc_thread_yield();
+}
+
+uint64_t lc_thread_id(void)
+{
+    static atomic_uint_fast64_t next = 1;
+    static _Thread_local uint64_t id;
+    if (!id)
+        id = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
+    return id;
 }

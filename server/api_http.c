@@ -76,7 +76,7 @@ int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen)
     lc_api_hooks hooks = {.user = srv, .live = live_hook, .status = status_hook};
     int rc;
 
-    srv->lws_thread = pthread_self();
+    srv->lws_thread = lc_thread_id();
     rc = pick_state_dir(srv, errbuf, errlen);
     if (rc)
         return rc;

@@ -19,7 +19,7 @@
 void lc_fanout_session_event(void *user, lc_session_event ev, const lc_session_info *s)
 {
     lc_server *srv = user;
-    if (!pthread_equal(pthread_self(), srv->lws_thread)) {
+    if (lc_thread_id() != srv->lws_thread) {
         lc_log(LC_LOG_ERROR, LC_LOG_MOD, "session event off the lws thread dropped (bug)");
         return;
     }

@@ -27,6 +27,7 @@
 #include "capture.h"
 #include "codec.h"
 #include "config.h"
+#include "platform.h"
 #include "lc_limits.h"
 #include "server.h"
 #include "session.h"
@@ -91,7 +92,8 @@ struct lc_server {
     lc_sessions *sessions;   /* locks itself; its events arrive on the lws thread */
     lc_api *api;             /* immutable; lc_api_handle is called on the lws thread only */
     char auth_header[LC_CONFIG_TOKEN_MAX + 8]; /* "Bearer <token>" for the server's own calls */
-    pthread_t lws_thread;    /* the thread running lc_server_run (set before the loop) */
+    uint64_t lws_thread;     /* lc_thread_id() of the thread running lc_server_run (set
+                              * before the loop) */
 
     /* capture thread writes, anyone reads: relaxed atomics (counters and a timestamp; nobody
      * derives ordering from them). */

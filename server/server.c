@@ -326,7 +326,7 @@ int lc_server_run(lc_server *srv)
 {
     int rc;
     /* This thread becomes the lws thread: session events must arrive here (api_http.c). */
-    srv->lws_thread = pthread_self();
+    srv->lws_thread = lc_thread_id();
     if (pthread_create(&srv->sig_thread, NULL, signal_main, srv) == 0)
         srv->sig_thread_started = true;
     else

@@ -15,7 +15,6 @@
  * and two racing starts agree on one token. Runs on the main thread before any other exists.
  */
 #include "internal.h"
-#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
