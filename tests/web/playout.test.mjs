@@ -3,7 +3,8 @@
 // The real PlayoutControl (web/public/js/playout-core.js, the code both outputs run) steers a
 // queue fed by a capture clock that runs ±100 ppm off the output clock, with packets arriving
 // with network jitter and occasional spikes, and drained one Web Audio render quantum (128
-// samples) at a time with the correction it asks for — exactly what playout-worklet.js does.
+// samples) at a time with the correction and the catch-up cuts it asks for — what
+// playout-worklet.js does.
 // Asserts that over a simulated hour the queue stays near the target with no underrun, and that
 // the samples dropped/inserted match the clock mismatch; a run with the control switched off
 // shows the same hour would have failed (so the test can fail).
@@ -21,10 +22,11 @@ function lcg(seed) {
 // Simulates `seconds` of playback; returns figures. ppm > 0: the capture clock is fast.
 function simulate({ seconds, ppm, kpPerMs, seed = 1, spikeMs = 12 }) {
   const rnd = lcg(seed);
-  const ctl = new PlayoutControl(kpPerMs === undefined ? {} : { kpPerMs });
+  // kpPerMs = 0: no control at all (neither the drift control nor the catch-up)
+  const ctl = new PlayoutControl(kpPerMs === undefined ? {} : kpPerMs ? { kpPerMs } : { kpPerMs, maxAccel: 0 });
   const framePeriod = FRAME / (RATE * (1 + ppm * 1e-6)); // output-clock seconds per packet
   const outputQuanta = Math.floor((seconds * RATE) / Q);
-  let queue = 0, pts = 0, nextSend = 0, started = false, underruns = 0, q = 0;
+  let cut = 0, queue = 0, pts = 0, nextSend = 0, started = false, underruns = 0, q = 0;
   const arrivals = [];   // [arrival time in output samples, pts], in order
   let lowAfterWarmup = Infinity, highAfterWarmup = 0, errSum = 0, errN = 0, maxAbsErr = 0;
   for (; q < outputQuanta; q++) {
@@ -47,6 +49,13 @@ function simulate({ seconds, ppm, kpPerMs, seed = 1, spikeMs = 12 }) {
     if (!started) {
       if (queue >= ctl.target + Q) started = true; else continue;
     }
+    // the catch-up, as the worklet asks for it (the cut's length depends on the audio: any
+    // allowed lag)
+    const allowed = Math.min(ctl.accelerate(Q), queue - ctl.overlap() - 2 * Q);
+    if (allowed >= ctl.spliceMin()) {
+      const lag = ctl.spliceMin() + Math.floor(rnd() * (allowed - ctl.spliceMin() + 1));
+      queue -= lag; cut += lag; ctl.cut(lag);
+    }
     const c = ctl.correction(Q);
     if (queue < Q + c) { underruns++; queue = 0; ctl.resetFill(); started = false; continue; }
     queue -= Q + c;
@@ -59,7 +68,7 @@ function simulate({ seconds, ppm, kpPerMs, seed = 1, spikeMs = 12 }) {
     }
   }
   return {
-    underruns, dropped: ctl.dropped, inserted: ctl.inserted, targetMs: ctl.target / 48,
+    underruns, dropped: ctl.dropped, inserted: ctl.inserted, cutMs: cut / 48, targetMs: ctl.target / 48,
     meanErrMs: errSum / errN, maxAbsErrMs: maxAbsErr, lowMs: lowAfterWarmup / 48, highMs: highAfterWarmup / 48,
   };
 }

@@ -3,12 +3,14 @@
 //   discontinuity()         the pts sequence jumps: forget arrival-jitter history
 //   reset()                 expected stop (connection closed): fade out, empty, prime again
 //   setFloorMs(ms), close()
-//   onReport(r)             ~10×/s: {playing, bufferMs, targetMs, jitterMs, underruns, dropped,
-//                           inserted, skips, playAt: {pts, ctxTime}} (what plays when, for latency)
+//   onReport(r)             ~10×/s: {playing, bufferMs, targetMs, jitterMs, lateMs (the latest
+//                           arrival of the last 2 s, on the output clock), underruns, dropped,
+//                           inserted, skips, cutMs (catch-up), playAt: {pts, ctxTime}} (what
+//                           plays when, for latency)
 // WorkletOutput: AudioWorklet + ring (secure contexts). BufferOutput: scheduled
 // AudioBufferSourceNodes (insecure contexts such as http://192.168.x.y, where AudioWorklet does
 // not exist). Both use the same target and drift logic (playout-core.js).
-import { PlayoutControl, resampleBlock, STREAM_RATE } from './playout-core.js';
+import { PlayoutControl, resampleBlock, findCut, splice, STREAM_RATE } from './playout-core.js';
 
 const Q = 128;
 
@@ -41,10 +43,12 @@ export class WorkletOutput {
         fillMs: s.fill * ms,
         targetMs: s.target * ms,
         jitterMs: s.jitter * ms,
+        lateMs: s.late * ms,
         underruns: s.underruns,
         dropped: s.dropped,
         inserted: s.inserted,
         skips: s.skips,
+        cutMs: s.cut * ms,
         playAt: s.pts === null ? null : { pts: s.pts, ctxTime: s.frame / ctx.sampleRate },
       });
     };
@@ -87,7 +91,7 @@ export class BufferOutput {
   push(pts, l, r) {
     const ctx = this.ctx, sr = this.rate;
     const now = ctx.currentTime;
-    const n = l.length;
+    let n = l.length;
     const fill = this.nextTime === null ? null : (this.nextTime - now) * sr;
     this.ctl.arrive(now * sr, pts, fill !== null && fill >= 0 ? fill : null);
     let fade = false;
@@ -112,6 +116,18 @@ export class BufferOutput {
         this.ctl.resetFill();
         return;
       }
+    }
+    // Catch-up (playout-core.js): a fill well above the target loses one period of this packet
+    // (2.5–12 ms, cross-faded over 5 ms), inside the packet, so its edges still meet the
+    // neighbouring buffers sample for sample.
+    const allowed = fade ? 0 : this.ctl.accelerate(n);
+    const ov = this.ctl.overlap();
+    const lag = allowed ? findCut(l, r, 0, this.ctl.spliceMin(), Math.min(this.ctl.spliceMax(), n - ov), allowed, ov, n) : 0;
+    if (lag) {
+      splice(l, 0, lag, ov, n);
+      splice(r, 0, lag, ov, n);
+      l = l.subarray(lag); r = r.subarray(lag); n -= lag;
+      this.ctl.cut(lag);
     }
     const c = fade ? 0 : this.ctl.correction(n);
     const m = n - c;
@@ -142,10 +158,12 @@ export class BufferOutput {
       fillMs: playing ? (this.nextTime - this.ctx.currentTime) * 1000 : 0,
       targetMs: this.ctl.target * ms,
       jitterMs: this.ctl.jitter * ms,
+      lateMs: this.ctl.recentLate * ms,
       underruns: this.underruns,
       dropped: this.ctl.dropped,
       inserted: this.ctl.inserted,
       skips: this.skips,
+      cutMs: this.ctl.cutSamples * ms,
       playAt: this.playAt,
     });
   }

@@ -41,6 +41,19 @@
 // positive rate drops single samples, a negative one inserts them; an accumulator turns the rate
 // into whole samples, never more than one per `correction(n)` call. With kp = 200 ppm per ms of
 // error the loop settles in ~5 s, and a 50 ppm clock mismatch leaves a 0.25 ms steady error.
+//
+// Catch-up (time compression, what WebRTC's NetEQ calls "accelerate"): the drift control is
+// meant for ppm, so a fill far above the target — the target relaxing after a stall, an output
+// clock that stood still while packets kept coming — drained at its clamp: ~4 ms/s in the
+// worklet, ~1 ms/s on the buffers path (one sample per packet), i.e. 100 ms of excess for 25 s
+// or 100 s. While the fill average is more than `accelOnMs` above the target, `accelerate(n)`
+// grants a cut at a rate of excess / `accelTauMs`, at most `maxAccel` (5 %: 150 ms of excess
+// gone in ~4 s, and a target relaxing at up to 50 ms/s is followed); the output cuts it as one
+// pitch period: findCut() finds the lag of 2.5–12 ms at which the audio best repeats itself and
+// splice() cross-fades over 5 ms from the audio to the same audio one lag later. Periodic sound
+// (a tone, a voice, a note) loses whole periods, so neither pitch nor level changes and there is
+// no step; the tempo runs ≤ 5 % fast meanwhile (a playbackRate of 1.05 would shift the pitch by
+// 85 cents). Never closer than `accelKeepMs` to the target: the last ms are the drift control's.
 
 export const STREAM_RATE = 48000;
 
@@ -58,6 +71,13 @@ export const DEFAULTS = Object.freeze({
   emaMs: 1000,        // fill averaging time constant
   kpPerMs: 200e-6,    // correction rate per ms of fill error (200 ppm/ms)
   maxRate: 1 / 256,   // at most one dropped/inserted sample per 256 (~5 ms)
+  accelOnMs: 4,       // catch-up (time compression) while the fill average is this far above target
+  accelKeepMs: 1,     // ... cutting it no closer than this to the target
+  accelTauMs: 500,    // catch-up rate = excess / this (25 ms over: 5 %) ...
+  maxAccel: 0.05,     // ... at most 5 % (a second of audio plays in 0.95 s, at its own pitch)
+  spliceMinMs: 2.5,   // a cut is one period of the audio: a lag of 2.5 ms (400 Hz) ...
+  spliceMaxMs: 12,    // ... to 12 ms (83 Hz)
+  overlapMs: 5,       // cross-fade length of a cut
 });
 
 export class PlayoutControl {
@@ -73,12 +93,21 @@ export class PlayoutControl {
     this.win = [];          // [now, lateness] inside the window, oldest first
     this.stalls = [];       // {end, peak, prev, rec} of the last memoryMs, oldest first
     this.spread = 0;        // the last 95th percentile of lateness
+    this.recentLate = 0;    // the largest lateness of the last holdMs (reported: lateMs)
     this.hist = [];         // [now, transit] inside the window, oldest first
     this.sorted = [];       // the same transits, ascending
     this.n = 0;
     this.dropped = 0;
     this.inserted = 0;
+    this.credit = 0;        // catch-up: samples that may be cut now (see accelerate())
+    this.cutSamples = 0;    // catch-up: samples cut so far, and in how many cuts
+    this.cuts = 0;
   }
+
+  // Catch-up lags and cross-fade length, in samples.
+  spliceMin() { return Math.round(this.o.spliceMinMs * this.msToSamples); }
+  spliceMax() { return Math.round(this.o.spliceMaxMs * this.msToSamples); }
+  overlap() { return Math.round(this.o.overlapMs * this.msToSamples); }
 
   floor() { return this.o.floorMs * this.msToSamples; }
 
@@ -130,6 +159,7 @@ export class PlayoutControl {
     let fresh = 0, recurring = 0;
     for (let i = this.win.length - 1; i >= 0 && this.win[i][0] >= young; i--) fresh = Math.max(fresh, this.win[i][1]);
     for (const s of this.stalls) recurring = Math.max(recurring, s.rec);
+    this.recentLate = fresh;
     return Math.max(this.spread, 0.6 * fresh, 0.6 * recurring);
   }
 
@@ -162,8 +192,29 @@ export class PlayoutControl {
     return 0;
   }
 
+  // Catch-up, asked once per `n` samples about to play: the longest cut (samples) allowed now,
+  // 0 for none. Whoever cuts L samples (findCut + splice) reports it with cut(L).
+  accelerate(n) {
+    if (this.fillAvg === null) { this.credit = 0; return 0; }
+    const m = this.msToSamples, excess = this.fillAvg - this.target;
+    if (excess < this.o.accelOnMs * m) { this.credit = 0; return 0; }
+    const rate = Math.min(this.o.maxAccel, excess / (this.o.accelTauMs * m));
+    this.credit = Math.min(this.credit + rate * n, this.spliceMax());
+    if (this.credit < this.spliceMin()) return 0;
+    const allowed = Math.floor(Math.min(this.spliceMax(), excess - this.o.accelKeepMs * m));
+    return allowed >= this.spliceMin() ? allowed : 0;
+  }
+
+  // L samples were cut: the fill (and so its average: the cut is known, not measured) is L lower.
+  cut(L) {
+    this.credit -= L;
+    if (this.fillAvg !== null) this.fillAvg -= L;
+    this.cutSamples += L;
+    this.cuts++;
+  }
+
   // The pts clock jumped (discontinuity, reconnect): old transits mean nothing any more.
-  resetJitter() { this.win = []; this.hist = []; this.sorted = []; this.stalls = []; this.lastArrival = null; }
+  resetJitter() { this.win = []; this.hist = []; this.sorted = []; this.stalls = []; this.lastArrival = null; this.recentLate = 0; }
   // A fresh start (new connection, after Stop): forget everything learnt about the old path.
   resetTarget() { this.target = this.floor(); this.jitter = 0; this.resetJitter(); }
   // Playback (re)started: the fill average starts again from the next measurement.
@@ -192,5 +243,70 @@ export function resampleBlock(src, srcOff, srcLen, dst, dstOff, n, c, get) {
     for (let i = 0; i < mid; i++) dst[dstOff + i] = get(src, srcOff + i, srcLen);
     dst[dstOff + mid] = 0.5 * (get(src, srcOff + mid - 1, srcLen) + get(src, srcOff + mid, srcLen));
     for (let i = mid + 1; i < n; i++) dst[dstOff + i] = get(src, srcOff + i - 1, srcLen);
+  }
+}
+
+// Catch-up, step 1 (bestLag, findCut): the lag in [minLag, maxLag] at which the stereo audio from
+// `off` (indices modulo `cap`: a ring, or a plain array with cap = its length) best repeats
+// itself — the largest normalized correlation of the `overlap` samples at off with those at
+// off + lag, on L + R.
+// Searched on a 4× decimated copy (≈ 120 lags × 60 products), then refined to the sample around
+// the best coarse lag: ~0.1 ms, cheap enough for the audio thread's 2.7 ms render quantum.
+// Silence repeats at any lag: maxLag. Needs off + maxLag + overlap samples.
+const D = 4;
+let scratch = new Float32Array(0), scratchD = new Float32Array(0);
+function bestLag(A, B, off, minLag, maxLag, overlap, cap) {
+  const len = maxLag + overlap;
+  if (scratch.length < len) { scratch = new Float32Array(len); scratchD = new Float32Array(Math.ceil(len / D)); }
+  const x = scratch, xd = scratchD;
+  for (let i = 0, j = off % cap; i < len; i++, j = j + 1 === cap ? 0 : j + 1) x[i] = A[j] + B[j];
+  const nd = Math.floor(len / D);
+  for (let i = 0; i < nd; i++) xd[i] = x[D * i] + x[D * i + 1] + x[D * i + 2] + x[D * i + 3];
+  const corr = (v, lag, n, step) => {
+    let e0 = 0, xy = 0, yy = 0;
+    for (let i = 0; i < n; i += step) { const a = v[i], b = v[i + lag]; e0 += a * a; xy += a * b; yy += b * b; }
+    return e0 < 1e-9 ? null : xy / Math.sqrt(e0 * yy + 1e-20);
+  };
+  let best = maxLag, bestC = -Infinity;
+  const od = Math.floor(overlap / D);
+  for (let lag = Math.ceil(minLag / D); lag * D <= maxLag && lag + od <= nd; lag++) {
+    const c = corr(xd, lag, od, 1);
+    if (c === null) { lagCorr = 1; return maxLag; }
+    if (c > bestC + 1e-6) { bestC = c; best = lag * D; }
+  }
+  const coarse = best;
+  bestC = -Infinity;
+  for (let lag = Math.max(minLag, coarse - D + 1); lag <= Math.min(maxLag, coarse + D - 1); lag++) {
+    const c = corr(x, lag, overlap, 1);
+    if (c === null) { lagCorr = 1; return maxLag; }
+    if (c > bestC + 1e-6) { bestC = c; best = lag; }
+  }
+  lagCorr = bestC;
+  return best;
+}
+let lagCorr = 0;   // the correlation at the lag bestLag() returned last
+
+// The cut to make: the lag at which the audio best repeats itself within [minLag, maxLag] (what
+// is queued), if it is at most `limit` (what the catch-up allows now); else the best lag up to
+// the limit if it repeats nearly as well (noise, where nothing repeats, or silence); else 0:
+// no cut now — a cut that is not a whole period of a periodic sound would be heard as a click
+// (e.g. 440 Hz has periods of 2.27 and 4.54 ms, and nothing in 2.5–3 ms fits it).
+export function findCut(A, B, off, minLag, maxLag, limit, overlap, cap) {
+  if (limit < minLag || maxLag < minLag) return 0;
+  const lag = bestLag(A, B, off, minLag, maxLag, overlap, cap);
+  if (lag <= limit) return lag;
+  const c = lagCorr;
+  const lag2 = bestLag(A, B, off, minLag, Math.min(limit, maxLag), overlap, cap);
+  return lagCorr >= c - 0.02 ? lag2 : 0;
+}
+
+// Catch-up, step 2 (per channel): cut `lag` samples at `off` in place. The `overlap` samples at
+// off + lag become a linear cross-fade from the audio at off (first sample exactly a[off], so the
+// output goes on without a step) to the audio at off + lag (last sample next to what follows it);
+// playback then resumes at off + lag. Needs off + lag + overlap samples.
+export function splice(a, off, lag, overlap, cap) {
+  for (let i = 0; i < overlap; i++) {
+    const g = i / overlap, j = (off + lag + i) % cap;
+    a[j] = a[(off + i) % cap] * (1 - g) + a[j] * g;
   }
 }

@@ -3,13 +3,14 @@
 // with the Float32Array buffers transferred), and plays it out 128 frames per render quantum:
 //   priming  — silence until the fill reaches target + one packet, then a 128-sample fade-in;
 //   playing  — drift control drops/inserts single samples (playout-core.js) to keep the fill
-//              at the target; a fill far above target (a burst after a stall) is cut with a
-//              128-sample cross-fade;
+//              at the target; a fill well above it is caught up by cutting single periods of
+//              the audio (findCut + splice, ≤ 5 %, pitch kept); a fill far above target (a burst
+//              after a stall) is cut with a 128-sample cross-fade;
 //   underrun — the ring ran dry: fade from the last samples to zero over one quantum (no click),
 //              count it, and go back to priming.
 // Every ~100 ms it reports {type:'stats'} to the page: fill, average fill, target, jitter,
 // underruns, corrections, and which stream sample (pts) plays at which context frame (latency).
-import { PlayoutControl, resampleBlock } from './playout-core.js';
+import { PlayoutControl, resampleBlock, findCut, splice } from './playout-core.js';
 
 const Q = 128;
 const ringGet = (a, i, cap) => a[i % cap];
@@ -34,6 +35,7 @@ class LoopcastPlayout extends AudioWorkletProcessor {
     this.underruns = 0;
     this.skips = 0;
     this.overflows = 0;
+    this.cutWait = 0;         // render quanta until the catch-up searches for a cut again
     this.last = [0, 0];
     this.nextReport = 0;
     this.port.onmessage = (e) => this.onMessage(e.data);
@@ -157,6 +159,21 @@ class LoopcastPlayout extends AudioWorkletProcessor {
       this.skips++;
       this.ctl.resetFill();
     } else {
+      // Catch-up (playout-core.js): cut one period of the queued audio, in the ring, starting at
+      // the next sample out (a splice starts exactly there, so the output has no step).
+      // (After a miss — no whole period fits the allowed cut yet — the search waits 8 quanta.)
+      const allowed = this.ctl.accelerate(Q);
+      const ov = this.ctl.overlap();
+      const search = allowed && !(this.cutWait > 0 && this.cutWait--);
+      const lag = search ? findCut(this.L, this.R, this.r, this.ctl.spliceMin(),
+        Math.min(this.ctl.spliceMax(), fill - ov - 2 * Q), allowed, ov, this.cap) : 0;
+      if (lag) {
+        splice(this.L, this.r, lag, ov, this.cap);
+        splice(this.R, this.r, lag, ov, this.cap);
+        this.r += lag;
+        fill -= lag;
+        this.ctl.cut(lag);
+      } else if (search) this.cutWait = 8;
       let c = this.ctl.correction(Q);
       if (fill < Q + 1) c = Math.min(c, 0);
       resampleBlock(this.L, this.r, this.cap, oL, 0, Q, c, ringGet);
@@ -182,10 +199,12 @@ class LoopcastPlayout extends AudioWorkletProcessor {
       fillAvg: this.ctl.fillAvg,
       target: this.ctl.target,
       jitter: this.ctl.jitter,
+      late: this.ctl.recentLate,
       underruns: this.underruns,
       dropped: this.ctl.dropped,
       inserted: this.ctl.inserted,
       skips: this.skips,
+      cut: this.ctl.cutSamples,
       overflows: this.overflows,
       // the sample at ring index r is the next one out: it plays at context frame currentFrame+Q
       frame: currentFrame + Q,
