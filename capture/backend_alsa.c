@@ -386,6 +386,9 @@ static void alsa_list(FILE *out)
         fprintf(out, "    (no ALSA capture devices)\n");
 }
 
+static int loopback_probe(char *why, size_t len);
+static int alsa_default_probe(char *why, size_t len);
+
 const lc_capture_backend lc_backend_alsa = {
     .name = "alsa",
     .usage = "alsa[:DEVICE][?format=&rate=&channels=]      an ALSA capture device (default, "
@@ -396,6 +399,10 @@ const lc_capture_backend lc_backend_alsa = {
     .close = alsa_close,
     .destroy = alsa_destroy,
     .list = alsa_list,
+    /* no sound server: the card's default device */
+    .auto_uri = "alsa:default",
+    .auto_rank = 20,
+    .probe = alsa_default_probe,
 };
 
 const lc_capture_backend lc_backend_loopback = {
@@ -407,6 +414,10 @@ const lc_capture_backend lc_backend_loopback = {
     .read = alsa_read,
     .close = alsa_close,
     .destroy = alsa_destroy,
+    /* what the machine plays, when a sound server answers: auto's first choice on Linux */
+    .auto_uri = "loopback",
+    .auto_rank = 30,
+    .probe = loopback_probe,
 };
 
 /* ---- auto ------------------------------------------------------------------------------- */
@@ -466,7 +477,7 @@ static int lc_alsa_probe(const char *dev, char *why, size_t len)
     return 1;
 }
 
-int lc_alsa_loopback_usable(char *why, size_t len)
+static int loopback_probe(char *why, size_t len)
 {
     char dev[64];
     if (!lc_pulse_answers(why, len))
@@ -475,4 +486,4 @@ int lc_alsa_loopback_usable(char *why, size_t len)
     return lc_alsa_probe(dev, why, len);
 }
 
-int lc_alsa_default_usable(char *why, size_t len) { return lc_alsa_probe("default", why, len); }
+static int alsa_default_probe(char *why, size_t len) { return lc_alsa_probe("default", why, len); }

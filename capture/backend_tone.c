@@ -112,4 +112,6 @@ const lc_capture_backend lc_backend_tone = {
     .read = tone_read,
     .close = tone_close,
     .destroy = tone_destroy,
+    .auto_uri = "tone:440",
+    .auto_fallback = true,
 };

@@ -832,6 +832,10 @@ const lc_capture_backend lc_backend_wasapi = {
     .close = wasapi_close,
     .destroy = wasapi_destroy,
     .list = wasapi_list,
+    /* always there on Windows: a missing endpoint is a source "not there yet", which the retry
+     * loop handles (and the default endpoint is followed when it changes) */
+    .auto_uri = "wasapi",
+    .auto_rank = 30,
 };
 
 const lc_capture_backend lc_backend_wasapi_capture = {

@@ -188,15 +188,87 @@ static void lc_backend_names(char *out, size_t len)
     lc_reg_release();
 }
 
+/* ---- auto ------------------------------------------------------------------------------- */
+
+/* The backends auto may pick, best first (by auto_rank; fallbacks last). Returns the count. */
+static size_t lc_auto_candidates(const lc_capture_backend **out, size_t cap)
+{
+    size_t n = 0;
+    lc_reg_acquire();
+    for (size_t i = 0; i < LC_NBUILTIN + lc_nextra && n < cap; i++) {
+        const lc_capture_backend *be =
+            i < LC_NBUILTIN ? lc_builtin[i] : lc_extra[i - LC_NBUILTIN];
+        if (be->auto_uri)
+            out[n++] = be;
+    }
+    lc_reg_release();
+    for (size_t i = 1; i < n; i++) /* insertion sort: stable, a handful of entries */
+        for (size_t j = i; j > 0; j--) {
+            const lc_capture_backend *a = out[j - 1], *b = out[j];
+            bool later = a->auto_fallback != b->auto_fallback ? a->auto_fallback
+                                                                : a->auto_rank < b->auto_rank;
+            if (!later)
+                break;
+            out[j - 1] = b;
+            out[j] = a;
+        }
+    return n;
+}
+
+/* "loopback, else alsa:default, else tone:440" for --list-sources. */
+static void lc_auto_describe(char *out, size_t len)
+{
+    const lc_capture_backend *c[LC_NBUILTIN + LC_MAX_EXTRA_BACKENDS];
+    size_t n = lc_auto_candidates(c, sizeof c / sizeof c[0]), o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o < len; i++) {
+        const char *note = c[i]->probe           ? " if usable"
+                           : c[i]->auto_fallback ? " (with a warning)"
+                                                 : "";
+        int w = snprintf(out + o, len - o, "%s%s%s", i ? ", else " : "", c[i]->auto_uri, note);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}
+
+/* Resolves `auto` to the first usable candidate's URI, "" if there is none. */
+static void lc_capture_resolve_auto(char *out, size_t len)
+{
+    const lc_capture_backend *c[LC_NBUILTIN + LC_MAX_EXTRA_BACKENDS];
+    size_t n = lc_auto_candidates(c, sizeof c / sizeof c[0]);
+    char rejected[768] = "";
+    size_t r = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char why[256] = "";
+        if (c[i]->auto_fallback) {
+            lc_log(LC_LOG_WARN, "capture",
+                   "auto: NO AUDIO SOURCE FOUND, streaming the TEST TONE %s instead.%s%s%s Pick a "
+                   "source with --source (see --list-sources).",
+                   c[i]->auto_uri, r ? " " : "", rejected, r ? "." : "");
+            snprintf(out, len, "%s", c[i]->auto_uri);
+            return;
+        }
+        if (!c[i]->probe || c[i]->probe(why, sizeof why)) {
+            lc_log(LC_LOG_INFO, "capture", "auto: using %s%s%s%s", c[i]->auto_uri,
+                   r ? " (" : "", rejected, r ? ")" : "");
+            snprintf(out, len, "%s", c[i]->auto_uri);
+            return;
+        }
+        int w = snprintf(rejected + r, sizeof rejected - r, "%s%s rejected: %s", r ? "; " : "",
+                         c[i]->auto_uri, why);
+        if (w > 0 && (size_t)w < sizeof rejected - r)
+            r += (size_t)w;
+    }
+}
+
 void lc_capture_list_sources(FILE *out)
 {
     fprintf(out, "Sources (URI syntax):\n");
-#ifdef HAVE_WASAPI
-    fprintf(out, "  %-44s %s\n", "auto", "wasapi (loopback of the default render endpoint)");
-#else
-    fprintf(out, "  %-44s %s\n", "auto",
-            "loopback if a sound server answers, else alsa:default, else tone:440");
-#endif
+    char autodesc[256];
+    lc_auto_describe(autodesc, sizeof autodesc);
+    fprintf(out, "  %-44s %s\n", "auto", autodesc);
     lc_reg_acquire();
     size_t n = LC_NBUILTIN + lc_nextra;
     const lc_capture_backend *all[LC_NBUILTIN + LC_MAX_EXTRA_BACKENDS];
@@ -210,40 +282,6 @@ void lc_capture_list_sources(FILE *out)
             fprintf(out, "Devices of '%s':\n", all[i]->name);
             all[i]->list(out);
         }
-}
-
-/* ---- auto ------------------------------------------------------------------------------- */
-
-static void lc_capture_resolve_auto(char *out, size_t len)
-{
-#if defined(HAVE_WASAPI)
-    /* WASAPI is always there on Windows; a missing endpoint is a source "not there yet", which
-     * the retry loop handles (and the default endpoint is followed when it changes) */
-    snprintf(out, len, "wasapi");
-    lc_log(LC_LOG_INFO, "capture", "auto: using wasapi (loopback of the default render endpoint)");
-#elif defined(HAVE_ALSA)
-    char why_lb[256], why_def[256];
-    if (lc_alsa_loopback_usable(why_lb, sizeof why_lb)) {
-        snprintf(out, len, "loopback");
-        lc_log(LC_LOG_INFO, "capture", "auto: a sound server answers: using loopback");
-        return;
-    }
-    if (lc_alsa_default_usable(why_def, sizeof why_def)) {
-        snprintf(out, len, "alsa:default");
-        lc_log(LC_LOG_INFO, "capture", "auto: no sound server (%s): using alsa:default", why_lb);
-        return;
-    }
-    lc_log(LC_LOG_WARN, "capture",
-           "auto: NO AUDIO SOURCE FOUND, streaming a 440 Hz TEST TONE instead. loopback rejected: "
-           "%s; alsa:default rejected: %s. Pick a source with --source (see --list-sources).",
-           why_lb, why_def);
-    snprintf(out, len, "tone:440");
-#else
-    lc_log(LC_LOG_WARN, "capture",
-           "auto: NO AUDIO SOURCE FOUND, streaming a 440 Hz TEST TONE instead. loopback and "
-           "alsa:default rejected: this build has no ALSA support. Pick a source with --source.");
-    snprintf(out, len, "tone:440");
-#endif
 }
 
 /* ---- open / close ----------------------------------------------------------------------- */
@@ -271,9 +309,15 @@ int lc_capture_open(lc_capture **out, const char *uri, char *errbuf, size_t errl
         lc_errf(errbuf, errlen, "out of memory");
         goto fail;
     }
-    if (!strcmp(uri, "auto"))
+    if (!strcmp(uri, "auto")) {
         lc_capture_resolve_auto(cap->uri, sizeof cap->uri);
-    else
+        if (!cap->uri[0]) {
+            rc = LC_ERR_NO_BACKEND;
+            lc_errf(errbuf, errlen, "auto: no source backend offers itself to auto in this build; "
+                    "pick one with --source (see --list-sources)");
+            goto fail;
+        }
+    } else
         snprintf(cap->uri, sizeof cap->uri, "%s", uri);
 
     const char *colon = strchr(cap->uri, ':');

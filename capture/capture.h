@@ -149,6 +149,18 @@ typedef struct lc_capture_backend {
     void (*close)(void *state);  /* closes the device; state stays for a later open */
     void (*destroy)(void *state);/* frees the state */
     void (*list)(FILE *out);     /* optional: print devices, one per line, indented */
+    /*
+     * What `auto` may do with this backend, so that auto itself names none: auto_uri is the URI
+     * it opens (NULL: auto never picks this backend); candidates are tried by auto_rank, highest
+     * first; probe (NULL = always usable) answers 1, or 0 with the reason in why[], opening and
+     * closing the device at most once on the caller's thread. An auto_fallback backend is a
+     * stand-in, not a real source (the test tone): auto takes it only when no other is usable,
+     * with a WARN that names every rejected candidate and why.
+     */
+    const char *auto_uri;
+    int auto_rank;
+    bool auto_fallback;
+    int (*probe)(char *why, size_t len);
 } lc_capture_backend;
 
 /* Adds a backend to the registry (before lc_capture_open). `be` is kept by pointer: give it

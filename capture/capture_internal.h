@@ -25,11 +25,6 @@ const char *lc_wasapi_hr_name(long hr, char *buf, size_t len);
 #ifdef HAVE_ALSA
 extern const lc_capture_backend lc_backend_alsa;
 extern const lc_capture_backend lc_backend_loopback;
-
-/* The ALSA half of "auto" (backend_alsa.c). Each returns 1 when the source is usable now, else
- * 0 with the reason in why[]. They open and close the device once, on the caller's thread. */
-int lc_alsa_loopback_usable(char *why, size_t len);
-int lc_alsa_default_usable(char *why, size_t len);
 #endif
 
 /* Frames in the core's read buffer for a rate: 100 ms (the longest a read may block), and never
