@@ -73,6 +73,29 @@ enum {
 int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode, char *errbuf,
                         size_t errlen);
 
+/* ---- stop requests ------------------------------------------------------------------------ */
+
+/*
+ * How the operating system asks the process to stop, in one shape for both: POSIX SIGTERM,
+ * SIGINT (and SIGHUP, which the caller may ignore); Windows Ctrl+C, Ctrl+Break, console close,
+ * logoff and shutdown (SetConsoleCtrlHandler). `what` names it: "SIGTERM", "SIGINT", "SIGHUP",
+ * "CTRL_C", "CTRL_BREAK", "CLOSE", "LOGOFF", "SHUTDOWN". fn runs on a thread of the platform's
+ * (the sigwait thread; Windows' handler thread), never inside a signal handler, so it may log
+ * and take locks; it should only record the request and wake the main loop.
+ */
+typedef void (*lc_stop_fn)(void *user, const char *what);
+/* POSIX: blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it later
+ * starts (so only the watcher takes them, never a thread in the middle of a call) and ignores
+ * SIGPIPE (a peer closing mid-write is an EPIPE). Call in main() before any thread exists.
+ * Windows: nothing. */
+void lc_plat_stop_init(void);
+/* Starts delivering stop requests to fn. 0, or LC_ERR_SYSTEM. One watcher per process. */
+int lc_plat_stop_watch(lc_stop_fn fn, void *user);
+/* The caller has finished shutting down (every acknowledged change is on disk): fn is not called
+ * again and the watcher ends. Windows ends the process as soon as a CLOSE, LOGOFF or SHUTDOWN
+ * handler returns (a closing console allows about 5 s), so that handler waits for this call. */
+void lc_plat_stop_done(void);
+
 /* ---- threads ---------------------------------------------------------------------------- */
 
 typedef struct lc_thread lc_thread;

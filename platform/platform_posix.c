@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,4 +263,62 @@ int lc_cond_wait_until(lc_cond *c, lc_mutex *m, uint64_t deadline_ns)
 {
     struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
     return pthread_cond_timedwait(&c->c, &m->m, &ts) == ETIMEDOUT ? LC_ERR_TIMEOUT : 0;
+}
+
+/* ---- stop requests ------------------------------------------------------------------------ */
+
+/* The sigwait() watcher. Written by lc_plat_stop_watch / lc_plat_stop_done on the main thread;
+ * the watcher reads stop_fn/stop_user only before stop_ending is set (seq_cst atomics). */
+static lc_stop_fn stop_fn;
+static void *stop_user;
+static lc_thread *stop_thread;
+static atomic_bool stop_ending;
+
+static void stop_sigset(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+}
+
+void lc_plat_stop_init(void)
+{
+    sigset_t set;
+    stop_sigset(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void stop_main(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    stop_sigset(&set);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (atomic_load(&stop_ending))
+            return; /* lc_plat_stop_done woke us with a signal aimed at this thread alone */
+        stop_fn(stop_user, sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP");
+    }
+}
+
+int lc_plat_stop_watch(lc_stop_fn fn, void *user)
+{
+    stop_fn = fn;
+    stop_user = user;
+    atomic_store(&stop_ending, false);
+    return lc_thread_create(&stop_thread, stop_main, NULL) ? LC_ERR_SYSTEM : 0;
+}
+
+void lc_plat_stop_done(void)
+{
+    if (!stop_thread)
+        return;
+    atomic_store(&stop_ending, true);
+    pthread_kill(stop_thread->id, SIGTERM);
+    lc_thread_join(stop_thread);
+    stop_thread = NULL;
 }

@@ -315,3 +315,52 @@ int lc_cond_wait_until(lc_cond *c, lc_mutex *m, uint64_t deadline_ns)
         return 0;
     return lc_plat_now_ns() >= deadline_ns ? LC_ERR_TIMEOUT : 0;
 }
+
+/* ---- stop requests ------------------------------------------------------------------------ */
+
+/* Set by lc_plat_stop_watch before the handler is installed; read by the handler thread. */
+static lc_stop_fn stop_fn;
+static void *stop_user;
+static HANDLE stop_done_event; /* manual reset: set by lc_plat_stop_done */
+static volatile LONG stop_ended;
+
+void lc_plat_stop_init(void) {}
+
+static BOOL WINAPI stop_handler(DWORD type)
+{
+    const char *what = type == CTRL_C_EVENT          ? "CTRL_C"
+                       : type == CTRL_BREAK_EVENT    ? "CTRL_BREAK"
+                       : type == CTRL_CLOSE_EVENT    ? "CLOSE"
+                       : type == CTRL_LOGOFF_EVENT   ? "LOGOFF"
+                       : type == CTRL_SHUTDOWN_EVENT ? "SHUTDOWN"
+                                                     : NULL;
+    if (!what || InterlockedCompareExchange(&stop_ended, 0, 0))
+        return FALSE; /* not ours, or shutdown is complete: the default handling */
+    stop_fn(stop_user, what);
+    /* Ctrl+C/Break: returning keeps the process alive and the main loop shuts down by itself.
+     * Close, logoff, shutdown: Windows ends the process when this returns, so wait until the
+     * caller says the store is flushed; a closing console gives about 5 s in all. */
+    if (type == CTRL_CLOSE_EVENT || type == CTRL_LOGOFF_EVENT || type == CTRL_SHUTDOWN_EVENT)
+        WaitForSingleObject(stop_done_event, 4500);
+    return TRUE;
+}
+
+int lc_plat_stop_watch(lc_stop_fn fn, void *user)
+{
+    stop_fn = fn;
+    stop_user = user;
+    InterlockedExchange(&stop_ended, 0);
+    if (!stop_done_event && !(stop_done_event = CreateEventW(NULL, TRUE, FALSE, NULL)))
+        return LC_ERR_SYSTEM;
+    ResetEvent(stop_done_event);
+    return SetConsoleCtrlHandler(stop_handler, TRUE) ? 0 : LC_ERR_SYSTEM;
+}
+
+void lc_plat_stop_done(void)
+{
+    if (!stop_done_event)
+        return;
+    InterlockedExchange(&stop_ended, 1);
+    SetEvent(stop_done_event); /* a CLOSE/LOGOFF/SHUTDOWN handler waiting returns now */
+    SetConsoleCtrlHandler(stop_handler, FALSE);
+}

@@ -6,7 +6,8 @@
  *   capture thread   on_packet(): publishes into the ring, bumps the atomics marked "capture",
  *                    calls lws_cancel_service(ctx);
  *   lws thread       everything else (HTTP, WebSockets, metrics) — the fields marked "lws";
- *   signal thread    sets stop_requested and calls lws_cancel_service(ctx);
+ *   stop watcher     (platform: the sigwait thread, Windows' console handler) sets
+ *                    stop_requested and calls lws_cancel_service(ctx);
  *   store writer     (session/) writes sessions.json; it never calls back into the server:
  *                    lc_sessions' event callback runs on the thread that made the change, and
  *                    every change (attach/detach/patch/put/delete) is made on the lws thread
@@ -18,7 +19,6 @@
 #define LC_SERVER_INTERNAL_H
 
 #include <libwebsockets.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -100,7 +100,7 @@ struct lc_server {
     _Atomic uint64_t last_packet_ns; /* lc_now_ns() of the newest published packet, 0 = none */
     _Atomic uint64_t publish_errors;
 
-    /* signal thread (or lc_server_stop) writes, lws thread reads. */
+    /* stop watcher (or lc_server_stop) writes, lws thread reads. */
     atomic_int stop_requested;
 
     /* lws thread only. */
@@ -129,9 +129,8 @@ struct lc_server {
     lc_bucket refusal_log;       /* refusal log lines are rate-limited ... */
     uint64_t refusal_log_dropped; /* ... and the ones dropped counted */
 
-    /* main thread: the sigwait thread */
-    pthread_t sig_thread;
-    bool sig_thread_started;
+    /* main thread: the OS stop-request watcher (lc_plat_stop_watch) */
+    bool stop_watch_started;
     int tap_id;
     bool capture_started;
 };

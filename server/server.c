@@ -21,17 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-void lc_server_block_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    /* A peer closing mid-write must be an EPIPE, not a process kill (lws ignores it too). */
-    signal(SIGPIPE, SIG_IGN);
-}
+void lc_server_block_signals(void) { lc_plat_stop_init(); }
 
 /* Runs on the capture thread inside lc_opus_push(). */
 static void on_packet(void *user, const lc_opus_packet *pkt)
@@ -45,36 +35,25 @@ static void on_packet(void *user, const lc_opus_packet *pkt)
     lws_cancel_service(srv->ctx);
 }
 
-/* The signal thread: sigwait() turns SIGTERM/SIGINT into a flag the lws loop reads. SIGHUP,
- * which would otherwise kill us when a terminal closes or logrotate pokes every process, is
- * logged and ignored: loopcast writes its log to stderr only, and whoever holds that stream
- * (journald, podman, a shell redirect) owns rotation, so there is nothing to reopen. */
-static void *signal_main(void *arg)
+/* A stop request from the OS (lc_plat_stop_watch: the sigwait thread, or Windows' console
+ * handler) becomes a flag the lws loop reads, plus lws_cancel_service(), the one lws call that is
+ * safe from another thread. SIGHUP, which would otherwise kill us when a terminal closes or
+ * logrotate pokes every process, is logged and ignored: loopcast writes its log to stderr only,
+ * and whoever holds that stream (journald, podman, a shell redirect) owns rotation, so there is
+ * nothing to reopen. */
+static void on_stop_request(void *user, const char *what)
 {
-    lc_server *srv = arg;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            lc_log(LC_LOG_INFO, LC_LOG_MOD,
-                   "SIGHUP: ignored (the log goes to stderr; nothing to reopen)");
-            continue;
-        }
-        int prev = atomic_fetch_add(&srv->stop_requested, 1);
-        if (prev < 0)
-            return NULL; /* lc_server_destroy asked this thread to end (see stop_signal_thread) */
-        if (prev == 0)
-            lc_log(LC_LOG_INFO, LC_LOG_MOD, "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        else
-            lc_log(LC_LOG_WARN, LC_LOG_MOD, "second signal: closing now");
-        lws_cancel_service(srv->ctx);
+    lc_server *srv = user;
+    if (!strcmp(what, "SIGHUP")) {
+        lc_log(LC_LOG_INFO, LC_LOG_MOD,
+               "SIGHUP: ignored (the log goes to stderr; nothing to reopen)");
+        return;
     }
+    if (atomic_fetch_add(&srv->stop_requested, 1) == 0)
+        lc_log(LC_LOG_INFO, LC_LOG_MOD, "%s: shutting down", what);
+    else
+        lc_log(LC_LOG_WARN, LC_LOG_MOD, "second stop request (%s): closing now", what);
+    lws_cancel_service(srv->ctx);
 }
 
 void lc_server_stop(lc_server *srv)
@@ -327,10 +306,10 @@ int lc_server_run(lc_server *srv)
     int rc;
     /* This thread becomes the lws thread: session events must arrive here (api_http.c). */
     srv->lws_thread = lc_thread_id();
-    if (pthread_create(&srv->sig_thread, NULL, signal_main, srv) == 0)
-        srv->sig_thread_started = true;
+    if (lc_plat_stop_watch(on_stop_request, srv) == 0)
+        srv->stop_watch_started = true;
     else
-        lc_log(LC_LOG_WARN, LC_LOG_MOD, "no signal thread: SIGTERM will not shut down cleanly");
+        lc_log(LC_LOG_WARN, LC_LOG_MOD, "no stop watcher: SIGTERM will not shut down cleanly");
 
     /* While the source is lost, listeners get packets of silence, not a stall (capture.h). */
     lc_capture_set_keepalive(srv->cap, true);
@@ -398,26 +377,25 @@ int lc_server_run(lc_server *srv)
     return 0;
 }
 
-static void stop_signal_thread(lc_server *srv)
+/* After lc_server_run: every acknowledged change is on disk (run flushed the store), so a
+ * Windows close/logoff/shutdown handler waiting for this may now let the process end. */
+static void stop_watch_end(lc_server *srv)
 {
-    if (!srv->sig_thread_started)
+    if (!srv->stop_watch_started)
         return;
-    /* Tell the thread to return, then wake its sigwait() with a signal aimed at it alone. */
-    atomic_store(&srv->stop_requested, INT_MIN / 2);
-    pthread_kill(srv->sig_thread, SIGTERM);
-    pthread_join(srv->sig_thread, NULL);
-    srv->sig_thread_started = false;
+    lc_plat_stop_done();
+    srv->stop_watch_started = false;
 }
 
 void lc_server_destroy(lc_server *srv)
 {
     if (!srv)
         return;
-    /* Order: capture (the only caller of on_packet → lws_cancel_service) and the signal thread
-     * stop before the context goes; the encoder and ring outlive the capture thread. */
+    /* Order: capture (the only caller of on_packet → lws_cancel_service) and the stop watcher
+     * end before the context goes; the encoder and ring outlive the capture thread. */
     if (srv->cap)
         lc_capture_stop(srv->cap);
-    stop_signal_thread(srv);
+    stop_watch_end(srv);
     /* Closing connections detaches their sessions; nobody is left to hear about it. */
     srv->tearing_down = true;
     if (srv->ctx)

@@ -8,10 +8,12 @@
  *                       1001, stops capture and returns 0;
  *   lc_server_destroy() frees everything.
  *
- * Signals: lc_server_block_signals() must run in main() before any thread exists, so SIGTERM and
- * SIGINT are delivered only to the server's own sigwait() thread, never to the capture or lws
- * threads in the middle of a call. That thread turns a signal into an atomic flag plus
- * lws_cancel_service(), the one lws call that is safe from another thread.
+ * Stop requests: lc_server_block_signals() must run in main() before any thread exists, so on
+ * POSIX SIGTERM and SIGINT are delivered only to the platform's sigwait() thread, never to the
+ * capture or lws threads in the middle of a call (lc_plat_stop_init). That thread — or on
+ * Windows the console handler (Ctrl+C, Ctrl+Break, close, logoff, shutdown) — turns the request
+ * into an atomic flag plus lws_cancel_service(), the one lws call that is safe from another
+ * thread; the same graceful path as SIGTERM follows.
  */
 #ifndef LC_SERVER_H
 #define LC_SERVER_H
@@ -26,7 +28,8 @@ extern "C" {
 
 typedef struct lc_server lc_server;
 
-/* Blocks SIGTERM, SIGINT (and SIGPIPE) in the calling thread and every thread it later starts. */
+/* Blocks SIGTERM, SIGINT, SIGHUP (and ignores SIGPIPE) in the calling thread and every thread it
+ * later starts (lc_plat_stop_init). */
 void lc_server_block_signals(void);
 
 /* `cfg` is copied. On failure returns a negative LC_ERR_* with a message in errbuf;
