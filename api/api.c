@@ -79,6 +79,15 @@ static void iso8601(char out[32], int64_t ms)
     snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 }
 
+bool lc_api_put_session_settings(void *obj, const lc_session_info *s)
+{
+    cJSON *o = obj;
+    return cJSON_AddStringToObject(o, "id", s->id) && cJSON_AddStringToObject(o, "name", s->name) &&
+           cJSON_AddNumberToObject(o, "volume", s->volume) &&
+           cJSON_AddBoolToObject(o, "muted", s->muted) &&
+           cJSON_AddBoolToObject(o, "persist", s->persist);
+}
+
 /* Builds the session object; NULL on allocation failure. */
 static cJSON *session_obj(const lc_session_info *s, const lc_api_live *live)
 {
@@ -86,9 +95,7 @@ static cJSON *session_obj(const lc_session_info *s, const lc_api_live *live)
     iso8601(created, s->created_ms);
     iso8601(seen, s->last_seen_ms);
     cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddStringToObject(o, "id", s->id) || !cJSON_AddStringToObject(o, "name", s->name) ||
-        !cJSON_AddNumberToObject(o, "volume", s->volume) || !cJSON_AddBoolToObject(o, "muted", s->muted) ||
-        !cJSON_AddBoolToObject(o, "persist", s->persist) || !cJSON_AddStringToObject(o, "created", created) ||
+    if (!o || !lc_api_put_session_settings(o, s) || !cJSON_AddStringToObject(o, "created", created) ||
         !cJSON_AddStringToObject(o, "last_seen", seen) ||
         !cJSON_AddBoolToObject(o, "connected", s->connections > 0) ||
         !cJSON_AddNumberToObject(o, "connections", s->connections))

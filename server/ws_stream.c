@@ -127,12 +127,11 @@ static int write_json(struct lws *wsi, lc_server *srv, cJSON *root)
 /* The session fields the hello and every `session` message carry; NULL if out of memory. */
 static cJSON *add_session(cJSON *root, const ws_pss *pss)
 {
+    lc_session_info s = {.volume = pss->volume, .muted = pss->muted, .persist = pss->persist};
+    memcpy(s.id, pss->id, sizeof s.id);
+    memcpy(s.name, pss->name, sizeof s.name);
     cJSON *o = cJSON_AddObjectToObject(root, "session");
-    if (!o || !cJSON_AddStringToObject(o, "id", pss->id) || !cJSON_AddStringToObject(o, "name", pss->name) ||
-        !cJSON_AddNumberToObject(o, "volume", pss->volume) || !cJSON_AddBoolToObject(o, "muted", pss->muted) ||
-        !cJSON_AddBoolToObject(o, "persist", pss->persist))
-        return NULL;
-    return o;
+    return o && lc_api_put_session_settings(o, &s) ? o : NULL;
 }
 
 static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
