@@ -78,6 +78,22 @@ static inline int lc_test_main(const lc_test_case *cases, size_t n, int argc, ch
     return lc_test_failures ? 1 : 0;
 }
 
+/* lc_test_main inside a fresh directory /tmp/lc-test-TAG-XXXXXX (its path in dir[64]), removed
+ * with everything in it afterwards; a failure to create or remove it fails the run. */
+static inline int lc_test_main_in_tmpdir(const lc_test_case *cases, size_t n, int argc,
+                                         char **argv, char dir[64], const char *tag)
+{
+    snprintf(dir, 64, "/tmp/lc-test-%.30s-XXXXXX", tag);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    int rc = lc_test_main(cases, n, argc, argv);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) != 0 ? 1 : rc;
+}
+
 #define LC_TEST_MAIN(...)                                                                      \
     int main(int argc, char **argv)                                                            \
     {                                                                                          \

@@ -270,15 +270,7 @@ static void bad_files(void)
 
 int main(int argc, char **argv)
 {
-    snprintf(dir, sizeof dir, "/tmp/lc-test-file-XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
     static const lc_test_case cases[] = {TEST(s24_mono_44k_loops), TEST(other_formats),
                                          TEST(deleted_then_replaced), TEST(bad_files)};
-    int rc = lc_test_main(cases, sizeof cases / sizeof cases[0], argc, argv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        rc = 1;
-    return rc;
+    return lc_test_main_in_tmpdir(cases, sizeof cases / sizeof cases[0], argc, argv, dir, "file");
 }

@@ -249,15 +249,7 @@ static void stdin_eof(void)
 
 int main(int argc, char **argv)
 {
-    snprintf(dir, sizeof dir, "/tmp/lc-test-pipe-XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
     static const lc_test_case cases[] = {TEST(s16_two_writers), TEST(formats),
                                          TEST(stop_without_writer), TEST(stdin_eof)};
-    int rc = lc_test_main(cases, sizeof cases / sizeof cases[0], argc, argv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        rc = 1;
-    return rc;
+    return lc_test_main_in_tmpdir(cases, sizeof cases / sizeof cases[0], argc, argv, dir, "pipe");
 }

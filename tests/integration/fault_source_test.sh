@@ -20,6 +20,15 @@ export LC_DECODER=$DECODER LC_PIDFILE=$LC_TMP/child-pids
 : >"$LC_PIDFILE"
 kill_children() { local p; while read -r p; do [[ -n $p ]] && kill -KILL "$p" 2>/dev/null; done <"$LC_PIDFILE"; }
 trap 'kill_children; lc_cleanup' EXIT
+# finish_case NAME LOG [MORE_LOGS...]: after fault_source.mjs (its exit status in $rc): the server
+# must still run, its capture/source lines are shown, SIGTERM must exit 0, and the checks held.
+finish_case() {
+  local name=$1 log=$2; shift 2
+  kill -0 "$LC_PID" 2>/dev/null || { cat "$log"; lc_fail "$name: the server died"; }
+  grep -E "capture|source" "$log" | sed 's/^/  log: /'
+  lc_stop_server TERM || lc_fail "$name: exit status after SIGTERM"
+  ((rc == 0)) || { cat "$log" "$@"; lc_fail "$name: a check failed (above)"; }
+}
 
 # ---- a) pipe writer dies -------------------------------------------------------------------------
 port=$(lc_free_port)
@@ -29,10 +38,7 @@ lc_start_server "$LC_TMP/pipe.log" --source "pipe:$LC_TMP/fifo" --bind 127.0.0.1
 LC_FIFO=$LC_TMP/fifo LC_PACE=$DIR/pace_tone.mjs \
   node "$DIR/fault_source.mjs" pipe "$port" "$(cat "$LC_TMP/state-pipe/api-token")"
 rc=$?
-kill -0 "$LC_PID" 2>/dev/null || { cat "$LC_TMP/pipe.log"; lc_fail "pipe: the server died"; }
-grep -E "capture|source" "$LC_TMP/pipe.log" | sed 's/^/  log: /'
-lc_stop_server TERM || lc_fail "pipe: exit status after SIGTERM"
-((rc == 0)) || { cat "$LC_TMP/pipe.log"; lc_fail "pipe: a check failed (above)"; }
+finish_case pipe "$LC_TMP/pipe.log"
 echo "ok: a) pipe writer killed and replaced: listeners stayed, heard silence, then the new tone"
 
 # ---- c) the file behind file: is deleted, then a new one appears at its path ---------------------
@@ -42,10 +48,7 @@ lc_start_server "$LC_TMP/file.log" --source "file:$LC_TMP/loop.wav" --bind 127.0
   --state-dir "$LC_TMP/state-file"
 LC_FILE=$LC_TMP/loop.wav node "$DIR/fault_source.mjs" file "$port" "$(cat "$LC_TMP/state-file/api-token")"
 rc=$?
-kill -0 "$LC_PID" 2>/dev/null || { cat "$LC_TMP/file.log"; lc_fail "file: the server died"; }
-grep -E "capture|source" "$LC_TMP/file.log" | sed 's/^/  log: /'
-lc_stop_server TERM || lc_fail "file: exit status after SIGTERM"
-((rc == 0)) || { cat "$LC_TMP/file.log"; lc_fail "file: a check failed (above)"; }
+finish_case file "$LC_TMP/file.log"
 echo "ok: c) file deleted while playing, then replaced: listeners stayed, heard silence, then the new tone"
 
 # ---- b) the sound server restarts ----------------------------------------------------------------
@@ -74,9 +77,6 @@ lc_start_server "$LC_TMP/pulse.log" --source loopback --bind 127.0.0.1 --port "$
   --state-dir "$LC_TMP/state-pulse"
 node "$DIR/fault_source.mjs" pulse "$port" "$(cat "$LC_TMP/state-pulse/api-token")"
 rc=$?
-kill -0 "$LC_PID" 2>/dev/null || { cat "$LC_TMP/pulse.log"; lc_fail "pulse: the server died"; }
-grep -E "capture|source" "$LC_TMP/pulse.log" | sed 's/^/  log: /'
-lc_stop_server TERM || lc_fail "pulse: exit status after SIGTERM"
-((rc == 0)) || { cat "$LC_TMP/pulse.log" "$LC_WORK/pulse.log"; lc_fail "pulse: a check failed (above)"; }
+finish_case pulse "$LC_TMP/pulse.log" "$LC_WORK/pulse.log"
 echo "ok: b) PulseAudio killed -9 and restarted with another tone: listeners stayed and heard it"
 lc_pass "fault_source: pipe writer death, file deletion and sound server restart survived with the same connections"

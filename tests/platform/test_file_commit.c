@@ -84,15 +84,7 @@ static void failures_name_the_call(void)
 
 int main(int argc, char **argv)
 {
-    snprintf(dir, sizeof dir, "/tmp/lc-test-commit-XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
     static const lc_test_case cases[] = {TEST(replace), TEST(create_exclusive),
                                          TEST(failures_name_the_call)};
-    int rc = lc_test_main(cases, sizeof cases / sizeof cases[0], argc, argv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        rc = 1;
-    return rc;
+    return lc_test_main_in_tmpdir(cases, sizeof cases / sizeof cases[0], argc, argv, dir, "commit");
 }
