@@ -73,6 +73,30 @@ enum {
 int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode, char *errbuf,
                         size_t errlen);
 
+/* ---- the state directory ----------------------------------------------------------------- */
+
+/* Where state lives when nobody says: POSIX $XDG_STATE_HOME/loopcast (an absolute value only, as
+ * the XDG spec says), else $HOME/.local/state/loopcast; Windows %LOCALAPPDATA%\loopcast, or
+ * %ProgramData%\loopcast for a service (`service` true). 0, LC_ERR_NOT_FOUND (no variable to
+ * build it from), or LC_ERR_LIMIT (longer than cap). UTF-8. */
+int lc_plat_state_dir_default(char *out, size_t cap, bool service);
+/* Creates `path` and any missing parents, private to the user for the parts it creates (mode
+ * 0700; on Windows the parent's ACL, which in %LOCALAPPDATA% is the user's own). 0 or LC_ERR_IO
+ * (the reason in errbuf). */
+int lc_plat_mkdirs(const char *path, char *errbuf, size_t errlen);
+/* One process per state directory: an exclusive lock on `path` (created if missing, private),
+ * held until lc_plat_unlock or the process ends (POSIX flock; Windows LockFileEx). 0,
+ * LC_ERR_STATE when another process holds it, or LC_ERR_IO; the reason in errbuf. */
+typedef struct lc_plat_lock lc_plat_lock;
+int lc_plat_lock_file(const char *path, lc_plat_lock **out, char *errbuf, size_t errlen);
+void lc_plat_unlock(lc_plat_lock *l); /* NULL is a no-op */
+/* Reads up to cap - 1 bytes of a small file, NUL-terminated, length in *len. *others_can_read
+ * (may be NULL) is set when the file's permissions let users other than its owner read it
+ * (POSIX: any group/other mode bit; Windows: not checked, false). 0, LC_ERR_NOT_FOUND, or
+ * LC_ERR_IO with the reason in errbuf. */
+int lc_plat_read_small_file(const char *path, char *buf, size_t cap, size_t *len,
+                            bool *others_can_read, char *errbuf, size_t errlen);
+
 /* ---- stop requests ------------------------------------------------------------------------ */
 
 /*

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,9 +60,9 @@ void lc_plat_write_stderr(const char *buf, size_t len)
 
 /* ---- durable files ----------------------------------------------------------------------- */
 
-static int commit_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+static int plat_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static int commit_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+static int plat_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 {
     if (errbuf && errlen) {
         va_list ap;
@@ -98,42 +100,42 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
     int fd = -1, rc;
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", path, (long)getpid(),
                  atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp)
-        return commit_err(errbuf, errlen, LC_ERR_LIMIT, "path too long: '%s'", path);
+        return plat_err(errbuf, errlen, LC_ERR_LIMIT, "path too long: '%s'", path);
     unlink(tmp); /* a leftover of a crashed process with the same pid */
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-        return commit_err(errbuf, errlen, LC_ERR_IO, "open '%s': %s", tmp,
+        return plat_err(errbuf, errlen, LC_ERR_IO, "open '%s': %s", tmp,
                           strerror(errno));
     for (size_t off = 0; off < len;) {
         ssize_t w = write(fd, (const char *)data + off, len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            rc = commit_err(errbuf, errlen, LC_ERR_IO, "write '%s': %s", tmp,
+            rc = plat_err(errbuf, errlen, LC_ERR_IO, "write '%s': %s", tmp,
                             w < 0 ? strerror(errno) : "no progress");
             goto fail;
         }
         off += (size_t)w;
     }
     if (fsync(fd) < 0) {
-        rc = commit_err(errbuf, errlen, LC_ERR_IO, "fsync '%s': %s", tmp, strerror(errno));
+        rc = plat_err(errbuf, errlen, LC_ERR_IO, "fsync '%s': %s", tmp, strerror(errno));
         goto fail;
     }
     int closed = close(fd);
     fd = -1;
     if (closed < 0) {
-        rc = commit_err(errbuf, errlen, LC_ERR_IO, "close '%s': %s", tmp, strerror(errno));
+        rc = plat_err(errbuf, errlen, LC_ERR_IO, "close '%s': %s", tmp, strerror(errno));
         goto fail;
     }
     if (mode == LC_FILE_CREATE_EXCL) {
         /* link() fails if path exists: two processes racing to create it cannot both win */
         if (link(tmp, path) < 0) {
-            rc = commit_err(errbuf, errlen, errno == EEXIST ? LC_ERR_AGAIN : LC_ERR_IO,
+            rc = plat_err(errbuf, errlen, errno == EEXIST ? LC_ERR_AGAIN : LC_ERR_IO,
                             "link to '%s': %s", path, strerror(errno));
             goto fail;
         }
         unlink(tmp);
     } else if (rename(tmp, path) < 0) {
-        rc = commit_err(errbuf, errlen, LC_ERR_IO, "rename to '%s': %s", path,
+        rc = plat_err(errbuf, errlen, LC_ERR_IO, "rename to '%s': %s", path,
                         strerror(errno));
         goto fail;
     }
@@ -144,6 +146,99 @@ fail:
         close(fd);
     unlink(tmp); /* never leave a partial file behind */
     return rc;
+}
+
+/* ---- the state directory ----------------------------------------------------------------- */
+
+int lc_plat_state_dir_default(char *out, size_t cap, bool service)
+{
+    (void)service; /* a system service gets its directory from its unit (StateDirectory=) */
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    int n;
+    if (xdg && xdg[0] == '/') /* the XDG spec: relative values are invalid, ignore them */
+        n = snprintf(out, cap, "%s/loopcast", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(out, cap, "%s/.local/state/loopcast", home);
+    else
+        return LC_ERR_NOT_FOUND;
+    return n > 0 && (size_t)n < cap ? 0 : LC_ERR_LIMIT;
+}
+
+int lc_plat_mkdirs(const char *path, char *errbuf, size_t errlen)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return plat_err(errbuf, errlen, LC_ERR_IO, "path too long: '%s'", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p && *p != '/')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+            return plat_err(errbuf, errlen, LC_ERR_IO, "cannot create directory '%s': %s", buf,
+                              strerror(errno));
+        if (!c)
+            return 0;
+        *p = c;
+    }
+}
+
+struct lc_plat_lock {
+    int fd;
+};
+
+int lc_plat_lock_file(const char *path, lc_plat_lock **out, char *errbuf, size_t errlen)
+{
+    lc_plat_lock *l = malloc(sizeof *l);
+    if (!l)
+        return plat_err(errbuf, errlen, LC_ERR_NOMEM, "out of memory");
+    l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (l->fd < 0) {
+        free(l);
+        return plat_err(errbuf, errlen, LC_ERR_IO, "cannot open '%s': %s", path,
+                          strerror(errno));
+    }
+    if (flock(l->fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(l->fd);
+        free(l);
+        return e == EWOULDBLOCK
+                   ? plat_err(errbuf, errlen, LC_ERR_STATE, "'%s' is locked by another process",
+                                path)
+                   : plat_err(errbuf, errlen, LC_ERR_IO, "cannot lock '%s': %s", path,
+                                strerror(e));
+    }
+    *out = l;
+    return 0;
+}
+
+void lc_plat_unlock(lc_plat_lock *l)
+{
+    if (!l)
+        return;
+    close(l->fd); /* releases the flock */
+    free(l);
+}
+
+int lc_plat_read_small_file(const char *path, char *buf, size_t cap, size_t *len,
+                            bool *others_can_read, char *errbuf, size_t errlen)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? LC_ERR_NOT_FOUND
+                               : plat_err(errbuf, errlen, LC_ERR_IO, "cannot read '%s': %s",
+                                            path, strerror(errno));
+    if (others_can_read)
+        *others_can_read = fstat(fd, &st) == 0 && (st.st_mode & 077);
+    ssize_t n = read(fd, buf, cap - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return plat_err(errbuf, errlen, LC_ERR_IO, "cannot read '%s': %s", path, strerror(e));
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return 0;
 }
 
 /* ---- threads ---------------------------------------------------------------------------- */

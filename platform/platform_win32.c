@@ -115,7 +115,7 @@ void lc_plat_write_stderr(const char *buf, size_t len)
 
 /* ---- durable files ----------------------------------------------------------------------- */
 
-static int commit_err(char *errbuf, size_t errlen, int rc, const char *what, const char *path,
+static int plat_err(char *errbuf, size_t errlen, int rc, const char *what, const char *path,
                       DWORD err)
 {
     if (errbuf && errlen) {
@@ -157,7 +157,7 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
         return LC_ERR_LIMIT;
     }
     if (!(wpath = utf8_to_wide(path)) || !(wtmp = utf8_to_wide(tmp))) {
-        rc = commit_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
+        rc = plat_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
                         ERROR_NO_UNICODE_TRANSLATION);
         goto out;
     }
@@ -165,19 +165,19 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
      * service's under %ProgramData%); no other process may open it while it is written. */
     h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
-        rc = commit_err(errbuf, errlen, LC_ERR_IO, "CreateFileW", tmp, GetLastError());
+        rc = plat_err(errbuf, errlen, LC_ERR_IO, "CreateFileW", tmp, GetLastError());
         goto out;
     }
     for (size_t off = 0; off < len;) {
         DWORD chunk = len - off > 1u << 30 ? 1u << 30 : (DWORD)(len - off), w = 0;
         if (!WriteFile(h, (const char *)data + off, chunk, &w, NULL) || w == 0) {
-            rc = commit_err(errbuf, errlen, LC_ERR_IO, "WriteFile", tmp, GetLastError());
+            rc = plat_err(errbuf, errlen, LC_ERR_IO, "WriteFile", tmp, GetLastError());
             goto fail;
         }
         off += w;
     }
     if (!FlushFileBuffers(h)) {
-        rc = commit_err(errbuf, errlen, LC_ERR_IO, "FlushFileBuffers", tmp, GetLastError());
+        rc = plat_err(errbuf, errlen, LC_ERR_IO, "FlushFileBuffers", tmp, GetLastError());
         goto fail;
     }
     CloseHandle(h);
@@ -188,7 +188,7 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
         flags |= MOVEFILE_REPLACE_EXISTING;
     if (!MoveFileExW(wtmp, wpath, flags)) {
         DWORD e = GetLastError();
-        rc = commit_err(errbuf, errlen,
+        rc = plat_err(errbuf, errlen,
                         e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS ? LC_ERR_AGAIN
                                                                             : LC_ERR_IO,
                         "MoveFileExW to", path, e);
@@ -204,6 +204,128 @@ out:
     free(wpath);
     free(wtmp);
     return rc;
+}
+
+/* ---- the state directory ----------------------------------------------------------------- */
+
+static int wide_to_utf8(const wchar_t *w, char *out, size_t cap)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)cap, NULL, NULL);
+    return n > 0 ? 0 : LC_ERR_LIMIT;
+}
+
+int lc_plat_state_dir_default(char *out, size_t cap, bool service)
+{
+    /* _wgetenv: the variables hold UTF-16 paths (a user name with non-ASCII letters) */
+    const wchar_t *base = _wgetenv(service ? L"ProgramData" : L"LOCALAPPDATA");
+    if (!base || !base[0])
+        return LC_ERR_NOT_FOUND;
+    if (wide_to_utf8(base, out, cap))
+        return LC_ERR_LIMIT;
+    size_t n = strlen(out);
+    int w = snprintf(out + n, cap - n, "\\loopcast");
+    return w > 0 && (size_t)w < cap - n ? 0 : LC_ERR_LIMIT;
+}
+
+int lc_plat_mkdirs(const char *path, char *errbuf, size_t errlen)
+{
+    wchar_t *w = utf8_to_wide(path);
+    if (!w)
+        return plat_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
+                          ERROR_NO_UNICODE_TRANSLATION);
+    int rc = 0;
+    /* each prefix ending at a separator, after the drive ("C:\") or UNC root */
+    for (wchar_t *p = w + 1;; p++) {
+        if (*p && *p != L'\\' && *p != L'/')
+            continue;
+        wchar_t c = *p;
+        *p = 0;
+        if (!(p > w && p[-1] == L':') && !CreateDirectoryW(w, NULL) &&
+            GetLastError() != ERROR_ALREADY_EXISTS) {
+            rc = plat_err(errbuf, errlen, LC_ERR_IO, "cannot create directory", path,
+                            GetLastError());
+            break;
+        }
+        if (!c)
+            break;
+        *p = c;
+    }
+    free(w);
+    return rc;
+}
+
+struct lc_plat_lock {
+    HANDLE h;
+};
+
+int lc_plat_lock_file(const char *path, lc_plat_lock **out, char *errbuf, size_t errlen)
+{
+    wchar_t *w = utf8_to_wide(path);
+    lc_plat_lock *l = malloc(sizeof *l);
+    int rc = 0;
+    if (!w || !l) {
+        rc = plat_err(errbuf, errlen, LC_ERR_IO, "cannot lock", path, ERROR_OUTOFMEMORY);
+        goto fail;
+    }
+    l->h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                       OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (l->h == INVALID_HANDLE_VALUE) {
+        rc = plat_err(errbuf, errlen, LC_ERR_IO, "cannot open", path, GetLastError());
+        goto fail;
+    }
+    OVERLAPPED ov = {0};
+    if (!LockFileEx(l->h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) {
+        DWORD e = GetLastError();
+        CloseHandle(l->h);
+        rc = plat_err(errbuf, errlen, e == ERROR_LOCK_VIOLATION ? LC_ERR_STATE : LC_ERR_IO,
+                        e == ERROR_LOCK_VIOLATION ? "locked by another process:" : "cannot lock",
+                        path, e);
+        goto fail;
+    }
+    free(w);
+    *out = l;
+    return 0;
+fail:
+    free(w);
+    free(l);
+    return rc;
+}
+
+void lc_plat_unlock(lc_plat_lock *l)
+{
+    if (!l)
+        return;
+    CloseHandle(l->h); /* releases the lock */
+    free(l);
+}
+
+int lc_plat_read_small_file(const char *path, char *buf, size_t cap, size_t *len,
+                            bool *others_can_read, char *errbuf, size_t errlen)
+{
+    wchar_t *w = utf8_to_wide(path);
+    if (!w)
+        return plat_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
+                          ERROR_NO_UNICODE_TRANSLATION);
+    HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                           FILE_ATTRIBUTE_NORMAL, NULL);
+    free(w);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND
+                   ? LC_ERR_NOT_FOUND
+                   : plat_err(errbuf, errlen, LC_ERR_IO, "cannot read", path, e);
+    }
+    DWORD n = 0;
+    BOOL ok = ReadFile(h, buf, (DWORD)(cap - 1), &n, NULL);
+    DWORD e = GetLastError();
+    CloseHandle(h);
+    if (!ok)
+        return plat_err(errbuf, errlen, LC_ERR_IO, "cannot read", path, e);
+    buf[n] = '\0';
+    *len = n;
+    if (others_can_read)
+        *others_can_read = false; /* the ACL is the directory's: the user's own profile */
+    return 0;
 }
 
 /* ---- threads ---------------------------------------------------------------------------- */

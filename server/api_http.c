@@ -47,7 +47,7 @@ static int pick_state_dir(lc_server *srv, char *errbuf, size_t errlen)
     const char *dir = srv->cfg.state_dir;
     int rc;
     if (dir) {
-        rc = lc_state_open(dir, &srv->state_lock_fd, errbuf, errlen);
+        rc = lc_state_open(dir, &srv->state_lock, errbuf, errlen);
         if (rc)
             return rc; /* the operator named it: refusing beats silently not persisting */
     } else {
@@ -57,7 +57,7 @@ static int pick_state_dir(lc_server *srv, char *errbuf, size_t errlen)
                    "--state-dir");
             return 0;
         }
-        if (lc_state_open(def, &srv->state_lock_fd, why, sizeof why)) {
+        if (lc_state_open(def, &srv->state_lock, why, sizeof why)) {
             lc_log(LC_LOG_WARN, LC_LOG_MOD, "NOT PERSISTING SESSIONS: %s; session settings "
                    "will not survive a restart (give --state-dir)", why);
             return 0;

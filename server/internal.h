@@ -88,7 +88,7 @@ struct lc_server {
     lws_retry_bo_t retry;
     char *web_root_real;     /* realpath of --web-root, NULL for the embedded assets */
     char *state_dir;         /* resolved state directory, NULL = nothing persisted */
-    int state_lock_fd;       /* flock'd STATE_DIR/lock, -1 if none */
+    lc_plat_lock *state_lock; /* STATE_DIR/lock, held for the server's life; NULL if none */
     lc_sessions *sessions;   /* locks itself; its events arrive on the lws thread */
     lc_api *api;             /* immutable; lc_api_handle is called on the lws thread only */
     char auth_header[LC_CONFIG_TOKEN_MAX + 8]; /* "Bearer <token>" for the server's own calls */
@@ -231,7 +231,7 @@ void lc_auth_failed(lc_server *srv, const char *addr, const char *where);
 
 /* state.c */
 int lc_state_default_dir(char *out, size_t cap);
-int lc_state_open(const char *dir, int *lock_fd, char *errbuf, size_t errlen);
+int lc_state_open(const char *dir, lc_plat_lock **lock, char *errbuf, size_t errlen);
 int lc_state_token(const char *dir, char *tok, size_t cap, char *errbuf, size_t errlen);
 
 /* metrics.c: renders /metrics into a malloc'd string (*len set); NULL on OOM. */

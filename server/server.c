@@ -191,7 +191,6 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
         return LC_ERR_NOMEM;
     srv->cfg = *cfg;
     srv->tap_id = -1;
-    srv->state_lock_fd = -1;
     srv->start_ns = lc_now_ns();
     atomic_init(&srv->stop_requested, 0);
     atomic_init(&srv->last_packet_ns, 0);
@@ -404,8 +403,7 @@ void lc_server_destroy(lc_server *srv)
     lc_clients_destroy(srv); /* after the context: its connections' WSI_DESTROY use it */
     lc_api_destroy(srv->api);
     lc_sessions_destroy(srv->sessions); /* flushes, then stops the writer thread */
-    if (srv->state_lock_fd >= 0)
-        close(srv->state_lock_fd);
+    lc_plat_unlock(srv->state_lock);
     free(srv->state_dir);
     lc_capture_close(srv->cap);
     lc_opus_destroy(srv->enc);

@@ -3,9 +3,11 @@
  *
  * Default directory: an operator who runs `loopcast` by hand expects volumes to survive a
  * restart, as DESIGN.md promises, so with no --state-dir we use the XDG state directory
- * ($XDG_STATE_HOME/loopcast, else ~/.local/state/loopcast). The packaged deployments (systemd,
+ * ($XDG_STATE_HOME/loopcast, else ~/.local/state/loopcast; %LOCALAPPDATA%\loopcast on Windows:
+ * lc_plat_state_dir_default). The packaged deployments (systemd,
  * container, k8s) always set LOOPCAST_STATE_DIR. Two servers must never write one sessions.json,
- * so the directory is locked (flock on STATE_DIR/lock, released by the kernel even on kill -9):
+ * so the directory is locked (lc_plat_lock_file on STATE_DIR/lock: flock, or LockFileEx on
+ * Windows; released by the kernel even on kill -9):
  * an explicit directory held by another server is an error; the default one only costs
  * persistence, with a loud warning (so a second instance for a test still starts).
  *
@@ -16,106 +18,49 @@
  */
 #include "internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-/* mkdir -p with mode 0700 for the parts we create. 0 or -1 (errno set). */
-static int mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
 
 int lc_state_default_dir(char *out, size_t cap)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    int n;
-    if (xdg && xdg[0] == '/') /* the XDG spec: relative values are invalid, ignore them */
-        n = snprintf(out, cap, "%s/loopcast", xdg);
-    else if (home && home[0] == '/')
-        n = snprintf(out, cap, "%s/.local/state/loopcast", home);
-    else
-        return LC_ERR_NOT_FOUND;
-    return n > 0 && (size_t)n < cap ? 0 : LC_ERR_LIMIT;
+    return lc_plat_state_dir_default(out, cap, false);
 }
 
-int lc_state_open(const char *dir, int *lock_fd, char *errbuf, size_t errlen)
+int lc_state_open(const char *dir, lc_plat_lock **lock, char *errbuf, size_t errlen)
 {
-    char path[PATH_MAX];
-    int fd = -1;
-    *lock_fd = -1;
-    if (mkdirs(dir) < 0) {
-        lc_errf(errbuf, errlen, "cannot create state directory '%s': %s", dir, strerror(errno));
+    char path[PATH_MAX], why[PATH_MAX + 64];
+    *lock = NULL;
+    if (lc_plat_mkdirs(dir, why, sizeof why)) {
+        lc_errf(errbuf, errlen, "cannot create state directory '%s': %s", dir, why);
         return LC_ERR_IO;
     }
     if (snprintf(path, sizeof path, "%s/lock", dir) >= (int)sizeof path) {
         lc_errf(errbuf, errlen, "state directory path too long");
         return LC_ERR_LIMIT;
     }
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        lc_errf(errbuf, errlen, "cannot open '%s': %s", path, strerror(errno));
-        return LC_ERR_IO;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK) {
-            lc_errf(errbuf, errlen, "state directory '%s' is in use by another loopcast", dir);
-            return LC_ERR_STATE;
-        }
-        lc_errf(errbuf, errlen, "cannot lock '%s': %s", path, strerror(e));
-        return LC_ERR_IO;
-    }
-    *lock_fd = fd;
-    return 0;
+    int rc = lc_plat_lock_file(path, lock, why, sizeof why);
+    if (rc == LC_ERR_STATE)
+        lc_errf(errbuf, errlen, "state directory '%s' is in use by another loopcast", dir);
+    else if (rc)
+        lc_errf(errbuf, errlen, "%s", why);
+    return rc;
 }
 
 /* First line of an existing token file. 0, LC_ERR_NOT_FOUND (no file), or an error. */
 static int read_token(const char *path, char *tok, size_t cap, char *errbuf, size_t errlen)
 {
     char buf[LC_CONFIG_TOKEN_MAX + 2];
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return LC_ERR_NOT_FOUND;
-        lc_errf(errbuf, errlen, "cannot read '%s': %s", path, strerror(errno));
-        return LC_ERR_IO;
-    }
-    if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-        lc_log(LC_LOG_WARN, LC_LOG_MOD, "%s is readable by others (mode %03o); chmod 600 it",
-               path, (unsigned)(st.st_mode & 0777));
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n < 0) {
-        lc_errf(errbuf, errlen, "cannot read '%s': %s", path, strerror(errno));
-        return LC_ERR_IO;
-    }
-    buf[n] = '\0';
+    size_t n;
+    bool shared = false;
+    int rc = lc_plat_read_small_file(path, buf, sizeof buf, &n, &shared, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (shared)
+        lc_log(LC_LOG_WARN, LC_LOG_MOD, "%s is readable by others; chmod 600 it", path);
     buf[strcspn(buf, "\r\n")] = '\0';
     size_t len = strlen(buf);
     while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))

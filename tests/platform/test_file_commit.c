@@ -1,7 +1,8 @@
 /*
  * test_file_commit.c — lc_plat_file_commit, the one durable write (the session store replaces
  * sessions.json with it, the API token is created with it): replace, create-exclusive, the new
- * file's mode, no temp file left on success or failure, and the failing call named.
+ * file's mode, no temp file left on success or failure, and the failing call named; and the state
+ * directory's other primitives: mkdir -p, the one-holder lock, a small file read, the default.
  */
 #include "lc_test.h"
 #include "platform.h"
@@ -82,9 +83,52 @@ static void failures_name_the_call(void)
     rmdir(path);
 }
 
+static void state_dir_primitives(void)
+{
+    char path[160], err[256] = "", buf[64];
+    size_t len = 0;
+    bool shared = true;
+    /* mkdir -p, private */
+    snprintf(path, sizeof path, "%s/state/a/b", dir);
+    CHECK_EQ_INT(lc_plat_mkdirs(path, err, sizeof err), 0);
+    CHECK_EQ_INT(lc_plat_mkdirs(path, err, sizeof err), 0); /* again: already there is fine */
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    /* one holder of a lock; a second (another open of the file) is refused until it is gone */
+    snprintf(path, sizeof path, "%s/state/lock", dir);
+    lc_plat_lock *a = NULL, *b = NULL;
+    CHECK_EQ_INT(lc_plat_lock_file(path, &a, err, sizeof err), 0);
+    CHECK_EQ_INT(lc_plat_lock_file(path, &b, err, sizeof err), LC_ERR_STATE);
+    CHECK(b == NULL && strstr(err, "locked by another process"));
+    lc_plat_unlock(a);
+    CHECK_EQ_INT(lc_plat_lock_file(path, &b, err, sizeof err), 0);
+    lc_plat_unlock(b);
+    /* a small file: missing, then its content, then who may read it */
+    snprintf(path, sizeof path, "%s/state/token", dir);
+    CHECK_EQ_INT(lc_plat_read_small_file(path, buf, sizeof buf, &len, &shared, err, sizeof err),
+                 LC_ERR_NOT_FOUND);
+    CHECK_EQ_INT(lc_plat_file_commit(path, "abc\n", 4, LC_FILE_CREATE_EXCL, err, sizeof err), 0);
+    CHECK_EQ_INT(lc_plat_read_small_file(path, buf, sizeof buf, &len, &shared, err, sizeof err), 0);
+    CHECK(len == 4 && !strcmp(buf, "abc\n") && !shared);
+    CHECK(chmod(path, 0644) == 0);
+    CHECK_EQ_INT(lc_plat_read_small_file(path, buf, sizeof buf, &len, &shared, err, sizeof err), 0);
+    CHECK(shared);
+    /* the default: XDG_STATE_HOME if absolute, else HOME; neither is an answer too */
+    setenv("XDG_STATE_HOME", "/x/state", 1);
+    CHECK(lc_plat_state_dir_default(buf, sizeof buf, false) == 0 &&
+          !strcmp(buf, "/x/state/loopcast"));
+    setenv("XDG_STATE_HOME", "relative", 1);
+    setenv("HOME", "/home/u", 1);
+    CHECK(lc_plat_state_dir_default(buf, sizeof buf, false) == 0 &&
+          !strcmp(buf, "/home/u/.local/state/loopcast"));
+    unsetenv("XDG_STATE_HOME");
+    unsetenv("HOME");
+    CHECK_EQ_INT(lc_plat_state_dir_default(buf, sizeof buf, false), LC_ERR_NOT_FOUND);
+}
+
 int main(int argc, char **argv)
 {
     static const lc_test_case cases[] = {TEST(replace), TEST(create_exclusive),
-                                         TEST(failures_name_the_call)};
+                                         TEST(failures_name_the_call), TEST(state_dir_primitives)};
     return lc_test_main_in_tmpdir(cases, sizeof cases / sizeof cases[0], argc, argv, dir, "commit");
 }
