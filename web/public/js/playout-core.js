@@ -47,13 +47,16 @@
 // clock that stood still while packets kept coming — drained at its clamp: ~4 ms/s in the
 // worklet, ~1 ms/s on the buffers path (one sample per packet), i.e. 100 ms of excess for 25 s
 // or 100 s. While the fill average is more than `accelOnMs` above the target, `accelerate(n)`
-// grants a cut at a rate of excess / `accelTauMs`, at most `maxAccel` (5 %: 150 ms of excess
-// gone in ~4 s, and a target relaxing at up to 50 ms/s is followed); the output cuts it as one
-// pitch period: findCut() finds the lag of 2.5–12 ms at which the audio best repeats itself and
-// splice() cross-fades over 5 ms from the audio to the same audio one lag later. Periodic sound
+// grants a cut at a rate of excess / `accelTauMs`, at most `maxAccel` (10 %, from 50 ms over:
+// 150 ms of excess gone in ~2.5 s, and a target relaxing or an output thread losing time at up to
+// 100 ms/s is followed — on a loaded 2-core machine the audio thread lost ~40 ms/s, and 5 % left
+// the fill 70–90 ms above the target for 4 s). The output cuts it as one pitch period: findCut()
+// finds the lag of 2.5–12 ms at which the audio best repeats itself and splice() cross-fades
+// over 5 ms from the audio to the same audio one lag later. Periodic sound
 // (a tone, a voice, a note) loses whole periods, so neither pitch nor level changes and there is
-// no step; the tempo runs ≤ 5 % fast meanwhile (a playbackRate of 1.05 would shift the pitch by
-// 85 cents). Never closer than `accelKeepMs` to the target: the last ms are the drift control's.
+// no step; the tempo runs up to 10 % fast meanwhile, as NetEQ's accelerate does (a playbackRate
+// would have to stay ≤ 1.05 and shift the pitch by up to 85 cents). Never closer than
+// `accelKeepMs` to the target: the last ms are the drift control's.
 
 export const STREAM_RATE = 48000;
 
@@ -73,8 +76,8 @@ export const DEFAULTS = Object.freeze({
   maxRate: 1 / 256,   // at most one dropped/inserted sample per 256 (~5 ms)
   accelOnMs: 4,       // catch-up (time compression) while the fill average is this far above target
   accelKeepMs: 1,     // ... cutting it no closer than this to the target
-  accelTauMs: 500,    // catch-up rate = excess / this (25 ms over: 5 %) ...
-  maxAccel: 0.05,     // ... at most 5 % (a second of audio plays in 0.95 s, at its own pitch)
+  accelTauMs: 500,    // catch-up rate = excess / this (10 ms over: 2 %, 25 ms: 5 %) ...
+  maxAccel: 0.1,      // ... at most 10 %, from 50 ms over (a second of audio in 0.9 s, at its pitch)
   spliceMinMs: 2.5,   // a cut is one period of the audio: a lag of 2.5 ms (400 Hz) ...
   spliceMaxMs: 12,    // ... to 12 ms (83 Hz)
   overlapMs: 5,       // cross-fade length of a cut

@@ -4,7 +4,7 @@
 //   priming  — silence until the fill reaches target + one packet, then a 128-sample fade-in;
 //   playing  — drift control drops/inserts single samples (playout-core.js) to keep the fill
 //              at the target; a fill well above it is caught up by cutting single periods of
-//              the audio (findCut + splice, ≤ 5 %, pitch kept); a fill far above target (a burst
+//              the audio (findCut + splice, ≤ 10 %, pitch kept); a fill far above target (a burst
 //              after a stall) is cut with a 128-sample cross-fade;
 //   underrun — the ring ran dry: fade from the last samples to zero over one quantum (no click),
 //              count it, and go back to priming.
