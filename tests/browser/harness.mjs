@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
+import { DEFAULTS as PLAYOUT_DEFAULTS } from '../../web/public/js/playout-core.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..');
@@ -136,11 +137,37 @@ export function watchPage(page) {
   return problems;
 }
 
+// The page's main-thread stalls: a 10 ms interval timer installed before the page's own scripts
+// records every tick that came 15+ ms late ([performance.now(), ms late], the last 1000). A packet
+// that arrives during such a stall reaches the output that much late, so these are what explains
+// an underrun on a loaded machine (measured, printed with the steady-play samples).
+export async function watchStalls(page) {
+  await page.addInitScript(() => {
+    const list = [];
+    let last = performance.now();
+    setInterval(() => {
+      const now = performance.now(), late = now - last - 10;
+      if (late >= 15) { list.push([now, late]); if (list.length > 1000) list.shift(); }
+      last = now;
+    }, 10);
+    Object.defineProperty(window, '__loopcastStalls', { value: list });
+  });
+}
+
+// The largest main-thread stall (ms) since page time `since`, and the page time now; null
+// stalls when watchStalls was not installed.
+const stallsSince = (page, since) => page.evaluate((t) => {
+  const l = window.__loopcastStalls;
+  let max = 0, n50 = 0;
+  if (l) for (const [at, ms] of l) if (at > t) { max = Math.max(max, ms); if (ms >= 50) n50++; }
+  return { now: performance.now(), max: l ? max : null, n50: l ? n50 : null };
+}, since);
+
 export const snapshot = (page) => page.evaluate(() => {
   const l = window.loopcast;
   return {
     state: l.state, decoder: l.decoder, output: l.output, packets: l.packets, decoded: l.decoded,
-    underruns: l.underruns, bufferMs: l.bufferMs, targetMs: l.targetMs, jitterMs: l.jitterMs,
+    underruns: l.underruns, bufferMs: l.bufferMs, targetMs: l.targetMs, jitterMs: l.jitterMs, lateMs: l.lateMs,
     latencyMs: l.latencyMs, hz: l.dominantHz(), binHz: l.binHz, rms: l.rms(),
     reconnects: l.reconnects, session: l.session, corrections: l.corrections,
   };
@@ -157,39 +184,81 @@ export async function waitFor(page, fn, arg, timeoutMs, what) {
 
 // Plays for sampleS seconds after settleMs and checks what proves steady playback: packets keep
 // arriving and decoding (>= 30/s), the output's dominant frequency is `tone` ± 1 analyser bin at a
-// real level, no underrun during the window, buffer near its target, a latency figure. Labels
-// starting "wasm" get the fallback path's wider buffer bound. Returns the samples.
-export async function checkSteadyPlay(page, label, { tone = 1000, floorMs = 40, settleMs = 3000, sampleS = 12 } = {}) {
+// real level, no unexplained underrun during the window, buffer near its target, a latency
+// figure. `floorMs` is the jitter floor the page runs with: its default unless ?floor= set one. Labels
+// starting "wasm" get the fallback path's wider buffer bound. Each sample shows the latest
+// arrival of the last 2 s (lateMs) and, with watchStalls installed, the page's largest
+// main-thread stall of that second; the window's worst are printed, and name the stall behind an
+// underrun (see below). Returns the samples.
+export async function checkSteadyPlay(page, label, { tone = 1000, floorMs = PLAYOUT_DEFAULTS.floorMs, settleMs = 3000, sampleS = 12 } = {}) {
   const TONE = tone, FLOOR_MS = floorMs, SETTLE_MS = settleMs, SAMPLE_S = sampleS;
+  const t0 = await stallsSince(page, Infinity);
   await sleep(SETTLE_MS);
   const first = await snapshot(page);
+  let st = await stallsSince(page, t0.now);
+  first.stallMs = st.max;
+  const wStart = st.now;
   const samples = [first];
   for (let i = 0; i < SAMPLE_S; i++) {
     await sleep(1000);
-    samples.push(await snapshot(page));
+    const s = await snapshot(page);
+    const prev = st.now;
+    st = await stallsSince(page, prev);
+    s.stallMs = st.max;
+    samples.push(s);
   }
-  console.log(`${label}: ${samples.map((s) => `dec=${s.decoded} hz=${s.hz?.toFixed(1)} buf=${s.bufferMs?.toFixed(1)}/${s.targetMs?.toFixed(1)} lat=${s.latencyMs?.toFixed(1)} u=${s.underruns}`).join('\n  ')}`);
+  const win = await stallsSince(page, wStart);
+  // lateMs: the latest arrival of the last 2 s on the output clock (whatever delayed it: the
+  // server, the socket, the decoder, the main thread), against the earlier arrivals
+  const lateMax = Math.max(...samples.slice(1).map((s) => s.lateMs ?? 0));
+  const stallNote = `; arrivals up to ${lateMax.toFixed(0)} ms late in the window (up to ${(first.lateMs ?? 0).toFixed(0)} ms while settling)` +
+    (win.max === null ? '' : `; the page's main thread stalled up to ${win.max.toFixed(0)} ms in the window ` +
+    `(${win.n50} stalls ≥ 50 ms), up to ${first.stallMs.toFixed(0)} ms while settling`);
+  console.log(`${label}: ${samples.map((s) => `dec=${s.decoded} hz=${s.hz?.toFixed(1)} buf=${s.bufferMs?.toFixed(1)}/${s.targetMs?.toFixed(1)} lat=${s.latencyMs?.toFixed(1)} u=${s.underruns} late=${s.lateMs?.toFixed(0)}` +
+    (s.stallMs === null ? '' : ` stall=${s.stallMs.toFixed(0)}`) + (s.corrections ? ` cut=${(s.corrections.cutMs ?? 0).toFixed(0)} skips=${s.corrections.skips}` : '')).join('\n  ')}`);
+  console.log(`${label}: load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}${stallNote}`);
+  const last = samples[samples.length - 1];
+  // No underrun — unless the machine held a packet back for longer than the whole buffer. At the
+  // page's default floor (20 ms) a loaded 2-core test machine does that now and then (measured:
+  // the page's main thread stalls for 100+ ms); no jitter buffer plays through a stall it has not
+  // seen yet, and raising the floor to hide it would hide a player that underruns without cause.
+  // So an underrun passes only when it is explained and learnt from, both measured and printed:
+  // an arrival around it (lateMs: the latest of the last 2 s, on the output clock) was later than
+  // the target and the fill the page held just before, and the target then covers it (≥ 0.9 ×
+  // the lateness: k = 1.5 × 0.6, what the estimator promises for a fresh stall).
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1], b = samples[i], c = samples[i + 1] || b;
+    if (b.underruns === a.underruns) continue;
+    const late = Math.max(b.lateMs ?? 0, c.lateMs ?? 0);
+    const held = Math.min(a.targetMs, a.bufferMs);
+    const after = Math.max(b.targetMs, c.targetMs);
+    const what = `${b.underruns - a.underruns} underrun(s) at ${i} s: an arrival ${late.toFixed(1)} ms late, ` +
+      `the page held ${a.bufferMs.toFixed(1)} ms (target ${a.targetMs.toFixed(1)} ms), target after ${after.toFixed(1)} ms`;
+    console.log(`${label}: ${what}${stallNote}`);
+    assert.ok(late >= held, `${label}: ${what} — an underrun that no late arrival explains${stallNote}`);
+    assert.ok(after >= Math.min(1000, 0.9 * late) - 1, `${label}: ${what} — the target did not grow to cover the stall`);
+  }
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1], b = samples[i];
     assert.equal(b.state, 'connected', `${label}: state at ${i} s`);
     // 1 s at 50 packets/s: well above 30 unless decoding stalled.
     assert.ok(b.decoded - a.decoded >= 30, `${label}: decoded ${a.decoded} → ${b.decoded} in 1 s`);
     assert.ok(b.packets > a.packets, `${label}: packets stopped arriving`);
+    if (b.underruns !== a.underruns) continue;   // silent while priming again (explained above)
     assert.ok(Math.abs(b.hz - TONE) <= b.binHz + 1e-9,
       `${label}: dominant ${b.hz} Hz, expected ${TONE} ± ${b.binHz} Hz`);
     assert.ok(b.rms > 0.05, `${label}: output level ${b.rms} (silence?)`);
   }
-  const last = samples[samples.length - 1];
-  assert.equal(last.underruns, first.underruns,
-    `${label}: ${last.underruns - first.underruns} underruns during steady play`);
   // Buffer near target: the fill average may wander by a few ms (render callbacks are ~10 ms).
-  const errs = samples.map((s) => Math.abs(s.bufferMs - s.targetMs));
+  // (Not in the second of an explained underrun: the fill average starts again after one.)
+  const errs = samples.filter((s, i) => !i || s.underruns === samples[i - 1].underruns)
+    .map((s) => Math.abs(s.bufferMs - s.targetMs));
   const meanErr = errs.reduce((x, y) => x + y, 0) / errs.length;
   // The worklet corrects up to one sample per 256 and holds the fill within a few ms. The fallback
-  // (scheduled AudioBuffers) corrects one sample per buffer, ~1 ms/s: after a start-up hiccup its
-  // fill can sit tens of ms above a target that is relaxing, for longer than this window (a
-  // known latency cost of that path, not a playback fault) — so it gets a wider bound, which
-  // still fails a buffer that runs away.
+  // (scheduled AudioBuffers) corrects one sample per buffer, ~1 ms/s, and used to leave its fill
+  // tens of ms above a relaxing target for longer than this window; both now catch up by cutting
+  // periods (playout-core.js), but the fallback keeps the wider bound it had (its fill is read on
+  // the main thread at each arrival, so it is noisier) — a bound that still fails a runaway.
   const tol = label.startsWith('wasm') ? Math.max(24, last.targetMs) : Math.max(12, 0.5 * last.targetMs);
   assert.ok(meanErr <= tol, `${label}: buffer off its target by ${meanErr.toFixed(1)} ms on average (tolerance ${tol.toFixed(1)})`);
   assert.ok(last.targetMs >= FLOOR_MS - 0.1 && last.targetMs < 500, `${label}: target ${last.targetMs} ms`);

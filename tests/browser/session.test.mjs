@@ -15,7 +15,6 @@ import {
 } from './harness.mjs';
 
 const TOKEN = 'browser-test-token-0123456789';
-const FLOOR_MS = Number(process.env.LOOPCAST_TEST_FLOOR_MS || 40);
 const FULL_RMS = 0.3536; // tone:1000 at amplitude 0.5, volume 100
 
 after(stopAllServers);
@@ -59,7 +58,7 @@ test('the page follows its session through the API, and changes it', async () =>
   const { page, close } = await launchBrowser();
   const problems = watchPage(page);
   try {
-    await page.goto(`${base}/?floor=${FLOOR_MS}`);
+    await page.goto(`${base}/`);
     await page.click('#play');
     await waitFor(page, () => window.loopcast.state === 'connected' && window.loopcast.decoded > 25,
       undefined, 15000, 'playing');

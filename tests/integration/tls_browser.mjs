@@ -6,11 +6,13 @@
 //               opened by a non-loopback name: only https makes that a secure context.
 //   EXPECT secure    window.isSecureContext, WebCodecs decoder + AudioWorklet output, then the
 //                    steady-play checks of the player test (checkSteadyPlay: decode rate, 1 kHz
-//                    tone at a real level, no underruns, buffer on target, latency figure);
+//                    tone at a real level, no underruns, buffer on target, latency figure), at
+//                    the page's default jitter floor, in one window (the page's main-thread
+//                    stalls are measured and printed with it);
 //   EXPECT insecure  not a secure context, the fallback WASM decoder + AudioBuffers, decoding.
 // The server must play tone:1000. Prints PASS/FAIL; exit status 0 only if every check held.
 import {
-  launchBrowser, watchPage, snapshot, waitFor, checkSteadyPlay,
+  launchBrowser, watchPage, watchStalls, snapshot, waitFor, checkSteadyPlay,
 } from '../browser/harness.mjs';
 
 const argv = process.argv.slice(2);
@@ -22,10 +24,6 @@ if (!url || !['secure', 'insecure'].includes(expect)) {
   console.error('usage: node tls_browser.mjs URL secure|insecure [--ca FILE] [--map NAME]');
   process.exit(2);
 }
-// Jitter-buffer floor (?floor=): 80 ms, twice the player test's. This test is about the transport
-// (TLS, proxies), runs up to three pages per suite on a 2-core machine that is building at the same
-// time, and a main-thread stall there is not what it measures; the checks stay the same.
-const FLOOR_MS = Number(process.env.LC_TLS_FLOOR_MS || 80);
 const SAMPLE_S = Number(process.env.LC_TLS_SAMPLE_S || 6);
 
 let failed = 0;
@@ -37,8 +35,8 @@ const b = await launchBrowser({
 });
 try {
   const problems = watchPage(b.page);
+  await watchStalls(b.page);
   const u = new URL(url);
-  u.searchParams.set('floor', String(FLOOR_MS));
   const resp = await b.page.goto(u.href);
   check(resp && resp.status() === 200, `${url} loads (status ${resp && resp.status()})`);
   const secure = await b.page.evaluate(() => window.isSecureContext);
@@ -50,17 +48,8 @@ try {
   if (expect === 'secure') {
     check(s.decoder === 'webcodecs' && s.output === 'worklet',
       `WebCodecs + AudioWorklet path (decoder=${s.decoder}, output=${s.output})`);
-    const opts = { tone: 1000, floorMs: FLOOR_MS, sampleS: SAMPLE_S };
     try {
-      try {
-        await checkSteadyPlay(b.page, `${u.host} webcodecs+worklet`, opts);
-      } catch (e) {
-        // An underrun is what a CPU stall of the loaded test machine looks like; one more window
-        // tells a transient stall (passes) from a transport that keeps starving the player.
-        if (!/underruns during steady play/.test(e.message)) throw e;
-        console.log(`retrying the window once: ${e.message}`);
-        await checkSteadyPlay(b.page, `${u.host} webcodecs+worklet (2nd window)`, { ...opts, settleMs: 0 });
-      }
+      await checkSteadyPlay(b.page, `${u.host} webcodecs+worklet`, { tone: 1000, sampleS: SAMPLE_S });
       check(true, `steady playback of the 1 kHz tone for ${SAMPLE_S} s`);
     } catch (e) {
       check(false, e.message);
