@@ -42,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-timeout 120 wine "$EXE" "$PORT" 15 >"$WORK/server.out" 2>"$WORK/server.err" &
+timeout 120 wine "$EXE" "$PORT" 90 >"$WORK/server.out" 2>"$WORK/server.err" &
 SRV=$!
 for _ in $(seq 600); do grep -q '^listening' "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^listening' "$WORK/server.out" || { echo "FAIL: lws_fanout.exe did not start"; cat "$WORK/server.err"; exit 1; }

@@ -5,22 +5,27 @@
  * 20 ms; on LWS_CALLBACK_EVENT_WAIT_CANCELLED the service thread bumps a tick and asks for
  * WRITEABLE on every connection, which then gets "tick N". A text message from a client is
  * answered with "echo " + the message (so every connection's reads are exercised, not only its
- * writes). usage: lws_fanout.exe PORT SECONDS — prints "listening" once ready, a summary at the
- * end, and exits 0. */
+ * writes). A connection opened as GET /quiet gets echoes only: like an idle listener it never
+ * asks for WRITEABLE on its own, which is what exposes a stale WSAEventSelect registration. usage: lws_fanout.exe PORT SECONDS — prints "listening" once ready, runs SECONDS or
+ * until a client sends "quit", prints a summary and exits 0. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <winsock2.h>
 #include <windows.h>
 
 #include <libwebsockets.h>
 
 struct conn {
+    int quiet;          /* opened as /quiet: gets echoes only, never asks for WRITEABLE by itself */
     unsigned last_tick; /* the tick this connection was last sent */
     size_t echo_len;    /* a pending echo, sent before the next tick */
     char echo[128];
 };
 
 static unsigned g_tick, g_conns, g_max_conns, g_echoes, g_cancels;
+static struct lws *g_ticking[4096]; /* connections that get ticks (service thread only) */
+static unsigned g_nticking;
 static volatile LONG g_stop;
 
 static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -30,21 +35,37 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     int n;
 
     switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        char uri[64] = "";
         memset(c, 0, sizeof *c);
         c->last_tick = g_tick;
+        lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+        c->quiet = !strcmp(uri, "/quiet");
+        if (!c->quiet && g_nticking < sizeof g_ticking / sizeof g_ticking[0])
+            g_ticking[g_nticking++] = wsi;
         if (++g_conns > g_max_conns)
             g_max_conns = g_conns;
         break;
+    }
     case LWS_CALLBACK_CLOSED:
+        for (unsigned i = 0; i < g_nticking; i++)
+            if (g_ticking[i] == wsi) {
+                g_ticking[i] = g_ticking[--g_nticking];
+                break;
+            }
         g_conns--;
         break;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED: /* no user data here */
         g_cancels++;
         g_tick++;
-        lws_callback_on_writable_all_protocol(lws_get_context(wsi), lws_get_protocol(wsi));
+        /* not lws_callback_on_writable_all_protocol(): asking for WRITEABLE re-registers a
+         * socket's WSA event, which would hide a stale registration of a quiet connection */
+        for (unsigned i = 0; i < g_nticking; i++)
+            lws_callback_on_writable(g_ticking[i]);
         break;
     case LWS_CALLBACK_RECEIVE:
+        if (len == 4 && !memcmp(in, "quit", 4))
+            InterlockedExchange(&g_stop, 1);
         if (len > sizeof c->echo - 5)
             len = sizeof c->echo - 5;
         memcpy(c->echo, "echo ", 5);
@@ -64,7 +85,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
                 lws_callback_on_writable(wsi);
             break;
         }
-        if (c->last_tick == g_tick)
+        if (c->quiet || c->last_tick == g_tick)
             break;
         c->last_tick = g_tick;
         n = snprintf((char *)buf + LWS_PRE, 32, "tick %u", g_tick);
@@ -113,7 +134,7 @@ int main(int argc, char **argv)
     printf("listening %d\n", port);
     fflush(stdout);
     ULONGLONG end = GetTickCount64() + (ULONGLONG)(seconds * 1000);
-    while (GetTickCount64() < end)
+    while (GetTickCount64() < end && !InterlockedCompareExchange(&g_stop, 0, 0))
         if (lws_service(ctx, 0) < 0) {
             fprintf(stderr, "lws_fanout: lws_service failed\n");
             break;
