@@ -66,8 +66,18 @@ bound_kb=$((STUCK * TAIL_KB + SLACK_KB + g0))
 echo "stuck listeners: server RSS +$g0 kB over ${WINDOW} s with $((READERS + STUCK)) reading, +$g1 kB with $STUCK of them stuck (bound $STUCK x $TAIL_KB + $SLACK_KB + $g0 = $bound_kb kB); queuing their audio would add $STUCK x $per_reader_kb = $queue_kb kB ($pkt_bytes B/packet)"
 ((queue_kb >= 8 * (STUCK * TAIL_KB + SLACK_KB))) \
   || lc_fail "the stuck run cannot tell: queuing everything would add only $queue_kb kB"
-((g1 <= bound_kb)) || lc_fail "server memory grew $g1 kB while $STUCK listeners were stuck (bound: $bound_kb kB; queuing their audio: $queue_kb kB)"
-lc_pass "stuck listeners: $READERS readers lost nothing, server RSS +$g1 kB (bound $bound_kb kB, queuing would be +$queue_kb kB)"
+# Under ThreadSanitizer RSS is not the heap: every new heap region brings its shadow (several
+# times its size) and the sanitizer's allocator maps in large steps, so one 4 KiB tail can show as
+# +512 kB (seen in the TSan flavour with a healthy run at +0 kB). There the figures are printed
+# and the readers' losslessness is checked; the memory bound is judged in the other builds (the
+# full suite runs this test under ASan+UBSan too).
+libs=$(ldd "$LOOPCAST_BIN" 2>/dev/null)
+if grep -q libtsan <<<"$libs"; then
+  lc_pass "stuck listeners: $READERS readers lost nothing; RSS +$g1 kB not judged under ThreadSanitizer (shadow memory)"
+else
+  ((g1 <= bound_kb)) || lc_fail "server memory grew $g1 kB while $STUCK listeners were stuck (bound: $bound_kb kB; queuing their audio: $queue_kb kB)"
+  lc_pass "stuck listeners: $READERS readers lost nothing, server RSS +$g1 kB (bound $bound_kb kB, queuing would be +$queue_kb kB)"
+fi
 
 # ---- 4. churn ---------------------------------------------------------------------------------
 for round in 1 2 3; do
