@@ -123,6 +123,7 @@ fi
 passed=$(grep -c ' passed$' "$RESULTS")
 failed=$(($(grep -c ' failed$' "$RESULTS") + steps_failed))
 skipped=$(grep -c ' skipped$' "$RESULTS")
+# Tests that exited with ctest's SKIP_RETURN_CODE (77) are listed by name, counted as skipped.
 grep ' skipped$' "$RESULTS" | while read -r fl name _; do echo "SKIPPED: $name ($fl)"; done
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 if ((skipped > 0)); then
