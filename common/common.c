@@ -6,6 +6,8 @@
 #include "common.h"
 #include "platform.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +60,8 @@ int64_t lc_wall_ms(void)
 
 /* A signal (POSIX) ends the sleep early on purpose: the caller re-checks its stop flag and loops */
 void lc_sleep_until_ns(uint64_t deadline_ns) { lc_plat_sleep_until_ns(deadline_ns); }
+
+int lc_finite(double v) { return fabs(v) <= DBL_MAX; /* NaN fails the comparison too */ }
 
 static atomic_int lc_log_fmt = LC_LOG_TEXT;   /* set once at start-up, read by every thread */
 static atomic_int lc_log_min = LC_LOG_INFO;

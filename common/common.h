@@ -44,6 +44,10 @@ int64_t lc_wall_ms(void);
 /* Sleep until an absolute lc_now_ns() deadline; returns early only on a signal (POSIX). */
 void lc_sleep_until_ns(uint64_t deadline_ns);
 
+/* 1 when v is neither infinite nor NaN. Not isfinite(): mingw-w64's macro converts a double to
+ * float on one branch, which -Wfloat-conversion rejects. */
+int lc_finite(double v);
+
 /* printf-style checking of our own variadic functions. mingw-w64 gcc maps the "printf"
  * archetype to msvcrt's dialect (no %zu, %llu); the build selects mingw's C99 printf
  * (__USE_MINGW_ANSI_STDIO, platform/CMakeLists.txt), whose archetype is gnu_printf. */

@@ -33,6 +33,14 @@
 extern "C" {
 #endif
 
+/* ---- memory ----------------------------------------------------------------------------- */
+
+/* `size` bytes aligned to `align` (a power of two, at most 4096), NULL when out of memory; freed
+ * only by lc_plat_aligned_free. Windows' C runtime has no aligned_alloc (its free() cannot free
+ * such a block), hence the pair. */
+void *lc_plat_aligned_alloc(size_t align, size_t size);
+void lc_plat_aligned_free(void *p);
+
 /* ---- clocks ----------------------------------------------------------------------------- */
 
 /* Monotonic nanoseconds (arbitrary origin, never steps backwards). */
@@ -66,7 +74,8 @@ enum {
  * to it (readable by its owner only) is written and flushed to the device, then moved into place
  * and the directory entry flushed: POSIX write → fsync → rename (or link for CREATE_EXCL) →
  * fsync(dir); Windows WriteFile → FlushFileBuffers → MoveFileExW(WRITE_THROUGH, REPLACE_EXISTING
- * for REPLACE). The new file is readable by its owner only (mode 0600 on POSIX).
+ * for REPLACE). The new file is readable by its owner only (mode 0600 on POSIX; on Windows a
+ * protected DACL for its owner, SYSTEM and Administrators, nothing inherited).
  * 0; LC_ERR_AGAIN when CREATE_EXCL finds the path already there; LC_ERR_IO (or LC_ERR_LIMIT for
  * a path too long) with the failing call, path and OS reason in errbuf. No temp file is left.
  */
@@ -92,10 +101,91 @@ int lc_plat_lock_file(const char *path, lc_plat_lock **out, char *errbuf, size_t
 void lc_plat_unlock(lc_plat_lock *l); /* NULL is a no-op */
 /* Reads up to cap - 1 bytes of a small file, NUL-terminated, length in *len. *others_can_read
  * (may be NULL) is set when the file's permissions let users other than its owner read it
- * (POSIX: any group/other mode bit; Windows: not checked, false). 0, LC_ERR_NOT_FOUND, or
+ * (POSIX: any group/other mode bit; Windows: a NULL DACL or an allow entry with read access for
+ * a SID other than the owner, SYSTEM and Administrators). 0, LC_ERR_NOT_FOUND, or
  * LC_ERR_IO with the reason in errbuf. */
 int lc_plat_read_small_file(const char *path, char *buf, size_t cap, size_t *len,
                             bool *others_can_read, char *errbuf, size_t errlen);
+
+/* ---- paths and whole files --------------------------------------------------------------- */
+
+/* The separator(s) a path may use: '/' on POSIX; '\\' and '/' on Windows (the first is the one
+ * lc_plat_realpath writes). */
+#ifdef _WIN32
+#define LC_PLAT_PATH_SEPS "\\/"
+#else
+#define LC_PLAT_PATH_SEPS "/"
+#endif
+typedef enum lc_path_kind {
+    LC_PATH_NONE = 0, /* nothing there (or not reachable) */
+    LC_PATH_FILE = 1, /* a regular file */
+    LC_PATH_DIR = 2,
+    LC_PATH_OTHER = 3, /* a device, socket, FIFO... */
+} lc_path_kind;
+enum { LC_PATH_READ = 1, LC_PATH_WRITE = 2 };
+/* What `path` names, symlinks followed. */
+lc_path_kind lc_plat_path_kind(const char *path);
+/* Whether this process may read (LC_PATH_READ) and/or create and replace entries in (LC_PATH_WRITE,
+ * for a directory) `path`: POSIX access() (a directory also needs search permission); Windows
+ * reads for READ and, for WRITE, only the read-only attribute of a file (a directory's ACL is
+ * judged when the state directory's lock file is created, which then fails with its reason).
+ * 0, or LC_ERR_IO with the reason in errbuf. */
+int lc_plat_path_access(const char *path, int want, char *errbuf, size_t errlen);
+/* The absolute, canonical path of an existing file or directory (symlinks and junctions resolved;
+ * Windows: without the \\?\ prefix), UTF-8, malloc'd. NULL with the reason in errbuf. */
+char *lc_plat_realpath(const char *path, char *errbuf, size_t errlen);
+/* A whole regular file into a malloc'd buffer with a NUL after its `*len` bytes. 0;
+ * LC_ERR_NOT_FOUND (nothing there, or not a regular file); LC_ERR_LIMIT (more than `max` bytes);
+ * LC_ERR_NOMEM; LC_ERR_IO (the reason in errbuf). */
+int lc_plat_read_file(const char *path, size_t max, char **data, size_t *len, char *errbuf,
+                      size_t errlen);
+/* Renames `from` to `to` (replacing it if it exists; not durable: for moving a file aside). 0 or
+ * LC_ERR_IO (the reason in errbuf). */
+int lc_plat_rename(const char *from, const char *to, char *errbuf, size_t errlen);
+
+/* The program's arguments and environment ("NAME=value" strings, NULL-terminated) in UTF-8.
+ * POSIX: argv as given and `environ`, unchanged. Windows: argv and the environment are in the
+ * ANSI code page, which cannot hold every path (a user name in another script), so both are
+ * rebuilt from the UTF-16 originals (GetCommandLineW, GetEnvironmentStringsW); they live until
+ * the process ends. 0, or LC_ERR_NOMEM. */
+int lc_plat_args_utf8(int *argc, char ***argv, char ***envp);
+
+/* What to tell a person, in this OS's words. */
+typedef enum lc_plat_text_id {
+    LC_TEXT_PRIVATE_FILE, /* how lc_plat_file_commit's file is protected ("mode 0600") */
+    LC_TEXT_MAKE_PRIVATE, /* how to protect a file others can read ("chmod 600 it") */
+    LC_TEXT_FIREWALL,     /* what the firewall will do on the first start; "" when nothing */
+    LC_TEXT_STATE_DIR,    /* where the state directory is by default, in the user's words */
+} lc_plat_text_id;
+const char *lc_plat_text(lc_plat_text_id id);
+
+/* ---- network ------------------------------------------------------------------------------ */
+
+/* IP addresses as bytes. A numeric IPv4 or IPv6 address: 4 (out[0..3]) or 6 (out[0..15]); 0 when
+ * `txt` is neither (names are not resolved). */
+int lc_plat_ip_parse(const char *txt, uint8_t out[16]);
+#define LC_PLAT_IP_STRLEN 46 /* INET6_ADDRSTRLEN */
+/* inet_ntop of 4 (family 4) or 16 (family 6) bytes into buf (at least LC_PLAT_IP_STRLEN); "?"
+ * if it cannot. Returns buf. */
+const char *lc_plat_ip_format(int family, const uint8_t *addr, char *buf, size_t cap);
+/* A peer's address (a struct sockaddr, as libwebsockets hands it over) as 16 bytes, IPv4 as
+ * ::ffff:a.b.c.d. 0, or LC_ERR_INVALID for a family that is neither. */
+int lc_plat_sockaddr_key(const void *sockaddr, uint8_t key[16]);
+/* Whether a network interface of that name exists (POSIX if_nametoindex; Windows its alias). */
+bool lc_plat_if_exists(const char *name);
+/* Calls fn once per IPv4 address of this machine's interfaces that are up, with the interface's
+ * name (Windows: its friendly name, UTF-8): the addresses a person types into a phone. 0 or
+ * LC_ERR_SYSTEM. */
+typedef void (*lc_addr_fn)(void *user, const char *ip, const char *ifname);
+int lc_plat_ipv4_addrs(lc_addr_fn fn, void *user);
+/* The kernel send buffer of a connected socket (lws_sockfd_type: an int fd on POSIX, a SOCKET on
+ * Windows). Best effort: a failure leaves the system default. */
+void lc_plat_socket_sndbuf(intptr_t sock, int bytes);
+/* Open-file limit. POSIX: sets the soft RLIMIT_NOFILE to exactly `want` (at most the hard limit;
+ * lowering a huge inherited one too), or only reads it when want is 0; *now gets the soft limit
+ * in force (UINT_MAX when unlimited). Windows has no per-process socket limit: *now = UINT_MAX.
+ * 0, or LC_ERR_SYSTEM. */
+int lc_plat_fd_limit(unsigned want, unsigned *now);
 
 /* ---- stop requests ------------------------------------------------------------------------ */
 

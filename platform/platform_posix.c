@@ -4,6 +4,7 @@
  * is unchanged (same clock, same condvar clock, same recursive mutex type).
  */
 #include "platform.h"
+#include "platform_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,9 +61,7 @@ void lc_plat_write_stderr(const char *buf, size_t len)
 
 /* ---- durable files ----------------------------------------------------------------------- */
 
-static int plat_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int plat_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+int lc_plat_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 {
     if (errbuf && errlen) {
         va_list ap;
@@ -100,42 +99,42 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
     int fd = -1, rc;
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", path, (long)getpid(),
                  atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp)
-        return plat_err(errbuf, errlen, LC_ERR_LIMIT, "path too long: '%s'", path);
+        return lc_plat_fail(errbuf, errlen, LC_ERR_LIMIT, "path too long: '%s'", path);
     unlink(tmp); /* a leftover of a crashed process with the same pid */
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-        return plat_err(errbuf, errlen, LC_ERR_IO, "open '%s': %s", tmp,
+        return lc_plat_fail(errbuf, errlen, LC_ERR_IO, "open '%s': %s", tmp,
                           strerror(errno));
     for (size_t off = 0; off < len;) {
         ssize_t w = write(fd, (const char *)data + off, len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            rc = plat_err(errbuf, errlen, LC_ERR_IO, "write '%s': %s", tmp,
+            rc = lc_plat_fail(errbuf, errlen, LC_ERR_IO, "write '%s': %s", tmp,
                             w < 0 ? strerror(errno) : "no progress");
             goto fail;
         }
         off += (size_t)w;
     }
     if (fsync(fd) < 0) {
-        rc = plat_err(errbuf, errlen, LC_ERR_IO, "fsync '%s': %s", tmp, strerror(errno));
+        rc = lc_plat_fail(errbuf, errlen, LC_ERR_IO, "fsync '%s': %s", tmp, strerror(errno));
         goto fail;
     }
     int closed = close(fd);
     fd = -1;
     if (closed < 0) {
-        rc = plat_err(errbuf, errlen, LC_ERR_IO, "close '%s': %s", tmp, strerror(errno));
+        rc = lc_plat_fail(errbuf, errlen, LC_ERR_IO, "close '%s': %s", tmp, strerror(errno));
         goto fail;
     }
     if (mode == LC_FILE_CREATE_EXCL) {
         /* link() fails if path exists: two processes racing to create it cannot both win */
         if (link(tmp, path) < 0) {
-            rc = plat_err(errbuf, errlen, errno == EEXIST ? LC_ERR_AGAIN : LC_ERR_IO,
+            rc = lc_plat_fail(errbuf, errlen, errno == EEXIST ? LC_ERR_AGAIN : LC_ERR_IO,
                             "link to '%s': %s", path, strerror(errno));
             goto fail;
         }
         unlink(tmp);
     } else if (rename(tmp, path) < 0) {
-        rc = plat_err(errbuf, errlen, LC_ERR_IO, "rename to '%s': %s", path,
+        rc = lc_plat_fail(errbuf, errlen, LC_ERR_IO, "rename to '%s': %s", path,
                         strerror(errno));
         goto fail;
     }
@@ -168,14 +167,14 @@ int lc_plat_mkdirs(const char *path, char *errbuf, size_t errlen)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return plat_err(errbuf, errlen, LC_ERR_IO, "path too long: '%s'", path);
+        return lc_plat_fail(errbuf, errlen, LC_ERR_IO, "path too long: '%s'", path);
     for (char *p = buf + 1;; p++) {
         if (*p && *p != '/')
             continue;
         char c = *p;
         *p = '\0';
         if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return plat_err(errbuf, errlen, LC_ERR_IO, "cannot create directory '%s': %s", buf,
+            return lc_plat_fail(errbuf, errlen, LC_ERR_IO, "cannot create directory '%s': %s", buf,
                               strerror(errno));
         if (!c)
             return 0;
@@ -191,11 +190,11 @@ int lc_plat_lock_file(const char *path, lc_plat_lock **out, char *errbuf, size_t
 {
     lc_plat_lock *l = malloc(sizeof *l);
     if (!l)
-        return plat_err(errbuf, errlen, LC_ERR_NOMEM, "out of memory");
+        return lc_plat_fail(errbuf, errlen, LC_ERR_NOMEM, "out of memory");
     l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (l->fd < 0) {
         free(l);
-        return plat_err(errbuf, errlen, LC_ERR_IO, "cannot open '%s': %s", path,
+        return lc_plat_fail(errbuf, errlen, LC_ERR_IO, "cannot open '%s': %s", path,
                           strerror(errno));
     }
     if (flock(l->fd, LOCK_EX | LOCK_NB) < 0) {
@@ -203,9 +202,9 @@ int lc_plat_lock_file(const char *path, lc_plat_lock **out, char *errbuf, size_t
         close(l->fd);
         free(l);
         return e == EWOULDBLOCK
-                   ? plat_err(errbuf, errlen, LC_ERR_STATE, "'%s' is locked by another process",
+                   ? lc_plat_fail(errbuf, errlen, LC_ERR_STATE, "'%s' is locked by another process",
                                 path)
-                   : plat_err(errbuf, errlen, LC_ERR_IO, "cannot lock '%s': %s", path,
+                   : lc_plat_fail(errbuf, errlen, LC_ERR_IO, "cannot lock '%s': %s", path,
                                 strerror(e));
     }
     *out = l;
@@ -227,7 +226,7 @@ int lc_plat_read_small_file(const char *path, char *buf, size_t cap, size_t *len
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? LC_ERR_NOT_FOUND
-                               : plat_err(errbuf, errlen, LC_ERR_IO, "cannot read '%s': %s",
+                               : lc_plat_fail(errbuf, errlen, LC_ERR_IO, "cannot read '%s': %s",
                                             path, strerror(errno));
     if (others_can_read)
         *others_can_read = fstat(fd, &st) == 0 && (st.st_mode & 077);
@@ -235,7 +234,7 @@ int lc_plat_read_small_file(const char *path, char *buf, size_t cap, size_t *len
     int e = errno;
     close(fd);
     if (n < 0)
-        return plat_err(errbuf, errlen, LC_ERR_IO, "cannot read '%s': %s", path, strerror(e));
+        return lc_plat_fail(errbuf, errlen, LC_ERR_IO, "cannot read '%s': %s", path, strerror(e));
     buf[n] = '\0';
     *len = (size_t)n;
     return 0;

@@ -11,8 +11,11 @@
  */
 /* _WIN32_WINNT (Windows 7) and WIN32_LEAN_AND_MEAN come from platform/CMakeLists.txt */
 #include "platform.h"
+#include "platform_internal.h"
 
 #include <windows.h>
+#include <sddl.h>
+#include <aclapi.h>
 #include <process.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +118,8 @@ void lc_plat_write_stderr(const char *buf, size_t len)
 
 /* ---- durable files ----------------------------------------------------------------------- */
 
-static int plat_err(char *errbuf, size_t errlen, int rc, const char *what, const char *path,
-                      DWORD err)
+int lc_plat_win_err(char *errbuf, size_t errlen, int rc, const char *what, const char *path,
+                    unsigned long err)
 {
     if (errbuf && errlen) {
         char msg[256] = "";
@@ -131,7 +134,7 @@ static int plat_err(char *errbuf, size_t errlen, int rc, const char *what, const
 }
 
 /* loopcast's paths are UTF-8; the Windows API takes UTF-16 (the *W calls). NULL on failure. */
-static wchar_t *utf8_to_wide(const char *s)
+wchar_t *lc_plat_wide(const char *s)
 {
     int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
     wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
@@ -149,6 +152,7 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
     char tmp[1024];
     wchar_t *wpath = NULL, *wtmp = NULL;
     HANDLE h = INVALID_HANDLE_VALUE;
+    PSECURITY_DESCRIPTOR sd = NULL;
     int rc;
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%lu-%ld", path, (unsigned long)GetCurrentProcessId(),
                  (long)InterlockedIncrement(&seq)) >= (int)sizeof tmp) {
@@ -156,28 +160,36 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
             snprintf(errbuf, errlen, "path too long: '%s'", path);
         return LC_ERR_LIMIT;
     }
-    if (!(wpath = utf8_to_wide(path)) || !(wtmp = utf8_to_wide(tmp))) {
-        rc = plat_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
+    if (!(wpath = lc_plat_wide(path)) || !(wtmp = lc_plat_wide(tmp))) {
+        rc = lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
                         ERROR_NO_UNICODE_TRANSLATION);
         goto out;
     }
-    /* The temp file inherits the directory's ACL (the state directory is the user's own, or a
-     * service's under %ProgramData%); no other process may open it while it is written. */
-    h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    /* The file's own DACL, not the directory's: a protected one (no inherited entries) that lets
+     * only its owner, SYSTEM and the Administrators group open it — the counterpart of mode 0600
+     * (the API token lives in such a file; %ProgramData% would let every user read an inherited
+     * one). The move below keeps it. No other process may open the file while it is written. */
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            L"D:P(A;;FA;;;OW)(A;;FA;;;SY)(A;;FA;;;BA)", SDDL_REVISION_1, &sd, NULL)) {
+        rc = lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "a private DACL for", path, GetLastError());
+        goto out;
+    }
+    SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
+    h = CreateFileW(wtmp, GENERIC_WRITE, 0, &sa, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
-        rc = plat_err(errbuf, errlen, LC_ERR_IO, "CreateFileW", tmp, GetLastError());
+        rc = lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "CreateFileW", tmp, GetLastError());
         goto out;
     }
     for (size_t off = 0; off < len;) {
         DWORD chunk = len - off > 1u << 30 ? 1u << 30 : (DWORD)(len - off), w = 0;
         if (!WriteFile(h, (const char *)data + off, chunk, &w, NULL) || w == 0) {
-            rc = plat_err(errbuf, errlen, LC_ERR_IO, "WriteFile", tmp, GetLastError());
+            rc = lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "WriteFile", tmp, GetLastError());
             goto fail;
         }
         off += w;
     }
     if (!FlushFileBuffers(h)) {
-        rc = plat_err(errbuf, errlen, LC_ERR_IO, "FlushFileBuffers", tmp, GetLastError());
+        rc = lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "FlushFileBuffers", tmp, GetLastError());
         goto fail;
     }
     CloseHandle(h);
@@ -188,7 +200,7 @@ int lc_plat_file_commit(const char *path, const void *data, size_t len, int mode
         flags |= MOVEFILE_REPLACE_EXISTING;
     if (!MoveFileExW(wtmp, wpath, flags)) {
         DWORD e = GetLastError();
-        rc = plat_err(errbuf, errlen,
+        rc = lc_plat_win_err(errbuf, errlen,
                         e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS ? LC_ERR_AGAIN
                                                                             : LC_ERR_IO,
                         "MoveFileExW to", path, e);
@@ -201,6 +213,8 @@ fail:
         CloseHandle(h);
     DeleteFileW(wtmp); /* never leave a partial file behind */
 out:
+    if (sd)
+        LocalFree(sd);
     free(wpath);
     free(wtmp);
     return rc;
@@ -208,7 +222,7 @@ out:
 
 /* ---- the state directory ----------------------------------------------------------------- */
 
-static int wide_to_utf8(const wchar_t *w, char *out, size_t cap)
+int lc_plat_utf8(const wchar_t *w, char *out, size_t cap)
 {
     int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)cap, NULL, NULL);
     return n > 0 ? 0 : LC_ERR_LIMIT;
@@ -220,7 +234,7 @@ int lc_plat_state_dir_default(char *out, size_t cap, bool service)
     const wchar_t *base = _wgetenv(service ? L"ProgramData" : L"LOCALAPPDATA");
     if (!base || !base[0])
         return LC_ERR_NOT_FOUND;
-    if (wide_to_utf8(base, out, cap))
+    if (lc_plat_utf8(base, out, cap))
         return LC_ERR_LIMIT;
     size_t n = strlen(out);
     int w = snprintf(out + n, cap - n, "\\loopcast");
@@ -229,9 +243,9 @@ int lc_plat_state_dir_default(char *out, size_t cap, bool service)
 
 int lc_plat_mkdirs(const char *path, char *errbuf, size_t errlen)
 {
-    wchar_t *w = utf8_to_wide(path);
+    wchar_t *w = lc_plat_wide(path);
     if (!w)
-        return plat_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
+        return lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
                           ERROR_NO_UNICODE_TRANSLATION);
     int rc = 0;
     /* each prefix ending at a separator, after the drive ("C:\") or UNC root */
@@ -242,7 +256,7 @@ int lc_plat_mkdirs(const char *path, char *errbuf, size_t errlen)
         *p = 0;
         if (!(p > w && p[-1] == L':') && !CreateDirectoryW(w, NULL) &&
             GetLastError() != ERROR_ALREADY_EXISTS) {
-            rc = plat_err(errbuf, errlen, LC_ERR_IO, "cannot create directory", path,
+            rc = lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "cannot create directory", path,
                             GetLastError());
             break;
         }
@@ -260,24 +274,24 @@ struct lc_plat_lock {
 
 int lc_plat_lock_file(const char *path, lc_plat_lock **out, char *errbuf, size_t errlen)
 {
-    wchar_t *w = utf8_to_wide(path);
+    wchar_t *w = lc_plat_wide(path);
     lc_plat_lock *l = malloc(sizeof *l);
     int rc = 0;
     if (!w || !l) {
-        rc = plat_err(errbuf, errlen, LC_ERR_IO, "cannot lock", path, ERROR_OUTOFMEMORY);
+        rc = lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "cannot lock", path, ERROR_OUTOFMEMORY);
         goto fail;
     }
     l->h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
                        OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (l->h == INVALID_HANDLE_VALUE) {
-        rc = plat_err(errbuf, errlen, LC_ERR_IO, "cannot open", path, GetLastError());
+        rc = lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "cannot open", path, GetLastError());
         goto fail;
     }
     OVERLAPPED ov = {0};
     if (!LockFileEx(l->h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) {
         DWORD e = GetLastError();
         CloseHandle(l->h);
-        rc = plat_err(errbuf, errlen, e == ERROR_LOCK_VIOLATION ? LC_ERR_STATE : LC_ERR_IO,
+        rc = lc_plat_win_err(errbuf, errlen, e == ERROR_LOCK_VIOLATION ? LC_ERR_STATE : LC_ERR_IO,
                         e == ERROR_LOCK_VIOLATION ? "locked by another process:" : "cannot lock",
                         path, e);
         goto fail;
@@ -299,32 +313,71 @@ void lc_plat_unlock(lc_plat_lock *l)
     free(l);
 }
 
+/* Whether the file's DACL lets anyone but its owner, SYSTEM and Administrators read it (what
+ * lc_plat_file_commit writes lets nobody else): a NULL DACL, or an allow entry with read access
+ * for another SID. Unreadable security information counts as "yes": the caller warns. */
+static bool dacl_lets_others_read(HANDLE h)
+{
+    PSID owner = NULL;
+    PACL dacl = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    bool others = true;
+    if (GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                        &owner, NULL, &dacl, NULL, &sd) != ERROR_SUCCESS)
+        return true;
+    if (!dacl)
+        goto out; /* a NULL DACL grants everyone everything */
+    BYTE sys[SECURITY_MAX_SID_SIZE], adm[SECURITY_MAX_SID_SIZE], own[SECURITY_MAX_SID_SIZE];
+    DWORD n1 = sizeof sys, n2 = sizeof adm, n3 = sizeof own;
+    if (!CreateWellKnownSid(WinLocalSystemSid, NULL, sys, &n1) ||
+        !CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, adm, &n2) ||
+        !CreateWellKnownSid(WinCreatorOwnerRightsSid, NULL, own, &n3))
+        goto out;
+    for (DWORD i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *ace;
+        if (!GetAce(dacl, i, (void **)&ace))
+            goto out;
+        if (ace->AceType != ACCESS_ALLOWED_ACE_TYPE)
+            continue;
+        ACCESS_ALLOWED_ACE *a = (ACCESS_ALLOWED_ACE *)ace;
+        PSID sid = &a->SidStart;
+        bool reads = a->Mask & (FILE_READ_DATA | GENERIC_READ | GENERIC_ALL);
+        if (reads && !(owner && EqualSid(sid, owner)) && !EqualSid(sid, sys) &&
+            !EqualSid(sid, adm) && !EqualSid(sid, own))
+            goto out;
+    }
+    others = false;
+out:
+    LocalFree(sd);
+    return others;
+}
+
 int lc_plat_read_small_file(const char *path, char *buf, size_t cap, size_t *len,
                             bool *others_can_read, char *errbuf, size_t errlen)
 {
-    wchar_t *w = utf8_to_wide(path);
+    wchar_t *w = lc_plat_wide(path);
     if (!w)
-        return plat_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
+        return lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "not a valid UTF-8 path:", path,
                           ERROR_NO_UNICODE_TRANSLATION);
-    HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+    HANDLE h = CreateFileW(w, GENERIC_READ | READ_CONTROL, FILE_SHARE_READ, NULL, OPEN_EXISTING,
                            FILE_ATTRIBUTE_NORMAL, NULL);
     free(w);
     if (h == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
         return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND
                    ? LC_ERR_NOT_FOUND
-                   : plat_err(errbuf, errlen, LC_ERR_IO, "cannot read", path, e);
+                   : lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "cannot read", path, e);
     }
+    if (others_can_read)
+        *others_can_read = dacl_lets_others_read(h);
     DWORD n = 0;
     BOOL ok = ReadFile(h, buf, (DWORD)(cap - 1), &n, NULL);
     DWORD e = GetLastError();
     CloseHandle(h);
     if (!ok)
-        return plat_err(errbuf, errlen, LC_ERR_IO, "cannot read", path, e);
+        return lc_plat_win_err(errbuf, errlen, LC_ERR_IO, "cannot read", path, e);
     buf[n] = '\0';
     *len = n;
-    if (others_can_read)
-        *others_can_read = false; /* the ACL is the directory's: the user's own profile */
     return 0;
 }
 

@@ -78,8 +78,10 @@ static inline int lc_test_main(const lc_test_case *cases, size_t n, int argc, ch
     return lc_test_failures ? 1 : 0;
 }
 
+#ifndef _WIN32
 /* lc_test_main inside a fresh directory /tmp/lc-test-TAG-XXXXXX (its path in dir[64]), removed
- * with everything in it afterwards; a failure to create or remove it fails the run. */
+ * with everything in it afterwards; a failure to create or remove it fails the run. POSIX only
+ * (mkdtemp, rm -rf): the tests built for Windows make their folders through lc_platform. */
 static inline int lc_test_main_in_tmpdir(const lc_test_case *cases, size_t n, int argc,
                                          char **argv, char dir[64], const char *tag)
 {
@@ -93,6 +95,7 @@ static inline int lc_test_main_in_tmpdir(const lc_test_case *cases, size_t n, in
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) != 0 ? 1 : rc;
 }
+#endif
 
 #define LC_TEST_MAIN(...)                                                                      \
     int main(int argc, char **argv)                                                            \

@@ -1,0 +1,28 @@
+/*
+ * platform_internal.h — helpers shared by one OS's platform files (platform_<os>.c holds
+ * threads, clocks and durable files; platform_<os>_io.c paths, whole files and the network).
+ * Not a public header: nothing outside platform/ includes it.
+ */
+#ifndef LC_PLATFORM_INTERNAL_H
+#define LC_PLATFORM_INTERNAL_H
+
+#include <stddef.h>
+
+#ifdef _WIN32
+#include <wchar.h>
+/* The reason for a failed Win32 call: "<what> '<path>': <FormatMessage text> (error N)" into
+ * errbuf; returns rc. */
+int lc_plat_win_err(char *errbuf, size_t errlen, int rc, const char *what, const char *path,
+                    unsigned long err);
+/* loopcast's paths are UTF-8, the Windows API's UTF-16 (the *W calls): malloc'd, NULL on failure
+ * (invalid UTF-8 or no memory). */
+wchar_t *lc_plat_wide(const char *s);
+/* UTF-16 to UTF-8 into out; 0 or LC_ERR_LIMIT (does not fit). */
+int lc_plat_utf8(const wchar_t *w, char *out, size_t cap);
+#else
+/* printf into errbuf (may be NULL); returns rc. */
+int lc_plat_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#endif
+
+#endif
