@@ -5,6 +5,7 @@
  * request that passed all of them touches the session table.
  */
 #include "api.h"
+#include "platform.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #define PREFIX "/api/v1/"
 
@@ -72,11 +72,10 @@ int lc_api_authorized(const lc_api *api, const char *authorization)
 
 static void iso8601(char out[32], int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+    lc_plat_tm tm = {1970, 1, 1, 0, 0, 0};
+    (void)lc_plat_gmtime(ms / 1000, &tm); /* out of range: the epoch, never garbage */
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.year, tm.mon, tm.mday, tm.hour,
+             tm.min, tm.sec, (int)(ms % 1000));
 }
 
 bool lc_api_put_session_settings(void *obj, const lc_session_info *s)

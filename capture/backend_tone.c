@@ -6,7 +6,6 @@
 #include "capture_internal.h"
 
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +41,7 @@ static int tone_parse(const char *arg, void **state, char *errbuf, size_t errlen
         num[n] = 0;
         errno = 0;
         f = strtod(num, &end);
-        /* not isfinite(): mingw-w64's macro converts a double to float on one branch, which
-         * -Wfloat-conversion rejects; NaN fails the comparison too */
-        if (end == num || *end || errno || !(fabs(f) <= DBL_MAX))
+        if (end == num || *end || errno || !lc_finite(f))
             goto bad;
     }
     if (!(f > 0.0) || f >= fmt.rate / 2.0) {

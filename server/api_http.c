@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- API hooks ----------------------------------------------------------------------------- */
 
@@ -52,9 +51,9 @@ static int pick_state_dir(lc_server *srv, char *errbuf, size_t errlen)
             return rc; /* the operator named it: refusing beats silently not persisting */
     } else {
         if (lc_state_default_dir(def, sizeof def)) {
-            lc_log(LC_LOG_WARN, LC_LOG_MOD, "NO STATE DIRECTORY: neither XDG_STATE_HOME nor "
-                   "HOME is set, so session settings will NOT survive a restart; set "
-                   "--state-dir");
+            lc_log(LC_LOG_WARN, LC_LOG_MOD, "NO STATE DIRECTORY: the default (%s) cannot be "
+                   "built from the environment, so session settings will NOT survive a restart; "
+                   "set --state-dir", lc_plat_text(LC_TEXT_STATE_DIR));
             return 0;
         }
         if (lc_state_open(def, &srv->state_lock, why, sizeof why)) {

@@ -19,9 +19,7 @@
  */
 #include "internal.h"
 
-#include <arpa/inet.h>
 #include <stdarg.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,21 +93,6 @@ void lc_clients_destroy(lc_server *srv)
     srv->conns_per_ip = NULL;
 }
 
-static int key_from_sockaddr(const struct sockaddr_storage *ss, uint8_t key[16])
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (ss->ss_family == AF_INET) {
-        memcpy(key, mapped, sizeof mapped);
-        memcpy(key + 12, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
-        return 0;
-    }
-    if (ss->ss_family == AF_INET6) {
-        memcpy(key, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr, 16);
-        return 0;
-    }
-    return LC_ERR_INVALID;
-}
-
 static bool key_trusted(const lc_server *srv, const uint8_t key[16])
 {
     char text[LC_ADDR_MAX];
@@ -123,7 +106,7 @@ int lc_clients_filter_network(lc_server *srv, const struct lws_filter_network_co
 {
     uint8_t key[16];
     srv->pending_valid = false;
-    if (!a || key_from_sockaddr(&a->cli_addr, key))
+    if (!a || lc_plat_sockaddr_key(&a->cli_addr, key))
         return 0; /* a Unix socket or unknown family: nothing to count by */
     bool proxy = key_trusted(srv, key);
     if (!proxy && srv->cfg.max_conns_per_ip &&

@@ -8,19 +8,14 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
-#include <net/if.h>
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "codec.h"
+#include "platform.h"
 
 typedef enum {
     O_SOURCE,
@@ -60,8 +55,7 @@ static const opt opts[O_COUNT_] = {
                 "IP address or interface name to listen on (default: all interfaces)"},
     [O_PORT] = {"--port", "LOOPCAST_PORT", "N", "TCP port, 1..65535 (default 8080)"},
     [O_STATE_DIR] = {"--state-dir", "LOOPCAST_STATE_DIR", "DIR",
-                     "where sessions.json and api-token live (default: $XDG_STATE_HOME/loopcast "
-                     "or ~/.local/state/loopcast)"},
+                     "where sessions.json and api-token live"}, /* + the default, in usage() */
     [O_FRAME_MS] = {"--frame-ms", "LOOPCAST_FRAME_MS", "MS",
                     "Opus frame: 2.5, 5, 10, 20, 40 or 60 (default 20)"},
     [O_BITRATE] = {"--bitrate", "LOOPCAST_BITRATE", "BPS",
@@ -135,14 +129,15 @@ void lc_config_usage(FILE *out, const char *argv0)
     for (int i = 0; i < O_COUNT_; i++) {
         char left[64];
         snprintf(left, sizeof left, "%s %s", opts[i].flag, opts[i].arg);
-        fprintf(out, "  %-28s %s\n  %-28s   env %s\n", left, opts[i].help, "", opts[i].env);
+        fprintf(out, "  %-28s %s%s%s%s\n  %-28s   env %s\n", left, opts[i].help,
+                i == O_STATE_DIR ? " (default: " : "",
+                i == O_STATE_DIR ? lc_plat_text(LC_TEXT_STATE_DIR) : "",
+                i == O_STATE_DIR ? ")" : "", "", opts[i].env);
     }
     fprintf(out, "  %-28s %s\n", "--list-sources", "print the capture backends and devices, exit");
     fprintf(out, "  %-28s %s\n", "--version", "print the version, exit");
     fprintf(out, "  %-28s %s\n", "-h, --help", "print this help, exit");
-    fprintf(out, "\nSource URIs: auto, loopback, alsa:DEVICE, "
-                 "pipe:PATH|-?format=s16le&rate=48000&channels=2,\n"
-                 "             file:PATH.wav, tone:FREQ\n"
+    fprintf(out, "\nSource URIs: auto (the best this machine has), or one of --list-sources\n"
                  "HTTP paths:  / (player), /admin, /stream (audio WebSocket), /api/v1/...,\n"
                  "             /healthz, /readyz, /metrics\n"
                  "Exit status: 0 after SIGTERM/SIGINT, 2 for a bad flag or value, 1 otherwise.\n");
@@ -191,22 +186,18 @@ int lc_config_parse_cidrs(const char *text, lc_cidr *out, size_t cap, size_t *n,
             if (parse_long(slash + 1, 0, 128, &prefix))
                 goto bad;
         }
-        if (inet_pton(AF_INET, item, c.addr) == 1)
-            c.family = AF_INET;
-        else if (inet_pton(AF_INET6, item, c.addr) == 1)
-            c.family = AF_INET6;
-        else
+        if (!(c.family = lc_plat_ip_parse(item, c.addr)))
             goto bad;
-        long max = c.family == AF_INET ? 32 : 128;
+        long max = c.family == 4 ? 32 : 128;
         if (prefix > max)
             goto bad;
         c.prefix = (unsigned)(prefix < 0 ? max : prefix);
         static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (c.family == AF_INET6 && c.prefix >= 96 && !memcmp(c.addr, mapped, sizeof mapped)) {
+        if (c.family == 6 && c.prefix >= 96 && !memcmp(c.addr, mapped, sizeof mapped)) {
             /* ::ffff:a.b.c.d[/n]: the IPv4 network, so it matches however the peer is written */
             memmove(c.addr, c.addr + 12, 4);
             memset(c.addr + 4, 0, 12);
-            c.family = AF_INET;
+            c.family = 4;
             c.prefix -= 96;
         }
         if (*n >= cap) {
@@ -241,13 +232,13 @@ static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 
 bool lc_config_cidr_match(const lc_cidr *list, size_t n, const char *addr)
 {
-    uint8_t a4[4], a6[16];
+    uint8_t a4[16], a6[16];
     bool v4 = false, v6 = false;
     if (!addr)
         return false;
-    if (inet_pton(AF_INET, addr, a4) == 1)
+    if (lc_plat_ip_parse(addr, a4) == 4)
         v4 = true;
-    else if (inet_pton(AF_INET6, addr, a6) == 1) {
+    else if (lc_plat_ip_parse(addr, a6) == 6) {
         static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         v6 = true;
         if (!memcmp(a6, mapped, sizeof mapped)) {
@@ -256,9 +247,9 @@ bool lc_config_cidr_match(const lc_cidr *list, size_t n, const char *addr)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        if (list[i].family == AF_INET && v4 && prefix_equal(list[i].addr, a4, list[i].prefix))
+        if (list[i].family == 4 && v4 && prefix_equal(list[i].addr, a4, list[i].prefix))
             return true;
-        if (list[i].family == AF_INET6 && v6 && prefix_equal(list[i].addr, a6, list[i].prefix))
+        if (list[i].family == 6 && v6 && prefix_equal(list[i].addr, a6, list[i].prefix))
             return true;
     }
     return false;
@@ -339,28 +330,48 @@ static int parse_count(const raw *r, opt_id id, long lo, long hi, long *out, cha
     return 0;
 }
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static int check_readable_file(const char *path, const char *name, char *errbuf, size_t errlen)
 {
-    struct stat st;
-    if (!*path || stat(path, &st) != 0) {
-        lc_errf(errbuf, errlen, "%s: '%s': %s", name, path, *path ? strerror(errno) : "empty");
+    char why[256] = "";
+    lc_path_kind k = lc_plat_path_kind(path);
+    if (k == LC_PATH_NONE) {
+        lc_errf(errbuf, errlen, "%s: '%s': %s", name, path, *path ? "no such file" : "empty");
         return LC_ERR_INVALID;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (k != LC_PATH_FILE) {
         lc_errf(errbuf, errlen, "%s: '%s' is not a regular file", name, path);
         return LC_ERR_INVALID;
     }
-    if (access(path, R_OK) != 0) {
-        lc_errf(errbuf, errlen, "%s: '%s' is not readable: %s", name, path, strerror(errno));
+    if (lc_plat_path_access(path, LC_PATH_READ, why, sizeof why)) {
+        lc_errf(errbuf, errlen, "%s: '%s' is not readable: %s", name, path, why);
         return LC_ERR_INVALID;
     }
     return 0;
+}
+
+/* The directory holding `path`: "." for a bare name, the root for a top-level entry ("/", "C:\\"). */
+static void parent_dir(const char *path, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", path);
+    size_t n = strlen(out);
+    while (n > 1 && strchr(LC_PLAT_PATH_SEPS, out[n - 1]))
+        out[--n] = '\0';
+    while (n && !strchr(LC_PLAT_PATH_SEPS, out[n - 1]))
+        n--;
+    if (n == 0) {
+        snprintf(out, cap, ".");
+        return;
+    }
+    while (n > 1 && strchr(LC_PLAT_PATH_SEPS, out[n - 1]) && out[n - 2] != ':')
+        n--;
+    out[n] = '\0';
+}
+
+/* Whether `dir` is a directory this process can create files in. */
+static bool writable_dir(const char *dir)
+{
+    return lc_plat_path_kind(dir) == LC_PATH_DIR &&
+           lc_plat_path_access(dir, LC_PATH_WRITE, NULL, 0) == 0;
 }
 
 static int check_token(const char *tok, const char *name, char *errbuf, size_t errlen)
@@ -442,9 +453,8 @@ static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
     }
     if ((name = origin(r, O_BIND)), r[O_BIND].val) {
         const char *b = r[O_BIND].val;
-        unsigned char addr[16];
-        if (!*b || (inet_pton(AF_INET, b, addr) != 1 && inet_pton(AF_INET6, b, addr) != 1 &&
-                    if_nametoindex(b) == 0)) {
+        uint8_t addr[16];
+        if (!*b || (!lc_plat_ip_parse(b, addr) && !lc_plat_if_exists(b))) {
             lc_errf(errbuf, errlen, "%s: '%s' is neither an IP address nor an interface name",
                     name, b);
             return LC_ERR_INVALID;
@@ -461,31 +471,20 @@ static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
     }
     if ((name = origin(r, O_STATE_DIR)), r[O_STATE_DIR].val) {
         const char *d = r[O_STATE_DIR].val;
-        struct stat st;
         if (!*d) {
             lc_errf(errbuf, errlen, "%s: empty path", name);
             return LC_ERR_INVALID;
         }
-        if (stat(d, &st) == 0) {
-            if (!S_ISDIR(st.st_mode) || access(d, W_OK | X_OK) != 0) {
+        if (lc_plat_path_kind(d) != LC_PATH_NONE) {
+            if (!writable_dir(d)) {
                 lc_errf(errbuf, errlen, "%s: '%s' is not a writable directory", name, d);
                 return LC_ERR_INVALID;
             }
         } else {
             /* It will be created at start-up: its parent must be there. */
-            char parent[PATH_MAX];
-            snprintf(parent, sizeof parent, "%s", d);
-            size_t n = strlen(parent);
-            while (n > 1 && parent[n - 1] == '/')
-                parent[--n] = '\0';
-            char *slash = strrchr(parent, '/');
-            if (slash == parent)
-                parent[1] = '\0';
-            else if (slash)
-                *slash = '\0';
-            else
-                snprintf(parent, sizeof parent, ".");
-            if (!is_dir(parent) || access(parent, W_OK | X_OK) != 0) {
+            char parent[4096];
+            parent_dir(d, parent, sizeof parent);
+            if (!writable_dir(parent)) {
                 lc_errf(errbuf, errlen, "%s: '%s' does not exist and cannot be created in '%s'",
                         name, d, parent);
                 return LC_ERR_INVALID;
@@ -544,13 +543,11 @@ static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
         cfg->tls_key = r[O_TLS_KEY].val;
     }
     if ((name = origin(r, O_WEB_ROOT)), r[O_WEB_ROOT].val) {
-        DIR *d = *r[O_WEB_ROOT].val ? opendir(r[O_WEB_ROOT].val) : NULL;
-        if (!d) {
-            lc_errf(errbuf, errlen, "%s: '%s' is not a readable directory", name,
-                    r[O_WEB_ROOT].val);
+        const char *d = r[O_WEB_ROOT].val;
+        if (lc_plat_path_kind(d) != LC_PATH_DIR || lc_plat_path_access(d, LC_PATH_READ, NULL, 0)) {
+            lc_errf(errbuf, errlen, "%s: '%s' is not a readable directory", name, d);
             return LC_ERR_INVALID;
         }
-        closedir(d);
         cfg->web_root = r[O_WEB_ROOT].val;
     }
     if ((name = origin(r, O_LOG_FORMAT)), r[O_LOG_FORMAT].val) {

@@ -22,7 +22,7 @@ extern "C" {
 #define LC_CONFIG_TOKEN_MAX 256
 #define LC_CONFIG_MAX_CIDRS 16
 
-/* One trusted-proxy network: family AF_INET or AF_INET6, address bytes, prefix length. */
+/* One trusted-proxy network: family 4 (IPv4) or 6 (IPv6), address bytes, prefix length. */
 typedef struct lc_cidr {
     int family;
     uint8_t addr[16];

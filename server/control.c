@@ -28,7 +28,7 @@ size_t lc_control_format_number(char *out, size_t cap, double v)
     int n;
     if (!cap)
         return 0;
-    if (!isfinite(v))
+    if (!lc_finite(v))
         v = 0;
     /* Shortest of %.15g/%.17g that reads back as the same double (what cJSON does too). */
     n = snprintf(out, cap, "%.15g", v);
@@ -168,7 +168,7 @@ int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err
         out->type = LC_CONTROL_PING;
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "t");
         if (t) {
-            if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble)) {
+            if (!cJSON_IsNumber(t) || !lc_finite(t->valuedouble)) {
                 rc = fail(err, errlen, LC_ERR_INVALID, "t must be a number");
                 goto done;
             }

@@ -11,13 +11,10 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "web_assets.h"
 
@@ -109,7 +106,7 @@ static int write_more(struct lws *wsi, http_pss *pss)
 
 /* A malloc'd copy of a formatted string (the connection owns it). */
 static uint8_t *fmt_body(size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    __attribute__((format(LC_PRINTF_ARCHETYPE, 2, 3)));
 static uint8_t *fmt_body(size_t *len, const char *fmt, ...)
 {
     va_list ap;
@@ -142,54 +139,33 @@ static int json_error(struct lws *wsi, http_pss *pss, unsigned status, const cha
 static int web_root_file(const lc_server *srv, const char *url, uint8_t **data, size_t *len,
                          const char **mime)
 {
-    char rel[PATH_MAX], full[PATH_MAX], *real = NULL;
-    int fd = -1, rc = LC_ERR_NOT_FOUND;
-    struct stat st;
+    char full[4096], *real = NULL, *buf = NULL;
+    int rc;
 
-    if (url[0] != '/' || strstr(url, "..") || strchr(url, '\\'))
-        return LC_ERR_INVALID;
+    if (url[0] != '/' || strstr(url, "..") || strchr(url, '\\') || strchr(url, ':'))
+        return LC_ERR_INVALID; /* ':' : a Windows drive or stream name ("x:y", "f::$DATA") */
     if (!strcmp(url, "/"))
         url = "/index.html";
     else if (!strcmp(url, "/admin"))
         url = "/admin.html";
-    snprintf(rel, sizeof rel, "%s", url);
-    if (snprintf(full, sizeof full, "%s%s", srv->web_root_real, rel) >= (int)sizeof full)
+    if (snprintf(full, sizeof full, "%s%s", srv->web_root_real, url) >= (int)sizeof full)
         return LC_ERR_INVALID;
-    real = realpath(full, NULL);
-    if (!real)
+    if (!(real = lc_plat_realpath(full, NULL, 0)))
         return LC_ERR_NOT_FOUND;
     size_t rl = strlen(srv->web_root_real);
-    if (strncmp(real, srv->web_root_real, rl) != 0 || (real[rl] != '/' && real[rl] != '\0')) {
+    if (strncmp(real, srv->web_root_real, rl) != 0 ||
+        (real[rl] != '\0' && !strchr(LC_PLAT_PATH_SEPS, real[rl]))) {
         rc = LC_ERR_INVALID;
         goto out;
     }
-    fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size > WEB_ROOT_MAX_FILE)
-        goto out;
-    *len = (size_t)st.st_size;
-    *data = malloc(*len ? *len : 1);
-    if (!*data)
-        goto out;
-    size_t got = 0;
-    while (got < *len) {
-        ssize_t r = read(fd, *data + got, *len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (got != *len) {
-        free(*data);
-        *data = NULL;
+    rc = lc_plat_read_file(real, WEB_ROOT_MAX_FILE, &buf, len, NULL, 0);
+    if (rc) {
+        rc = LC_ERR_NOT_FOUND; /* too large, unreadable or not a file: nothing to serve */
         goto out;
     }
+    *data = (uint8_t *)buf;
     *mime = lc_web_mime_for(real);
-    rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
     free(real);
     return rc;
 }

@@ -4,20 +4,20 @@
  */
 #include "lc_limits.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common.h"
+#include "platform.h"
 
 static const uint8_t V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 int lc_addr_parse(const char *s, size_t len, uint8_t key[16])
 {
     char buf[LC_ADDR_MAX];
-    uint8_t a4[4];
+    uint8_t a[16];
     if (!s || !len || len >= sizeof buf)
         return LC_ERR_INVALID;
     memcpy(buf, s, len);
@@ -39,7 +39,7 @@ int lc_addr_parse(const char *s, size_t len, uint8_t key[16])
         } else if (*rest) {
             return LC_ERR_INVALID;
         }
-        return inet_pton(AF_INET6, txt, key) == 1 ? 0 : LC_ERR_INVALID;
+        return lc_plat_ip_parse(txt, key) == 6 ? 0 : LC_ERR_INVALID;
     }
     char *colon = strchr(buf, ':');
     if (colon && !strchr(colon + 1, ':')) {
@@ -48,21 +48,27 @@ int lc_addr_parse(const char *s, size_t len, uint8_t key[16])
             return LC_ERR_INVALID;
         *colon = '\0';
     }
-    if (inet_pton(AF_INET, txt, a4) == 1) {
+    switch (lc_plat_ip_parse(txt, a)) {
+    case 4:
         memcpy(key, V4_MAPPED, sizeof V4_MAPPED);
-        memcpy(key + 12, a4, 4);
+        memcpy(key + 12, a, 4);
         return 0;
+    case 6:
+        memcpy(key, a, 16);
+        return 0;
+    default:
+        return LC_ERR_INVALID;
     }
-    return inet_pton(AF_INET6, txt, key) == 1 ? 0 : LC_ERR_INVALID;
 }
 
 void lc_addr_text(const uint8_t key[16], char *out, size_t cap)
 {
-    char buf[LC_ADDR_MAX];
-    const char *r = !memcmp(key, V4_MAPPED, sizeof V4_MAPPED)
-                        ? inet_ntop(AF_INET, key + 12, buf, sizeof buf)
-                        : inet_ntop(AF_INET6, key, buf, sizeof buf);
-    snprintf(out, cap, "%s", r ? r : "?");
+    char buf[LC_PLAT_IP_STRLEN];
+    if (!memcmp(key, V4_MAPPED, sizeof V4_MAPPED))
+        lc_plat_ip_format(4, key + 12, buf, sizeof buf);
+    else
+        lc_plat_ip_format(6, key, buf, sizeof buf);
+    snprintf(out, cap, "%s", buf);
 }
 
 static bool is_space(char c) { return c == ' ' || c == '\t'; }

@@ -4,14 +4,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "capture.h"
 #include "config.h"
+#include "platform.h"
 #include "server.h"
-
-extern char **environ;
 
 /*
  * Every listener is a socket. The usual soft RLIMIT_NOFILE (1024 under systemd and most shells)
@@ -22,23 +19,14 @@ extern char **environ;
  */
 static void raise_fd_limit(const lc_config *cfg)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    rlim_t want = (rlim_t)cfg->max_listeners + (rlim_t)cfg->max_listeners / 4 + 256;
+    unsigned want = cfg->max_listeners + cfg->max_listeners / 4 + 256, now;
     /* Exactly `want`, lowering a huge inherited limit too: lws sizes its fd table to the limit
      * (server.c), and a container's 1M would cost megabytes for nothing. */
-    if (rl.rlim_cur != want) {
-        rlim_t cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
-        struct rlimit nl = {cur, rl.rlim_max};
-        if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
-            rl.rlim_cur = cur;
-    }
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+    if (lc_plat_fd_limit(want, &now) == 0 && now < want)
         lc_log(LC_LOG_WARN, "main",
-               "open-file limit %llu is below the %llu that --max-listeners %u needs: raise "
+               "open-file limit %u is below the %u that --max-listeners %u needs: raise "
                "the hard limit (ulimit -Hn, LimitNOFILE=) or lower --max-listeners",
-               (unsigned long long)rl.rlim_cur, (unsigned long long)want, cfg->max_listeners);
+               now, want, cfg->max_listeners);
 }
 
 int main(int argc, char **argv)
@@ -50,7 +38,12 @@ int main(int argc, char **argv)
     /* Before any thread exists, so every thread inherits the mask (see server.h). */
     lc_server_block_signals();
 
-    if (lc_config_parse(&cfg, argc, argv, environ, err, sizeof err)) {
+    char **envp = NULL;
+    if (lc_plat_args_utf8(&argc, &argv, &envp)) {
+        fprintf(stderr, "loopcast: cannot read the command line and environment as UTF-8\n");
+        return 1;
+    }
+    if (lc_config_parse(&cfg, argc, argv, envp, err, sizeof err)) {
         fprintf(stderr, "loopcast: %s\n", err);
         return 2;
     }

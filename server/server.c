@@ -11,15 +11,9 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netdb.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 void lc_server_block_signals(void) { lc_plat_stop_init(); }
 
@@ -62,6 +56,14 @@ void lc_server_stop(lc_server *srv)
         lws_cancel_service(srv->ctx);
 }
 
+/* v4 only: the addresses people type into a phone */
+static void log_url(void *user, const char *ip, const char *ifname)
+{
+    const lc_server *srv = user;
+    lc_log(LC_LOG_INFO, LC_LOG_MOD, "listener page: %s://%s:%d/  (%s)",
+           srv->cfg.tls_cert ? "https" : "http", ip, srv->cfg.port, ifname);
+}
+
 static void log_urls(const lc_server *srv)
 {
     const char *scheme = srv->cfg.tls_cert ? "https" : "http";
@@ -71,20 +73,9 @@ static void log_urls(const lc_server *srv)
                srv->cfg.bind, v6 ? "]" : "", srv->cfg.port);
         return;
     }
-    struct ifaddrs *ifs = NULL, *i;
-    if (getifaddrs(&ifs) != 0)
-        return;
-    for (i = ifs; i; i = i->ifa_next) {
-        char host[NI_MAXHOST];
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
-            continue; /* v4 only: the addresses people type into a phone */
-        if (getnameinfo(i->ifa_addr, sizeof(struct sockaddr_in), host, sizeof host, NULL, 0,
-                        NI_NUMERICHOST))
-            continue;
-        lc_log(LC_LOG_INFO, LC_LOG_MOD, "listener page: %s://%s:%d/  (%s)", scheme, host,
-               srv->cfg.port, i->ifa_name);
-    }
-    freeifaddrs(ifs);
+    if (lc_plat_ipv4_addrs(log_url, (void *)srv))
+        lc_log(LC_LOG_WARN, LC_LOG_MOD, "cannot list this machine's addresses: open "
+               "%s://<its address>:%d/", scheme, srv->cfg.port);
 }
 
 static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
@@ -133,10 +124,9 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
      * event (wsi_from_fd), 11 % of the CPU in a 2,000-client reconnect storm. main() has set
      * the soft limit to what --max-listeners needs, so use all of it. */
     srv->fd_limit = cfg->max_listeners + 64u;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur > srv->fd_limit && rl.rlim_cur <= LC_FD_LIMIT_MAX)
-        srv->fd_limit = (unsigned)rl.rlim_cur;
+    unsigned limit;
+    if (lc_plat_fd_limit(0, &limit) == 0 && limit > srv->fd_limit && limit <= LC_FD_LIMIT_MAX)
+        srv->fd_limit = limit;
     memset(&info, 0, sizeof info);
     info.port = cfg->port;
     info.iface = cfg->bind;
@@ -199,9 +189,10 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 
     if (cfg->web_root) {
-        srv->web_root_real = realpath(cfg->web_root, NULL);
+        char why[256] = "";
+        srv->web_root_real = lc_plat_realpath(cfg->web_root, why, sizeof why);
         if (!srv->web_root_real) {
-            lc_errf(errbuf, errlen, "--web-root: '%s': %s", cfg->web_root, strerror(errno));
+            lc_errf(errbuf, errlen, "--web-root: '%s': %s", cfg->web_root, why);
             rc = LC_ERR_INVALID;
             goto fail;
         }
@@ -331,6 +322,8 @@ int lc_server_run(lc_server *srv)
            srv->cfg.port, srv->cfg.tls_cert ? "HTTPS/WSS" : "HTTP/WS",
            srv->web_root_real ? srv->web_root_real : "built in", LC_STREAM_PROTOCOL);
     log_urls(srv);
+    if (*lc_plat_text(LC_TEXT_FIREWALL))
+        lc_log(LC_LOG_INFO, LC_LOG_MOD, "%s", lc_plat_text(LC_TEXT_FIREWALL));
     if (srv->cfg.redirect_port)
         lc_log(LC_LOG_INFO, LC_LOG_MOD, "redirect: plain HTTP on %s:%d answers 308 to https://"
                "<Host>:%d<path>", srv->cfg.bind ? srv->cfg.bind : "*", srv->cfg.redirect_port,

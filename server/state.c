@@ -60,7 +60,8 @@ static int read_token(const char *path, char *tok, size_t cap, char *errbuf, siz
     if (rc)
         return rc;
     if (shared)
-        lc_log(LC_LOG_WARN, LC_LOG_MOD, "%s is readable by others; chmod 600 it", path);
+        lc_log(LC_LOG_WARN, LC_LOG_MOD, "%s is readable by others; %s", path,
+               lc_plat_text(LC_TEXT_MAKE_PRIVATE));
     buf[strcspn(buf, "\r\n")] = '\0';
     size_t len = strlen(buf);
     while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
@@ -143,8 +144,8 @@ int lc_state_token(const char *dir, char *tok, size_t cap, char *errbuf, size_t 
     if (rc)
         return rc;
     /* Printed once, here, so the operator can copy it; never logged again. */
-    lc_log(LC_LOG_WARN, LC_LOG_MOD, "API token generated: %s (saved in %s, mode 0600)", tok,
-           path);
+    lc_log(LC_LOG_WARN, LC_LOG_MOD, "API token generated: %s (saved in %s, %s)", tok, path,
+           lc_plat_text(LC_TEXT_PRIVATE_FILE));
     return 0;
 rand_fail:
     lc_errf(errbuf, errlen, "no randomness for the API token (RAND_bytes failed)");

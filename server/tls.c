@@ -17,7 +17,6 @@
 
 #include "internal.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,7 +78,7 @@ static void san_list(X509 *x, char *out, size_t cap)
             if (al == 4)
                 snprintf(ip, sizeof ip, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
             else if (al == 16)
-                inet_ntop(AF_INET6, a, ip, sizeof ip);
+                lc_plat_ip_format(6, a, ip, sizeof ip);
             o += (size_t)snprintf(out + o, cap - o, "%sIP:%s", o ? ", " : "", ip[0] ? ip : "?");
         }
         if (o >= cap)

@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include "control.h"
 #include "session.h"
@@ -451,9 +450,9 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
             srv->ws_accepted++;
             /* A small kernel send buffer bounds how much audio can queue behind a slow reader
              * outside our ring (see server.c). */
-            int fd = lws_get_socket_fd(wsi);
-            if (fd >= 0)
-                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &srv->sndbuf, sizeof srv->sndbuf);
+            lws_sockfd_type fd = lws_get_socket_fd(wsi);
+            if (fd != LWS_SOCK_INVALID)
+                lc_plat_socket_sndbuf((intptr_t)fd, srv->sndbuf);
         }
     }
     lws_callback_on_writable(wsi);

@@ -7,13 +7,9 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "platform.h"
 #include "session_int.h"
@@ -155,72 +151,57 @@ static char *store_path(const lc_sessions *s, const char *suffix)
 /* Keeps the evidence: sessions.json → sessions.json.corrupt-20261121T193059Z. */
 static void move_aside(lc_sessions *s, const char *path, const char *why, char *errbuf, size_t errlen)
 {
-    char suffix[48], *aside;
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(suffix, sizeof suffix, ".corrupt-%Y%m%dT%H%M%SZ", &tm);
+    char suffix[48], *aside, reason[256] = "";
+    lc_plat_tm tm = {1970, 1, 1, 0, 0, 0};
+    (void)lc_plat_gmtime(lc_plat_wall_ns() / 1000000000, &tm);
+    snprintf(suffix, sizeof suffix, ".corrupt-%04d%02d%02dT%02d%02d%02dZ", tm.year, tm.mon,
+             tm.mday, tm.hour, tm.min, tm.sec);
     if (!(aside = store_path(s, suffix)))
         return;
-    if (rename(path, aside) == 0)
+    if (lc_plat_rename(path, aside, reason, sizeof reason) == 0)
         lc_errf(errbuf, errlen, "%s: %s; moved aside to %s, starting with no sessions", path, why, aside);
     else
         lc_errf(errbuf, errlen, "%s: %s; could not move it aside (%s), starting with no sessions and "
-                "not overwriting it until it is moved", path, why, strerror(errno));
+                "not overwriting it until it is moved", path, why, reason);
     lc_log(LC_LOG_ERROR, "store", "%s", errbuf ? errbuf : why);
     free(aside);
 }
 
 int lc_store_load(lc_sessions *s, char *errbuf, size_t errlen)
 {
-    if (mkdir(s->state_dir, 0700) < 0 && errno != EEXIST) {
-        lc_errf(errbuf, errlen, "cannot create state dir %s: %s", s->state_dir, strerror(errno));
+    char why[256] = "", *buf = NULL, *path;
+    size_t size = 0;
+    if (lc_plat_mkdirs(s->state_dir, why, sizeof why)) {
+        lc_errf(errbuf, errlen, "cannot create state dir %s: %s", s->state_dir, why);
         return LC_ERR_IO;
     }
-    char *path = store_path(s, "");
-    if (!path)
+    if (!(path = store_path(s, "")))
         return LC_ERR_NOMEM;
-    char *buf = NULL, why[200];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno != ENOENT) {
-            snprintf(why, sizeof why, "unreadable (%s)", strerror(errno));
-            move_aside(s, path, why, errbuf, errlen);
-        }
+    int rc = lc_plat_read_file(path, STORE_MAX_BYTES, &buf, &size, why, sizeof why);
+    if (rc == LC_ERR_NOMEM) {
         free(path);
+        return rc;
+    }
+    if (rc == LC_ERR_NOT_FOUND && lc_plat_path_kind(path) == LC_PATH_NONE) {
+        free(path); /* the first start */
         return 0;
     }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size > STORE_MAX_BYTES) {
-        snprintf(why, sizeof why, "unreadable or larger than %u bytes", STORE_MAX_BYTES);
+    if (rc == LC_ERR_NOT_FOUND)
+        snprintf(why, sizeof why, "not a regular file");
+    else if (rc == LC_ERR_LIMIT)
+        snprintf(why, sizeof why, "larger than %u bytes", STORE_MAX_BYTES);
+    if (rc)
         goto corrupt;
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    if (!(buf = malloc(size + 1))) {
-        close(fd);
-        free(path);
-        return LC_ERR_NOMEM;
-    }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r <= 0) {
-            snprintf(why, sizeof why, "read failed (%s)", r < 0 ? strerror(errno) : "short file");
-            goto corrupt;
-        }
-        got += (size_t)r;
-    }
     int n = lc_sessions_parse_store(buf, size, s->tab, s->cfg.max_sessions, why, sizeof why);
     if (n < 0)
         goto corrupt;
     s->count = (size_t)n;
     s->stats.loaded = (uint64_t)n;
     lc_log(LC_LOG_INFO, "store", "loaded %d sessions from %s", n, path);
-    close(fd);
     free(buf);
     free(path);
     return 0;
 corrupt:
-    close(fd);
     free(buf);
     move_aside(s, path, why, errbuf, errlen);
     free(path);

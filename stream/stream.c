@@ -22,6 +22,7 @@
  * built on is not a C11 data race (no undefined behaviour, nothing for TSan to excuse).
  */
 #include "stream.h"
+#include "platform.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -158,7 +159,7 @@ int lc_stream_create(lc_stream **out, const lc_stream_config *cfg)
     if (lc_stream_config_check(cfg, NULL, 0))
         return LC_ERR_INVALID;
 
-    s = aligned_alloc(64, sizeof *s);
+    s = lc_plat_aligned_alloc(64, sizeof *s);
     if (!s)
         return LC_ERR_NOMEM;
     memset(s, 0, sizeof *s);
@@ -166,7 +167,7 @@ int lc_stream_create(lc_stream **out, const lc_stream_config *cfg)
     s->mask = cfg->slots - 1u;
     size_t words = (cfg->max_packet + 7u) / 8u;
     s->stride = (sizeof(slot) + words * sizeof(uint64_t) + 63u) & ~(size_t)63u;
-    s->cells = aligned_alloc(64, s->stride * cfg->slots);
+    s->cells = lc_plat_aligned_alloc(64, s->stride * cfg->slots);
     s->scratch = malloc(cfg->max_packet);
     if (!s->cells || !s->scratch)
         goto fail;
@@ -186,9 +187,9 @@ void lc_stream_destroy(lc_stream *s)
 {
     if (!s)
         return;
-    free(s->cells);
+    lc_plat_aligned_free(s->cells);
     free(s->scratch);
-    free(s);
+    lc_plat_aligned_free(s);
 }
 
 int lc_stream_publish(lc_stream *s, const uint8_t *pkt, size_t len)

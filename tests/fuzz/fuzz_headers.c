@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "lc_limits.h"
 #include "tls.h"
@@ -162,7 +161,7 @@ static void fuzz_config_lists(const char *s)
         for (size_t i = 0; i < n; i++) {
             char text[64];
             uint8_t key[16];
-            if (nets[i].family == AF_INET) {
+            if (nets[i].family == 4) {
                 memset(key, 0, 10);
                 key[10] = key[11] = 0xff;
                 memcpy(key + 12, nets[i].addr, 4);
