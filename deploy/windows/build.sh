@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deploy/windows/build.sh — the Windows build, from Debian 12, in one command:
 #
-#   deploy/windows/build.sh            # deps (cached) + build-win/ (+ the zip once loopcast.exe exists)
+#   deploy/windows/build.sh            # deps (cached) + build-win/loopcast.exe + build-win/loopcast-windows-x64.zip
 #   deploy/windows/build.sh --check    # also: a program linking every dependency runs under Wine
 #   deploy/windows/build.sh --deps-only
 #
@@ -327,17 +327,46 @@ while read -r f; do printf '    %-50s %s bytes\n' "${f#"$SRC"/}" "$(stat -c %s "
   < <(find "$BUILD" \( -name '*.exe' -o -name '*.a' \) -not -path '*/CMakeFiles/*' | LC_ALL=C sort)
 [[ -n "$skipped" ]] && { say "skipped (by the tree's CMakeLists, not an error):"; tr ';' '\n' <<<"$skipped" | sed 's/^ */    /'; }
 
-server=$(find "$BUILD" -name loopcast.exe -not -path '*/CMakeFiles/*' | head -1)
-if [[ -n "$server" ]]; then
-  cp -f "$server" "$BUILD/loopcast.exe"
-  # TODO(issue "loopcast.exe: the whole server on Windows", section 3): pack
-  # build-win/loopcast-windows-x64.zip (loopcast.exe, web assets, README/licences) here.
-  say "TODO: $BUILD/loopcast-windows-x64.zip is not packed yet (loopcast.exe exists: write the zip step)"
-else
-  # TODO(issue "loopcast.exe: the whole server on Windows", section 3): once server/ is ported
-  # and the tree builds loopcast.exe, copy it to build-win/loopcast.exe and pack
-  # build-win/loopcast-windows-x64.zip (loopcast.exe, web assets, licences of the static libraries).
-  say "not built: loopcast.exe (server/ is not ported to Windows yet), so no loopcast-windows-x64.zip:" \
-      "the zip needs loopcast.exe"
-fi
+server=$(find "$BUILD" -name loopcast.exe -not -path '*/CMakeFiles/*' -not -path "$BUILD/zip/*" | head -1)
+[[ -n "$server" ]] || die "the tree built no loopcast.exe (see the skipped list above)"
+cp -f "$server" "$BUILD/loopcast.exe"
+# What a user must not have to hunt for: every DLL it imports is part of Windows
+dlls=$($TRIPLE-objdump -p "$BUILD/loopcast.exe" | sed -n 's/^[[:space:]]*DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u)
+echo "    loopcast.exe imports: $(echo $dlls)"
+for d in $dlls; do
+  case $d in
+    kernel32.dll|user32.dll|gdi32.dll|advapi32.dll|shell32.dll|ws2_32.dll|iphlpapi.dll|crypt32.dll|\
+    ole32.dll|oleaut32.dll|avrt.dll|psapi.dll|userenv.dll|msvcrt.dll|bcrypt.dll|api-ms-win-*) ;;
+    *) die "loopcast.exe needs $d, which Windows does not ship: link it statically" ;;
+  esac
+done
+
+# ---- the zip: loopcast.exe, README-windows.txt, the licence of everything linked -------------
+say "pack $BUILD/loopcast-windows-x64.zip"
+Z=$BUILD/zip/loopcast
+rm -rf "$BUILD/zip"; mkdir -p "$Z/licenses"
+cp "$BUILD/loopcast.exe" "$Z/"
+sed 's/$/\r/' "$HERE/README-windows.txt" >"$Z/README-windows.txt" # Notepad-friendly line ends
+# The upstream licence text from each source package's tarball (the build deleted the unpacked
+# trees; the tarballs stay in the cache), plus Debian's copyright record of the same package
+for n in "${NAMES[@]}"; do
+  v=${GOT[$n]#*:}; uv=${v%-*}; pkg=${PKG[$n]}
+  orig=$(ls "$CACHE/src/${pkg}_${uv}".orig.tar.* 2>/dev/null | head -1)
+  deb=$(ls "$CACHE/src/${pkg}_${v}".debian.tar.* 2>/dev/null | head -1)
+  [[ -n "$orig" && -n "$deb" ]] || die "licences: no source tarballs of $pkg $v in $CACHE/src"
+  lic=$(tar -tf "$orig" | awk -F/ 'NF == 2 && $2 ~ /^(COPYING|LICENSE|LICENSE\.txt|LICENSE\.md)$/' | head -1)
+  [[ -n "$lic" ]] || die "licences: no COPYING/LICENSE at the top of $orig"
+  tar -xOf "$orig" "$lic" | sed 's/$/\r/' >"$Z/licenses/$n-$uv.txt"
+  tar -xOf "$deb" debian/copyright | sed 's/$/\r/' >"$Z/licenses/$n-$uv.debian-copyright.txt"
+done
+# the compiler's runtime, linked statically (libgcc, mingw-w64's CRT start-up and winpthreads)
+for f in /usr/share/doc/gcc-mingw-w64-base/copyright /usr/share/doc/mingw-w64-common/copyright; do
+  [[ -f "$f" ]] || die "licences: $f missing (apt-get install mingw-w64)"
+  sed 's/$/\r/' "$f" >"$Z/licenses/$(basename "$(dirname "$f")").txt"
+done
+rm -f "$BUILD/loopcast-windows-x64.zip"
+(cd "$BUILD/zip" && zip -q -9 -r -X "$BUILD/loopcast-windows-x64.zip" loopcast)
+size=$(stat -c %s "$BUILD/loopcast-windows-x64.zip")
+echo "    $BUILD/loopcast-windows-x64.zip: $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }') MiB), $(unzip -Z1 "$BUILD/loopcast-windows-x64.zip" | grep -vc '/$') files"
+((size <= 10 * 1048576)) || die "the zip is larger than 10 MiB"
 say "done in $(since "$T0")"
