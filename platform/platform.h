@@ -110,7 +110,7 @@ int lc_plat_read_small_file(const char *path, char *buf, size_t cap, size_t *len
 /* ---- paths and whole files --------------------------------------------------------------- */
 
 /* The separator(s) a path may use: '/' on POSIX; '\\' and '/' on Windows (the first is the one
- * lc_plat_realpath writes). */
+ * lc_plat_realpath writes, and the one to join paths with). */
 #ifdef _WIN32
 #define LC_PLAT_PATH_SEPS "\\/"
 #else
@@ -192,7 +192,8 @@ int lc_plat_fd_limit(unsigned want, unsigned *now);
 /*
  * How the operating system asks the process to stop, in one shape for both: POSIX SIGTERM,
  * SIGINT (and SIGHUP, which the caller may ignore); Windows Ctrl+C, Ctrl+Break, console close,
- * logoff and shutdown (SetConsoleCtrlHandler). `what` names it: "SIGTERM", "SIGINT", "SIGHUP",
+ * logoff and shutdown (SetConsoleCtrlHandler, and WM_ENDSESSION to a hidden window: a process
+ * that loads user32 gets no console logoff/shutdown events). `what` names it: "SIGTERM", "SIGINT", "SIGHUP",
  * "CTRL_C", "CTRL_BREAK", "CLOSE", "LOGOFF", "SHUTDOWN". fn runs on a thread of the platform's
  * (the sigwait thread; Windows' handler thread), never inside a signal handler, so it may log
  * and take locks; it should only record the request and wake the main loop.

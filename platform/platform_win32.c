@@ -520,6 +520,48 @@ static BOOL WINAPI stop_handler(DWORD type)
     return TRUE;
 }
 
+/*
+ * Logoff and shutdown where they arrive. A console process that has loaded user32.dll gets no
+ * CTRL_LOGOFF_EVENT or CTRL_SHUTDOWN_EVENT (SetConsoleCtrlHandler's documentation), and
+ * loopcast.exe imports user32 (OpenSSL's cryptlib calls MessageBoxW and
+ * GetProcessWindowStation). Windows sends WM_QUERYENDSESSION and WM_ENDSESSION to every top-level
+ * window instead, so a thread of ours owns a hidden one (a message-only window would not get
+ * these broadcasts). The process may be ended as soon as WM_ENDSESSION returns: it returns when
+ * the store is flushed, or after the same 4.5 s bound as the console handler.
+ */
+static LRESULT CALLBACK session_wndproc(HWND w, UINT msg, WPARAM wp, LPARAM lp)
+{
+    if (msg == WM_QUERYENDSESSION)
+        return TRUE; /* nothing to ask the user: a flushed store is all we need */
+    if (msg == WM_ENDSESSION) {
+        if (wp && !InterlockedCompareExchange(&stop_ended, 0, 0)) {
+            stop_fn(stop_user, (lp & ENDSESSION_LOGOFF) ? "LOGOFF" : "SHUTDOWN");
+            WaitForSingleObject(stop_done_event, 4500);
+        }
+        return 0;
+    }
+    return DefWindowProcW(w, msg, wp, lp);
+}
+
+static unsigned __stdcall session_window_thread(void *ready)
+{
+    WNDCLASSW wc = {0};
+    wc.lpfnWndProc = session_wndproc;
+    wc.hInstance = GetModuleHandleW(NULL);
+    wc.lpszClassName = L"loopcast-session-end";
+    HWND w = NULL;
+    if (RegisterClassW(&wc) || GetLastError() == ERROR_CLASS_ALREADY_EXISTS)
+        w = CreateWindowExW(0, wc.lpszClassName, L"loopcast", WS_OVERLAPPED, 0, 0, 0, 0, NULL,
+                            NULL, wc.hInstance, NULL); /* never shown */
+    SetEvent((HANDLE)ready);
+    if (!w)
+        return 1;
+    MSG m;
+    while (GetMessageW(&m, NULL, 0, 0) > 0)
+        DispatchMessageW(&m);
+    return 0;
+}
+
 int lc_plat_stop_watch(lc_stop_fn fn, void *user)
 {
     stop_fn = fn;
@@ -528,7 +570,21 @@ int lc_plat_stop_watch(lc_stop_fn fn, void *user)
     if (!stop_done_event && !(stop_done_event = CreateEventW(NULL, TRUE, FALSE, NULL)))
         return LC_ERR_SYSTEM;
     ResetEvent(stop_done_event);
-    return SetConsoleCtrlHandler(stop_handler, TRUE) ? 0 : LC_ERR_SYSTEM;
+    if (!SetConsoleCtrlHandler(stop_handler, TRUE))
+        return LC_ERR_SYSTEM;
+    static HANDLE window_thread; /* one per process, like the watcher; it lives until exit */
+    if (!window_thread) {
+        HANDLE ready = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (!ready)
+            return LC_ERR_SYSTEM;
+        window_thread = (HANDLE)_beginthreadex(NULL, 0, session_window_thread, ready, 0, NULL);
+        if (window_thread)
+            WaitForSingleObject(ready, INFINITE); /* stop_fn is set before any message */
+        CloseHandle(ready);
+        if (!window_thread)
+            return LC_ERR_SYSTEM;
+    }
+    return 0;
 }
 
 void lc_plat_stop_done(void)

@@ -126,7 +126,7 @@ int lc_state_token(const char *dir, char *tok, size_t cap, char *errbuf, size_t 
                "directory to save it in): %s", tok);
         return 0;
     }
-    if (snprintf(path, sizeof path, "%s/api-token", dir) >= (int)sizeof path) {
+    if (snprintf(path, sizeof path, "%s%capi-token", dir, LC_PLAT_PATH_SEPS[0]) >= (int)sizeof path) {
         lc_errf(errbuf, errlen, "state directory path too long");
         return LC_ERR_LIMIT;
     }

@@ -144,7 +144,7 @@ static char *store_path(const lc_sessions *s, const char *suffix)
     size_t n = strlen(s->state_dir) + sizeof STORE_FILE + strlen(suffix) + 2;
     char *p = malloc(n);
     if (p)
-        snprintf(p, n, "%s/%s%s", s->state_dir, STORE_FILE, suffix);
+        snprintf(p, n, "%s%c%s%s", s->state_dir, LC_PLAT_PATH_SEPS[0], STORE_FILE, suffix);
     return p;
 }
 
