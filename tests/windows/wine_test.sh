@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# wine_test.sh — the Windows build, tested from Linux: cross-compile with
-# cmake/mingw-w64-x86_64.cmake, then run loopcast-capture.exe under Wine (headless) against a
-# private PulseAudio with a null sink (recipe: TESTING-AUDIO.md "WASAPI (Windows) from Linux").
+# wine_test.sh — the capture half of the Windows package, tested from Linux: loopcast-capture.exe
+# (built by deploy/windows/build.sh) under Wine (headless) against a private PulseAudio with a
+# null sink (recipe: TESTING-AUDIO.md "WASAPI (Windows) from Linux"). The server is
+# wine_server_test.sh's.
 #
-#   1. the cross build configures with no options, builds with -Werror, and says what it skipped
+#   1. the package build holds loopcast-capture.exe
 #   2. --list-devices shows >= 1 WASAPI render and >= 1 capture endpoint (ID + friendly name)
 #   3. tone:440 under Wine: the platform layer's QPC clock and waitable-timer sleep pace in real time
 #   4. wasapi-capture:default records a tone played into the sink (monitor = default source):
@@ -16,76 +17,24 @@
 #   7. the sound server dies mid-capture and comes back with other audio: silence meanwhile, the
 #      stall watchdog reopens (reopens >= 1), and the new tone arrives (tail 1500 Hz)
 #
-# usage: wine_test.sh SOURCE_DIR CROSS_BUILD_DIR
+# usage: wine_test.sh SOURCE_DIR PACKAGE_BUILD_DIR — the folder deploy/windows/build.sh built
+# (the test windows_package, tests/windows/CMakeLists.txt): the same loopcast-capture.exe the
+# zip's build holds.
 # Missing tools are a FAILURE, not a skip: install them with deploy/install-deps.sh.
 set -uo pipefail
-SRC=${1:?usage: $0 SOURCE_DIR CROSS_BUILD_DIR}
-BUILD=${2:?usage: $0 SOURCE_DIR CROSS_BUILD_DIR}
-
-missing=()
-for c in x86_64-w64-mingw32-gcc wine wineserver cmake pulseaudio pactl paplay sox awk flock; do
-  command -v "$c" >/dev/null || missing+=("$c")
-done
-if ((${#missing[@]})); then
-  echo "FAIL: missing: ${missing[*]} — run deploy/install-deps.sh (packages mingw-w64 wine wine64" \
-       "pulseaudio pulseaudio-utils sox)"
-  exit 1
-fi
-
-WORK=$(mktemp -d /tmp/lc-wine-XXXXXX)
-export XDG_RUNTIME_DIR=$WORK/run HOME=$WORK/home
-unset PULSE_SERVER PULSE_SOURCE PULSE_SINK DISPLAY WAYLAND_DISPLAY
-mkdir -p "$XDG_RUNTIME_DIR" "$HOME"
-chmod 700 "$XDG_RUNTIME_DIR"
-export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" # no Mono/Gecko install prompts
-
-# Wine prefix: a cached one (first init ~8 s, 700 MB) when /var/cache is writable, used under a
-# lock so two runs never share it at once; else a fresh one in WORK.
-CACHE=/var/cache/loopcast-test
-if mkdir -p "$CACHE" 2>/dev/null && [[ -w "$CACHE" ]]; then
-  export WINEPREFIX=$CACHE/wineprefix
-  exec 9>"$CACHE/wineprefix.lock"
-  flock 9
-else
-  export WINEPREFIX=$WORK/wineprefix
-fi
-mkdir -p "$WINEPREFIX"
-
-PA_PID="" PLAY_PID="" WS_PID="" CAP_PID=""
-cleanup() {
-  for p in $CAP_PID $PLAY_PID $PA_PID; do kill "$p" 2>/dev/null; done
-  if [[ -n "$WS_PID" ]]; then
-    wineserver -k 2>/dev/null # this prefix's server only: ends its wine processes too
-    for _ in $(seq 50); do kill -0 "$WS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill "$WS_PID" 2>/dev/null
-  fi
-  wait 2>/dev/null
-  [[ -n "${LC_KEEP_WORK:-}" ]] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-
+SRC=${1:?usage: $0 SOURCE_DIR PACKAGE_BUILD_DIR}
+BUILD=${2:?usage: $0 SOURCE_DIR PACKAGE_BUILD_DIR}
 FAILS=0
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-pass() { echo "ok:   $*"; }
-near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { exit !(a != "" && a - b <= t && b - a <= t) }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 >= b + 0) }'; }
-# the .exe writes text-mode stdout: lines end in CRLF
-get() { sed -n "s/^$1=//p" "$2" | tr -d '\r' | head -1; }
+source "$SRC/tests/windows/wine_lib.sh"
+wine_require wine wineserver pulseaudio pactl paplay sox awk flock
+wine_setup
+PLAY_PID="" CAP_PID=""
+wine_on_exit 'kill $CAP_PID $PLAY_PID'
 
-# ---- 1. cross build --------------------------------------------------------------------------
-if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
-  nice -n 5 cmake -S "$SRC" -B "$BUILD" -DCMAKE_TOOLCHAIN_FILE="$SRC/cmake/mingw-w64-x86_64.cmake" \
-    >"$WORK/configure.log" 2>&1 || { echo "FAIL: cross configure"; cat "$WORK/configure.log"; exit 1; }
-  grep -q "loopcast: skipped: .*codec" "$WORK/configure.log" \
-    && pass "cross configure reports what it skipped: $(grep -o 'skipped: .*' "$WORK/configure.log")" \
-    || fail "cross configure does not say what it skipped"
-fi
-if ! nice -n 5 cmake --build "$BUILD" -j2 >"$WORK/build.log" 2>&1; then
-  echo "FAIL: cross build"; tail -40 "$WORK/build.log"; exit 1
-fi
+# ---- 1. the build ----------------------------------------------------------------------------
 EXE=$BUILD/tools/loopcast-capture.exe
-[[ -f "$EXE" ]] || { echo "FAIL: $EXE was not built"; exit 1; }
-pass "cross build (-Werror): $(basename "$EXE") $(stat -c %s "$EXE") bytes"
+[[ -f "$EXE" ]] || { echo "FAIL: $EXE was not built (run deploy/windows/build.sh)"; exit 1; }
+pass "the package build has $(basename "$EXE"): $(stat -c %s "$EXE") bytes"
 
 # ---- the Windows side: PulseAudio, then one wineserver we own --------------------------------
 cat >"$WORK/default.pa" <<'EOF'
@@ -95,22 +44,14 @@ load-module module-null-sink sink_name=surround rate=44100 channels=6 sink_prope
 set-default-sink testsink
 set-default-source testsink.monitor
 EOF
-start_pulse() {
-  pulseaudio -n -F "$WORK/default.pa" --daemonize=no --exit-idle-time=-1 --use-pid-file=no \
-    --log-target=stderr 2>>"$WORK/pulse.log" &
-  PA_PID=$!
-  for _ in $(seq 100); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-  pactl info >/dev/null 2>&1 || { echo "FAIL: pulseaudio did not come up"; cat "$WORK/pulse.log"; exit 1; }
-  pactl set-default-source testsink.monitor
-}
-stop_pulse() { kill "$PA_PID" 2>/dev/null; wait "$PA_PID" 2>/dev/null; PA_PID=""; }
+start_pulse() { wine_pulse_start "$WORK/default.pa"; pactl set-default-source testsink.monitor; }
+stop_pulse() { wine_pulse_stop; }
 start_pulse
 sox -n -r 48000 -c 2 "$WORK/t1000.wav" synth 60 sine 1000 vol 0.5
 sox -n -r 48000 -c 2 "$WORK/t1500.wav" synth 60 sine 1500 vol 0.5
 sox -n -r 44100 -c 6 "$WORK/t700x6.wav" synth 60 sine 700 vol 0.5
 
-wineserver -f -p >"$WORK/wineserver.log" 2>&1 &
-WS_PID=$!
+wine_server_start
 # the first wine call initialises an empty prefix (~8 s); headless: no DISPLAY, console program
 run_wine() { timeout 120 wine "$EXE" "$@"; }
 if ! run_wine --help >"$WORK/help.txt" 2>"$WORK/help.err"; then

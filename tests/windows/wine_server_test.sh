@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# wine_server_test.sh — loopcast.exe, the one the zip holds, under Wine (headless, private prefix,
+# private PulseAudio), driven from Linux the way Windows users and their phones would:
+#   1. the platform layer: test_platform_io.exe (paths, whole files, rename, the private DACL,
+#      addresses, UTF-8 argv) passes under Wine
+#   2. tone:1000: a generated token saved in the state folder (the log says who may read it);
+#      /healthz, /readyz, /metrics (promtool); a Linux WebSocket client decodes 1000 Hz, packets
+#      consecutive; 500 concurrent listeners, none refused or stalled (their rate is printed); the API
+#      with the token: PATCH volume/mute/name pushed to listeners and the events socket
+#   3. the store: a change acknowledged, the process killed hard, restarted: the change is there
+#      and the file loads; a second loopcast.exe on the same state folder refuses to start
+#   4. Ctrl+C (kill -INT reaches Wine as CTRL_C_EVENT): listeners get 1001, exit status 0, the
+#      last change is in the store
+#   5. logoff/shutdown (wineboot --end-session: WM_QUERYENDSESSION + WM_ENDSESSION to the hidden
+#      window): the graceful path runs and the store holds the last change
+#   6. HTTPS with --tls-cert/--tls-key: curl verifies the chain; wss audio and events
+#   7. wasapi-capture fed by a tone played into PulseAudio: capture endpoint → WASAPI → Opus →
+#      WebSocket → the page in Linux Chromium → another sink, recorded at 1000 Hz; a PATCH moves
+#      the page's slider
+#   8. wasapi (loopback), which Wine does not implement: the server stays up, /readyz names the
+#      HRESULT (AUDCLNT_E_WRONG_ENDPOINT_TYPE)
+# Delays measured by loopcast-bench are not checked here: Wine's QueryPerformanceCounter counts
+# CLOCK_MONOTONIC_RAW, the bench CLOCK_MONOTONIC, and the two drift apart by ~25 ms an hour of
+# uptime on NTP-disciplined hosts.
+#
+# usage: wine_server_test.sh SOURCE_DIR PACKAGE_BUILD_DIR LINUX_BUILD_DIR
+#   PACKAGE_BUILD_DIR: what deploy/windows/build.sh built (test windows_package);
+#   LINUX_BUILD_DIR:   loopcast-bench and loopcast-capture for Linux (the clients and the recorder).
+# Missing tools are a FAILURE, not a skip: install them with deploy/install-deps.sh.
+set -uo pipefail
+SRC=${1:?usage: $0 SOURCE_DIR PACKAGE_BUILD_DIR LINUX_BUILD_DIR}
+PKG=${2:?usage: $0 SOURCE_DIR PACKAGE_BUILD_DIR LINUX_BUILD_DIR}
+LINUX=${3:?usage: $0 SOURCE_DIR PACKAGE_BUILD_DIR LINUX_BUILD_DIR}
+FAILS=0
+LC_TEST_ROOT=$SRC source "$SRC/tests/lib.sh" # lc_free_port, lc_wait_http
+source "$SRC/tests/windows/wine_lib.sh"
+wine_require wine wineserver winepath pulseaudio pactl paplay sox awk flock curl node promtool \
+  openssl python3
+wine_setup
+wine_on_exit lc_cleanup # lib.sh's: its temp folder and servers
+EXE=$PKG/loopcast.exe
+TEST_IO=$PKG/test_platform_io.exe
+BENCH=$LINUX/tests/bench/loopcast-bench
+CAPTURE=$LINUX/tools/loopcast-capture
+for f in "$EXE" "$TEST_IO" "$BENCH" "$CAPTURE"; do
+  [[ -f "$f" ]] || { echo "FAIL: $f was not built"; exit 1; }
+done
+NODE_PATH_TESTS=$SRC/tests
+PLAY_PID="" SRV_PID=""
+wine_on_exit 'kill -KILL $SRV_PID $PLAY_PID'
+
+cat >"$WORK/default.pa" <<'EOF'
+load-module module-native-protocol-unix auth-anonymous=1
+load-module module-null-sink sink_name=srcsink rate=48000 channels=2
+load-module module-null-sink sink_name=playsink rate=48000 channels=2
+set-default-sink srcsink
+set-default-source srcsink.monitor
+EOF
+wine_pulse_start "$WORK/default.pa"
+sox -n -r 48000 -c 2 "$WORK/t1000.wav" synth 120 sine 1000 vol 0.5
+wine_server_start
+
+# ---- the server: start NAME ARGS... (on $PORT), stop [SIG] → its exit status -------------------
+PORT=$(lc_free_port)
+BASE=http://127.0.0.1:$PORT
+start() {
+  local name=$1; shift
+  wine "$EXE" --bind 127.0.0.1 --port "$PORT" "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
+  SRV_PID=$!
+  local i
+  for ((i = 0; i < 300; i++)); do
+    curl -fsS -o /dev/null --max-time 1 "$BASE/healthz" 2>/dev/null && return 0
+    [[ "${*}" == *--tls-cert* ]] && curl -fsS -o /dev/null --max-time 1 --cacert "$WORK/cert/tls-ca.crt" \
+      "https://127.0.0.1:$PORT/healthz" 2>/dev/null && return 0
+    kill -0 "$SRV_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "$name: loopcast.exe did not answer /healthz within 30 s"; tail -20 "$WORK/$name.log"
+  return 1
+}
+stop() {
+  kill -"${1:-INT}" "$SRV_PID" 2>/dev/null
+  wait "$SRV_PID" 2>/dev/null # (no "Killed" line from bash for kill -9)
+  local rc=$?
+  SRV_PID=""
+  return $rc
+}
+api() { # METHOD PATH [JSON] → body on stdout, fails on a non-2xx
+  curl -fsS --max-time 5 -X "$1" -H "Authorization: Bearer $TOKEN" \
+    ${3:+-H "Content-Type: application/json" -d "$3"} "$BASE/api/v1$2"
+}
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+STATE=$WORK/state
+mkdir -p "$STATE"
+WSTATE=$(winepath -w "$STATE" 2>/dev/null)
+[[ "$WSTATE" == *:\\* ]] || { echo "FAIL: winepath -w $STATE gave '$WSTATE'"; exit 1; }
+
+# ---- 1. the platform layer ---------------------------------------------------------------------
+LC_TEST_UTF8=été timeout 120 wine "$TEST_IO" >"$WORK/io.out" 2>"$WORK/io.err"
+rc=$?
+summary=$(grep -a "cases, .* checks" "$WORK/io.err" | tr -d '\r')
+if [[ $rc -eq 0 && "$summary" == *", 0 failed" ]]; then
+  pass "test_platform_io.exe under Wine: $summary"
+else
+  fail "test_platform_io.exe: exit $rc"; cat "$WORK/io.err"
+fi
+
+# ---- 2. tone:1000 --------------------------------------------------------------------------------
+start tone --source tone:1000 --state-dir "$WSTATE" --max-conns-per-ip 1000 || exit 1
+TOKEN=$(head -1 "$STATE/api-token" 2>/dev/null | tr -d '\r\n')
+if [[ ${#TOKEN} -ge 32 ]] && grep -q "API token generated: .*(saved in $(sed 's/\\/\\\\/g' <<<"$WSTATE")\\\\api-token, readable by you, SYSTEM and Administrators only)" "$WORK/tone.log"; then
+  pass "a generated token saved in the state folder; the log says who may read it"
+else
+  fail "token: '${TOKEN}'"; grep -i token "$WORK/tone.log"
+fi
+grep -q "Windows Firewall asks once" "$WORK/tone.log" && pass "start-up tells about the firewall prompt" \
+  || fail "no firewall hint in the start-up log"
+[[ "$(curl -fsS "$BASE/healthz")" == ok ]] && pass "/healthz" || fail "/healthz"
+ready=$(curl -sS "$BASE/readyz")
+[[ "$ready" == *'"ready":true'* ]] && pass "/readyz: $ready" || fail "/readyz: $ready"
+curl -fsS "$BASE/metrics" >"$WORK/metrics.txt" && promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.txt" 2>&1 \
+  && pass "/metrics passes promtool check metrics ($(grep -c '^loopcast_' "$WORK/metrics.txt") samples)" \
+  || { fail "/metrics"; cat "$WORK/promtool.txt"; }
+if "$BENCH" listeners --port "$PORT" -n 4 --decode 2 --seconds 4 --expect-hz 1000 --no-drops \
+     --max-gap-ms 120 --quiet >"$WORK/decode.txt" 2>&1; then
+  pass "4 Linux listeners: $(grep -o 'decoded_hz":[0-9.]*' "$WORK/decode.txt"), packets consecutive, none dropped"
+else
+  fail "decode"; cat "$WORK/decode.txt"
+fi
+# 500 at once, far over the 64 events WSAWaitForMultipleEvents can wait on (deploy/windows/patches).
+# None may be refused or stall (2 s without a packet). Wine cannot carry every packet to 500:
+# each Winsock call is a round trip to the wineserver, so the server skips laggards to live
+# (--max-lag-ms) and the rate each gets is printed, not checked (docs/windows.md).
+if "$BENCH" listeners --port "$PORT" -n 500 --seconds 5 --warmup 2 --max-gap-ms 2000 --rate-tolerance 0 \
+     >"$WORK/500.txt" 2>&1 && grep -q '"open":500,"failed":0' "$WORK/500.txt" \
+   && grep -q '^listeners .* 0 closed early' "$WORK/500.txt"; then
+  pass "500 concurrent listeners: all open, none refused, closed or stalled;" \
+       "$(sed -n 's/^delivered *[0-9]* packets (\(.*\)), .*/\1/p' "$WORK/500.txt"), longest gap" \
+       "$(sed -n 's/^longest gap *//p' "$WORK/500.txt")"
+else
+  fail "500 listeners"; grep -E '^(listeners|delivered|dropped|longest|CHECK|RESULT)' "$WORK/500.txt"
+fi
+if (cd "$NODE_PATH_TESTS" && node "$SRC/tests/integration/push_test.mjs" "$PORT" "$TOKEN") >"$WORK/push.txt" 2>&1; then
+  pass "API with the token: PATCH volume/mute/name pushed to listeners and events ($(grep -c '^PASS' "$WORK/push.txt") checks)"
+else
+  fail "push_test.mjs against loopcast.exe"; grep -v '^PASS' "$WORK/push.txt" | head -20
+fi
+
+# ---- 3. the store: killed hard, restarted; one server per state folder -------------------------
+ID=c0ffee00-0000-4000-8000-00000000000b
+api PUT "/sessions/$ID" '{"name":"Küche","volume":42}' >/dev/null || fail "PUT $ID"
+sleep 1.5 # the store writes within its flush delay (1 s) of the acknowledgement
+stop KILL
+start restart --source tone:1000 --state-dir "$WSTATE" || exit 1
+s=$(api GET "/sessions/$ID")
+if [[ "$(field '["name"]' <<<"$s")" == Küche && "$(field '["volume"]' <<<"$s")" == 42 ]] \
+   && ! ls "$STATE" | grep -q corrupt; then
+  pass "after kill -9 and a restart the acknowledged change is there and the store loads: $(grep -o 'sessions: [0-9]* loaded' "$WORK/restart.log")"
+else
+  fail "store after kill -9: $s"; ls -la "$STATE"; cat "$WORK/restart.log"
+fi
+timeout 60 wine "$EXE" --bind 127.0.0.1 --port "$(lc_free_port)" --source tone:440 --state-dir "$WSTATE" \
+  >"$WORK/second.out" 2>"$WORK/second.log"
+rc=$?
+if [[ $rc -eq 1 ]] && grep -q "is in use by another loopcast" "$WORK/second.log"; then
+  pass "a second loopcast.exe on the same state folder refuses: $(grep -o "state directory .*" "$WORK/second.log" | tr -d '\r')"
+else
+  fail "second instance: exit $rc"; cat "$WORK/second.log"
+fi
+
+# ---- 4. Ctrl+C ---------------------------------------------------------------------------------
+"$BENCH" listeners --port "$PORT" -n 3 --seconds 30 --print-text >"$WORK/int-bench.txt" 2>&1 &
+BENCH_PID=$!
+sleep 2
+api PATCH "/sessions/$ID" '{"volume":77}' >/dev/null || fail "PATCH before Ctrl+C"
+t0=$(date +%s%N)
+stop INT
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$BENCH_PID"
+closes=$(grep -c '^CLOSE 1001' "$WORK/int-bench.txt")
+if [[ $rc -eq 0 && $closes -eq 3 ]] && grep -q "CTRL_C: shutting down" "$WORK/restart.log" \
+   && grep -q "session store flushed" "$WORK/restart.log"; then
+  pass "Ctrl+C: 3 listeners closed with 1001, exit 0 in $ms ms, store flushed"
+else
+  fail "Ctrl+C: exit $rc, $closes of 3 closes were 1001"; grep CLOSE "$WORK/int-bench.txt"; tail -5 "$WORK/restart.log"
+fi
+
+# ---- 5. logoff / shutdown ------------------------------------------------------------------------
+start endsession --source tone:1000 --state-dir "$WSTATE" || exit 1
+s=$(api GET "/sessions/$ID")
+[[ "$(field '["volume"]' <<<"$s")" == 77 ]] && pass "the change made just before Ctrl+C is in the store" \
+  || fail "after Ctrl+C the store has: $s"
+api PATCH "/sessions/$ID" '{"name":"Salon"}' >/dev/null || fail "PATCH before the session end"
+timeout 60 wine wineboot --end-session --shutdown >"$WORK/wineboot.txt" 2>&1
+wait "$SRV_PID" # wineboot ends the process once WM_ENDSESSION has returned
+SRV_PID=""
+if grep -q "SHUTDOWN: shutting down" "$WORK/endsession.log" && grep -q "session store flushed" "$WORK/endsession.log"; then
+  pass "wineboot --end-session: the hidden window heard WM_ENDSESSION, the store was flushed"
+else
+  fail "session end"; tail -5 "$WORK/endsession.log"
+fi
+
+# ---- 6. HTTPS ------------------------------------------------------------------------------------
+"$SRC/deploy/make-cert.sh" --dir "$WORK/cert" loopcast.test >"$WORK/cert.txt" 2>&1 || { fail "make-cert.sh"; cat "$WORK/cert.txt"; }
+start tls --source tone:1000 --state-dir "$WSTATE" --tls-cert "$(winepath -w "$WORK/cert/tls-cert.pem")" \
+  --tls-key "$(winepath -w "$WORK/cert/tls-key.pem")" || exit 1
+s=$(curl -fsS --cacert "$WORK/cert/tls-ca.crt" -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$PORT/api/v1/sessions/$ID")
+[[ "$(field '["name"]' <<<"$s")" == Salon ]] && pass "HTTPS (chain verified): the change made before the session end is there" \
+  || fail "HTTPS GET: $s"
+if (cd "$NODE_PATH_TESTS" && node "$SRC/tests/integration/tls_wss.mjs" "https://127.0.0.1:$PORT" "$WORK/cert/tls-ca.crt" "$TOKEN") \
+     >"$WORK/wss.txt" 2>&1; then
+  pass "wss: audio and events over TLS ($(grep -c '^PASS' "$WORK/wss.txt") checks)"
+else
+  fail "tls_wss.mjs"; cat "$WORK/wss.txt"
+fi
+stop INT || fail "TLS server exit status $?"
+
+# ---- 7. capture endpoint → WASAPI → Opus → the page in Chromium → a sink, recorded --------------
+paplay --device=srcsink "$WORK/t1000.wav" 2>>"$WORK/paplay.log" &
+PLAY_PID=$!
+sleep 1
+start capture --source wasapi-capture:default --state-dir "$WSTATE" || exit 1
+if (cd "$NODE_PATH_TESTS" && node "$SRC/tests/windows/wine_page.mjs" "$BASE" "$TOKEN" playsink "$CAPTURE") \
+     >"$WORK/page.txt" 2>&1; then
+  sed 's/^/      /' "$WORK/page.txt"
+  pass "Chromium plays what WASAPI captured, served by loopcast.exe"
+else
+  cat "$WORK/page.txt"; fail "the page under Chromium"
+fi
+stop INT || fail "capture server exit status $?"
+kill "$PLAY_PID" 2>/dev/null; wait "$PLAY_PID" 2>/dev/null; PLAY_PID=""
+
+# ---- 8. loopback, which Wine lacks: a clear reason, no crash -----------------------------------
+start loopback --source wasapi --state-dir "$WSTATE" || exit 1
+ready=""
+for _ in $(seq 50); do
+  ready=$(curl -sS "$BASE/readyz")
+  [[ "$ready" == *AUDCLNT_E_WRONG_ENDPOINT_TYPE* ]] && break
+  sleep 0.1
+done
+if [[ "$ready" == *'"ready":false'*AUDCLNT_E_WRONG_ENDPOINT_TYPE* ]] && kill -0 "$SRV_PID" 2>/dev/null; then
+  pass "wasapi loopback under Wine: server up, /readyz says $ready"
+else
+  fail "wasapi loopback: /readyz $ready"; tail -5 "$WORK/loopback.log"
+fi
+stop INT || fail "loopback server exit status $?"
+
+echo "$FAILS failure(s)"
+[[ $FAILS -eq 0 ]]
