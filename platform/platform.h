@@ -156,6 +156,7 @@ typedef enum lc_plat_text_id {
     LC_TEXT_MAKE_PRIVATE, /* how to protect a file others can read ("chmod 600 it") */
     LC_TEXT_FIREWALL,     /* what the firewall will do on the first start; "" when nothing */
     LC_TEXT_STATE_DIR,    /* where the state directory is by default, in the user's words */
+    LC_TEXT_STOP,         /* how the OS asks loopcast to stop ("SIGTERM/SIGINT") */
 } lc_plat_text_id;
 const char *lc_plat_text(lc_plat_text_id id);
 
@@ -210,6 +211,35 @@ int lc_plat_stop_watch(lc_stop_fn fn, void *user);
  * again and the watcher ends. Windows ends the process as soon as a CLOSE, LOGOFF or SHUTDOWN
  * handler returns (a closing console allows about 5 s), so that handler waits for this call. */
 void lc_plat_stop_done(void);
+
+/* ---- Windows service ---------------------------------------------------------------------- */
+
+/*
+ * loopcast as a Windows service (`loopcast.exe --service install|uninstall`). On POSIX every
+ * call returns LC_ERR_UNSUPPORTED with a reason naming systemd instead.
+ *
+ * install: registers service `name` (automatic start, account NT AUTHORITY\LocalService) that
+ *   runs this executable with "--service run" and args[0..nargs) (quoted for the Windows command
+ *   line), creates its state folder (lc_plat_state_dir_default(..., true)) writable by
+ *   LocalService, SYSTEM and Administrators only, adds an inbound Windows Firewall rule `name`
+ *   for TCP `port` (a service gets no firewall prompt) and starts the service. A firewall rule
+ *   that cannot be added is not fatal: *warn gets the command to run by hand ("" if none).
+ *   LC_ERR_STATE when the service exists; LC_ERR_SYSTEM otherwise (errbuf says why: access
+ *   denied means "run it from an Administrator prompt").
+ * uninstall: stops the service (waiting up to 20 s for its graceful stop), deletes it and its
+ *   firewall rule; the state folder is kept. LC_ERR_NOT_FOUND when not installed.
+ * run: when the service control manager started this process, runs fn(user) as service `name`:
+ *   stderr goes to <state folder>\loopcast.log, stop/shutdown/preshutdown controls arrive at
+ *   the lc_plat_stop_watch callback ("SERVICE_STOP", "SHUTDOWN"), and the service reports
+ *   stopped with fn's result (an exit status: 0, or a service-specific error code). Returns
+ *   fn's result, or LC_ERR_STATE when the service control manager did not start this process.
+ */
+int lc_plat_service_install(const char *name, const char *display, const char *description,
+                            char *const *args, int nargs, unsigned port, char *warn,
+                            size_t warnlen, char *errbuf, size_t errlen);
+int lc_plat_service_uninstall(const char *name, char *errbuf, size_t errlen);
+int lc_plat_service_run(const char *name, int (*fn)(void *user), void *user, char *errbuf,
+                        size_t errlen);
 
 /* ---- threads ---------------------------------------------------------------------------- */
 

@@ -19,6 +19,9 @@ int lc_plat_win_err(char *errbuf, size_t errlen, int rc, const char *what, const
 wchar_t *lc_plat_wide(const char *s);
 /* UTF-16 to UTF-8 into out; 0 or LC_ERR_LIMIT (does not fit). */
 int lc_plat_utf8(const wchar_t *w, char *out, size_t cap);
+/* A stop request from somewhere other than the console (the service control handler): goes to
+ * lc_plat_stop_watch's callback, or is delivered when the watch starts. */
+void lc_plat_win_stop_request(const char *what);
 #else
 /* printf into errbuf (may be NULL); returns rc. */
 int lc_plat_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)

@@ -127,6 +127,8 @@ const char *lc_plat_text(lc_plat_text_id id)
         return "chmod 600 it";
     case LC_TEXT_STATE_DIR:
         return "$XDG_STATE_HOME/loopcast or ~/.local/state/loopcast";
+    case LC_TEXT_STOP:
+        return "SIGTERM/SIGINT";
     case LC_TEXT_FIREWALL:
     default:
         return ""; /* no desktop firewall asks on its own */
@@ -213,4 +215,36 @@ void *lc_plat_aligned_alloc(size_t align, size_t size)
 void lc_plat_aligned_free(void *p)
 {
     free(p);
+}
+
+/* ---- Windows service: none here --------------------------------------------------------------- */
+
+static int no_service(char *errbuf, size_t errlen)
+{
+    return lc_plat_fail(errbuf, errlen, LC_ERR_UNSUPPORTED,
+                        "Windows services exist only on Windows; on Linux run loopcast under "
+                        "systemd (deploy/loopcast.service) or in its container");
+}
+
+int lc_plat_service_install(const char *name, const char *display, const char *description,
+                            char *const *args, int nargs, unsigned port, char *warn,
+                            size_t warnlen, char *errbuf, size_t errlen)
+{
+    (void)name, (void)display, (void)description, (void)args, (void)nargs, (void)port;
+    if (warn && warnlen)
+        warn[0] = '\0';
+    return no_service(errbuf, errlen);
+}
+
+int lc_plat_service_uninstall(const char *name, char *errbuf, size_t errlen)
+{
+    (void)name;
+    return no_service(errbuf, errlen);
+}
+
+int lc_plat_service_run(const char *name, int (*fn)(void *user), void *user, char *errbuf,
+                        size_t errlen)
+{
+    (void)name, (void)fn, (void)user;
+    return no_service(errbuf, errlen);
 }

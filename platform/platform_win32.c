@@ -17,6 +17,7 @@
 #include <sddl.h>
 #include <aclapi.h>
 #include <process.h>
+#include <shlobj.h> /* SHGetKnownFolderPath */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,15 +231,22 @@ int lc_plat_utf8(const wchar_t *w, char *out, size_t cap)
 
 int lc_plat_state_dir_default(char *out, size_t cap, bool service)
 {
-    /* _wgetenv: the variables hold UTF-16 paths (a user name with non-ASCII letters) */
-    const wchar_t *base = _wgetenv(service ? L"ProgramData" : L"LOCALAPPDATA");
-    if (!base || !base[0])
-        return LC_ERR_NOT_FOUND;
-    if (lc_plat_utf8(base, out, cap))
-        return LC_ERR_LIMIT;
-    size_t n = strlen(out);
-    int w = snprintf(out + n, cap - n, "\\loopcast");
-    return w > 0 && (size_t)w < cap - n ? 0 : LC_ERR_LIMIT;
+    /* The known folder, not the environment: a service's environment may lack %ProgramData%
+     * (Wine's services.exe starts services with an empty one) and the folder is what counts */
+    wchar_t *base = NULL;
+    int rc = LC_ERR_NOT_FOUND;
+    if (SHGetKnownFolderPath(service ? &FOLDERID_ProgramData : &FOLDERID_LocalAppData, 0, NULL,
+                             &base) == S_OK &&
+        base && base[0]) {
+        rc = lc_plat_utf8(base, out, cap) ? LC_ERR_LIMIT : 0;
+        if (!rc) {
+            size_t n = strlen(out);
+            int w = snprintf(out + n, cap - n, "\\loopcast");
+            rc = w > 0 && (size_t)w < cap - n ? 0 : LC_ERR_LIMIT;
+        }
+    }
+    CoTaskMemFree(base);
+    return rc;
 }
 
 int lc_plat_mkdirs(const char *path, char *errbuf, size_t errlen)
@@ -494,7 +502,7 @@ int lc_cond_wait_until(lc_cond *c, lc_mutex *m, uint64_t deadline_ns)
 /* ---- stop requests ------------------------------------------------------------------------ */
 
 /* Set by lc_plat_stop_watch before the handler is installed; read by the handler thread. */
-static lc_stop_fn stop_fn;
+static lc_stop_fn volatile stop_fn;
 static void *stop_user;
 static HANDLE stop_done_event; /* manual reset: set by lc_plat_stop_done */
 static volatile LONG stop_ended;
@@ -562,10 +570,26 @@ static unsigned __stdcall session_window_thread(void *ready)
     return 0;
 }
 
+/* A service's stop control can come before the server watches for stops (it is still
+ * starting): kept here and delivered by lc_plat_stop_watch. */
+static const char *volatile stop_early;
+
+void lc_plat_win_stop_request(const char *what)
+{
+    if (InterlockedCompareExchange(&stop_ended, 0, 0))
+        return;
+    lc_stop_fn fn = stop_fn;
+    if (fn)
+        fn(stop_user, what);
+    else
+        InterlockedExchangePointer((void *volatile *)&stop_early, (void *)what);
+}
+
 int lc_plat_stop_watch(lc_stop_fn fn, void *user)
 {
-    stop_fn = fn;
     stop_user = user;
+    stop_fn = fn;
+    MemoryBarrier(); /* a service control thread sees fn, or we see its early request below */
     InterlockedExchange(&stop_ended, 0);
     if (!stop_done_event && !(stop_done_event = CreateEventW(NULL, TRUE, FALSE, NULL)))
         return LC_ERR_SYSTEM;
@@ -584,6 +608,9 @@ int lc_plat_stop_watch(lc_stop_fn fn, void *user)
         if (!window_thread)
             return LC_ERR_SYSTEM;
     }
+    const char *early = InterlockedExchangePointer((void *volatile *)&stop_early, NULL);
+    if (early)
+        fn(user, early);
     return 0;
 }
 

@@ -233,7 +233,9 @@ const char *lc_plat_text(lc_plat_text_id id)
         return "remove the other users in its Properties > Security, or delete it to have a "
                "private one made at the next start";
     case LC_TEXT_STATE_DIR:
-        return "%LOCALAPPDATA%\\loopcast";
+        return "%LOCALAPPDATA%\\loopcast (a service: %ProgramData%\\loopcast)";
+    case LC_TEXT_STOP:
+        return "Ctrl+C, closing the window, logoff, shutdown or a service stop";
     case LC_TEXT_FIREWALL:
     default:
         return "Windows Firewall asks once whether loopcast may accept connections: allow it on "

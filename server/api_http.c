@@ -50,7 +50,7 @@ static int pick_state_dir(lc_server *srv, char *errbuf, size_t errlen)
         if (rc)
             return rc; /* the operator named it: refusing beats silently not persisting */
     } else {
-        if (lc_state_default_dir(def, sizeof def)) {
+        if (lc_state_default_dir(def, sizeof def, srv->cfg.service == LC_SERVICE_RUN)) {
             lc_log(LC_LOG_WARN, LC_LOG_MOD, "NO STATE DIRECTORY: the default (%s) cannot be "
                    "built from the environment, so session settings will NOT survive a restart; "
                    "set --state-dir", lc_plat_text(LC_TEXT_STATE_DIR));

@@ -135,12 +135,15 @@ void lc_config_usage(FILE *out, const char *argv0)
                 i == O_STATE_DIR ? ")" : "", "", opts[i].env);
     }
     fprintf(out, "  %-28s %s\n", "--list-sources", "print the capture backends and devices, exit");
+    fprintf(out, "  %-28s %s\n", "--service install|uninstall",
+            "Windows: run as a Windows service with the other options given (docs/windows.md)");
     fprintf(out, "  %-28s %s\n", "--version", "print the version, exit");
     fprintf(out, "  %-28s %s\n", "-h, --help", "print this help, exit");
     fprintf(out, "\nSource URIs: auto (the best this machine has), or one of --list-sources\n"
                  "HTTP paths:  / (player), /admin, /stream (audio WebSocket), /api/v1/...,\n"
                  "             /healthz, /readyz, /metrics\n"
-                 "Exit status: 0 after SIGTERM/SIGINT, 2 for a bad flag or value, 1 otherwise.\n");
+                 "Exit status: 0 after %s, 2 for a bad flag or value, 1 otherwise.\n",
+            lc_plat_text(LC_TEXT_STOP));
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out);
@@ -624,6 +627,20 @@ int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *en
         }
         if (!strcmp(arg, "--list-sources")) {
             cfg->list_sources = true;
+            continue;
+        }
+        if (!strcmp(arg, "--service") || !strncmp(arg, "--service=", 10)) {
+            const char *v = arg[9] == '=' ? arg + 10 : a + 1 < argc ? argv[++a] : "";
+            if (!strcmp(v, "install"))
+                cfg->service = LC_SERVICE_INSTALL;
+            else if (!strcmp(v, "uninstall"))
+                cfg->service = LC_SERVICE_UNINSTALL;
+            else if (!strcmp(v, "run"))
+                cfg->service = LC_SERVICE_RUN;
+            else {
+                lc_errf(errbuf, errlen, "--service: '%s' is not install, uninstall or run", v);
+                return LC_ERR_INVALID;
+            }
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {

@@ -230,7 +230,7 @@ bool lc_auth_blocked(lc_server *srv, const char *addr, unsigned *retry_s);
 void lc_auth_failed(lc_server *srv, const char *addr, const char *where);
 
 /* state.c */
-int lc_state_default_dir(char *out, size_t cap);
+int lc_state_default_dir(char *out, size_t cap, bool service);
 int lc_state_open(const char *dir, lc_plat_lock **lock, char *errbuf, size_t errlen);
 int lc_state_token(const char *dir, char *tok, size_t cap, char *errbuf, size_t errlen);
 

@@ -1,9 +1,11 @@
 /*
  * main.c — the loopcast binary: configuration, then the server object (server.c) does the rest.
- * Exit status: 0 after SIGTERM/SIGINT, 2 for a bad flag, value or source URI, 1 otherwise.
+ * Exit status: 0 after a stop request (SIGTERM/SIGINT; Windows: Ctrl+C, close, logoff,
+ * shutdown, service stop), 2 for a bad flag, value or source URI, 1 otherwise.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capture.h"
 #include "config.h"
@@ -29,11 +31,79 @@ static void raise_fd_limit(const lc_config *cfg)
                now, want, cfg->max_listeners);
 }
 
+/* The server itself: what a console run and a Windows service run alike. Its exit status. */
+static int serve(void *user)
+{
+    const lc_config *cfg = user;
+    char err[512];
+    lc_server *srv = NULL;
+    raise_fd_limit(cfg);
+    int rc = lc_server_create(&srv, cfg, err, sizeof err);
+    if (rc) {
+        lc_log(LC_LOG_ERROR, "main", "%s", err);
+        /* A bad --source is a bad value like any other. */
+        return rc == LC_ERR_URI || rc == LC_ERR_NO_BACKEND || rc == LC_ERR_FORMAT ||
+                       rc == LC_ERR_INVALID
+                   ? 2
+                   : 1;
+    }
+    rc = lc_server_run(srv);
+    lc_server_destroy(srv);
+    return rc ? 1 : 0;
+}
+
+/* --service install|uninstall|run. install hands the service every other option given. */
+static int service(const lc_config *cfg, int argc, char **argv)
+{
+    char err[1024], warn[512];
+    int rc;
+    if (cfg->service == LC_SERVICE_RUN) {
+        rc = lc_plat_service_run("loopcast", serve, (void *)cfg, err, sizeof err);
+        if (rc < 0)
+            fprintf(stderr, "loopcast: %s\n", err);
+        return rc < 0 ? (rc == LC_ERR_UNSUPPORTED ? 2 : 1) : rc;
+    }
+    if (cfg->service == LC_SERVICE_UNINSTALL) {
+        rc = lc_plat_service_uninstall("loopcast", err, sizeof err);
+        if (rc)
+            fprintf(stderr, "loopcast: --service uninstall: %s\n", err);
+        else
+            printf("loopcast: service stopped and removed, with its firewall rule; its state "
+                   "folder %%ProgramData%%\\loopcast is kept\n");
+        return rc ? (rc == LC_ERR_UNSUPPORTED ? 2 : 1) : 0;
+    }
+    char **args = calloc((size_t)argc, sizeof *args);
+    int n = 0;
+    if (!args)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--service"))
+            i++; /* and its value */
+        else if (strncmp(argv[i], "--service=", 10))
+            args[n++] = argv[i];
+    }
+    rc = lc_plat_service_install("loopcast", "loopcast audio streaming",
+                                 "Streams what this PC plays to browsers on the network "
+                                 "(Opus over WebSocket).",
+                                 args, n, cfg->port, warn, sizeof warn, err, sizeof err);
+    free(args);
+    if (rc) {
+        fprintf(stderr, "loopcast: --service install: %s\n", err);
+        return rc == LC_ERR_UNSUPPORTED ? 2 : 1;
+    }
+    if (warn[0])
+        fprintf(stderr, "loopcast: warning: %s\n", warn);
+    printf("loopcast: service 'loopcast' installed and started (account LocalService, starts "
+           "with Windows); state and api-token in %%ProgramData%%\\loopcast, log in "
+           "%%ProgramData%%\\loopcast\\loopcast.log; listeners open http://<this PC>:%u/\n",
+           cfg->port);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     lc_config cfg;
     char err[512];
-    lc_server *srv = NULL;
 
     /* Before any thread exists, so every thread inherits the mask (see server.h). */
     lc_server_block_signals();
@@ -60,18 +130,7 @@ int main(int argc, char **argv)
         return 0;
     }
     lc_log_set_format(cfg.log_format);
-    raise_fd_limit(&cfg);
-
-    int rc = lc_server_create(&srv, &cfg, err, sizeof err);
-    if (rc) {
-        lc_log(LC_LOG_ERROR, "main", "%s", err);
-        /* A bad --source is a bad value like any other. */
-        return rc == LC_ERR_URI || rc == LC_ERR_NO_BACKEND || rc == LC_ERR_FORMAT ||
-                       rc == LC_ERR_INVALID
-                   ? 2
-                   : 1;
-    }
-    rc = lc_server_run(srv);
-    lc_server_destroy(srv);
-    return rc ? 1 : 0;
+    if (cfg.service != LC_SERVICE_NONE)
+        return service(&cfg, argc, argv);
+    return serve(&cfg);
 }

@@ -322,7 +322,8 @@ int lc_server_run(lc_server *srv)
            srv->cfg.port, srv->cfg.tls_cert ? "HTTPS/WSS" : "HTTP/WS",
            srv->web_root_real ? srv->web_root_real : "built in", LC_STREAM_PROTOCOL);
     log_urls(srv);
-    if (*lc_plat_text(LC_TEXT_FIREWALL))
+    /* a service gets no firewall prompt: --service install added the rule instead */
+    if (srv->cfg.service != LC_SERVICE_RUN && *lc_plat_text(LC_TEXT_FIREWALL))
         lc_log(LC_LOG_INFO, LC_LOG_MOD, "%s", lc_plat_text(LC_TEXT_FIREWALL));
     if (srv->cfg.redirect_port)
         lc_log(LC_LOG_INFO, LC_LOG_MOD, "redirect: plain HTTP on %s:%d answers 308 to https://"

@@ -25,9 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lc_state_default_dir(char *out, size_t cap)
+int lc_state_default_dir(char *out, size_t cap, bool service)
 {
-    return lc_plat_state_dir_default(out, cap, false);
+    return lc_plat_state_dir_default(out, cap, service);
 }
 
 int lc_state_open(const char *dir, lc_plat_lock **lock, char *errbuf, size_t errlen)
@@ -38,7 +38,7 @@ int lc_state_open(const char *dir, lc_plat_lock **lock, char *errbuf, size_t err
         lc_errf(errbuf, errlen, "cannot create state directory '%s': %s", dir, why);
         return LC_ERR_IO;
     }
-    if (snprintf(path, sizeof path, "%s/lock", dir) >= (int)sizeof path) {
+    if (snprintf(path, sizeof path, "%s%clock", dir, LC_PLAT_PATH_SEPS[0]) >= (int)sizeof path) {
         lc_errf(errbuf, errlen, "state directory path too long");
         return LC_ERR_LIMIT;
     }

@@ -248,5 +248,25 @@ static void test_trust_proxy(void)
                               "1.1.1.16,1.1.1.17"), 2, NULL, "more than 16");
 }
 
+/* --service ACTION: parsed on every system (main says "Windows only" elsewhere), both forms,
+ * the other options kept; anything but install/uninstall/run names the flag. */
+static void test_service(void)
+{
+    lc_config c;
+    char *plain[] = {"loopcast", NULL};
+    CHECK_EQ_INT(parse(&c, 1, plain, NULL), 0);
+    CHECK(c.service == LC_SERVICE_NONE);
+    CHECK_EQ_INT(parse(&c, 5, ARGV("--service", "install", "--port", "9001"), NULL), 0);
+    CHECK(c.service == LC_SERVICE_INSTALL);
+    CHECK_EQ_INT(c.port, 9001);
+    CHECK_EQ_INT(parse(&c, 2, ARGV("--service=uninstall"), NULL), 0);
+    CHECK(c.service == LC_SERVICE_UNINSTALL);
+    CHECK_EQ_INT(parse(&c, 3, ARGV("--service", "run"), NULL), 0);
+    CHECK(c.service == LC_SERVICE_RUN);
+    bad(ARGV("--service", "start"), 3, NULL, "--service: 'start' is not install, uninstall or run");
+    bad(ARGV("--service"), 2, NULL, "--service: '' is not install");
+}
+
 LC_TEST_MAIN(TEST(test_defaults), TEST(test_good_values), TEST(test_bad_values),
-             TEST(test_env_precedence), TEST(test_limits), TEST(test_trust_proxy))
+             TEST(test_env_precedence), TEST(test_limits), TEST(test_trust_proxy),
+             TEST(test_service))

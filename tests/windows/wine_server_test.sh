@@ -19,6 +19,9 @@
 #      the page's slider
 #   8. wasapi (loopback), which Wine does not implement: the server stays up, /readyz names the
 #      HRESULT (AUDCLNT_E_WRONG_ENDPOINT_TYPE)
+#   9. --service install (registered, started by Wine's service manager, state in ProgramData),
+#      a second install refused, --service uninstall (graceful stop in the service's log, gone),
+#      --service run from a console refused
 # Delays measured by loopcast-bench are not checked here: Wine's QueryPerformanceCounter counts
 # CLOCK_MONOTONIC_RAW, the bench CLOCK_MONOTONIC, and the two drift apart by ~25 ms an hour of
 # uptime on NTP-disciplined hosts.
@@ -245,6 +248,37 @@ else
   fail "wasapi loopback: /readyz $ready"; tail -5 "$WORK/loopback.log"
 fi
 stop INT || fail "loopback server exit status $?"
+
+# ---- 9. the Windows service ---------------------------------------------------------------------
+# Wine's service manager runs services as the same Unix user (no LocalService account, no
+# session 0) and its netsh has no firewall: what is checked is the SCM side and our dispatcher.
+timeout 60 wine "$EXE" --service install --source tone:1000 --bind 127.0.0.1 --port "$PORT" \
+  >"$WORK/svc-install.txt" 2>&1
+rc=$?
+PD=$(timeout 30 winepath -u 'C:\ProgramData\loopcast' 2>/dev/null)
+if [[ $rc -eq 0 ]] && lc_wait_http "$BASE/healthz" 20 && timeout 30 wine sc query loopcast | grep -q "RUNNING" \
+   && [[ -s "$PD/api-token" ]]; then
+  pass "--service install: registered, started by the service manager, serving; state and token in C:\\ProgramData\\loopcast"
+else
+  fail "--service install: exit $rc"; cat "$WORK/svc-install.txt"; ls -la "$PD"
+fi
+timeout 60 wine "$EXE" --service install --port "$PORT" >"$WORK/svc-again.txt" 2>&1
+rc=$?
+[[ $rc -eq 1 ]] && grep -q "remove it first with --service uninstall" "$WORK/svc-again.txt" \
+  && pass "a second --service install says the service exists (exit 1)" || { fail "second install: exit $rc"; cat "$WORK/svc-again.txt"; }
+timeout 60 wine "$EXE" --service uninstall >"$WORK/svc-uninstall.txt" 2>&1
+rc=$?
+if [[ $rc -eq 0 ]] && ! curl -fsS -o /dev/null --max-time 1 "$BASE/healthz" 2>/dev/null \
+   && grep -q "SERVICE_STOP: shutting down" "$PD/loopcast.log" && grep -q "session store flushed" "$PD/loopcast.log"; then
+  pass "--service uninstall: the service stopped gracefully (its log: SERVICE_STOP, store flushed) and is gone"
+else
+  fail "--service uninstall: exit $rc"; cat "$WORK/svc-uninstall.txt"; tail -5 "$PD/loopcast.log"
+fi
+timeout 60 wine "$EXE" --service run >"$WORK/svc-run.txt" 2>&1
+rc=$?
+[[ $rc -eq 1 ]] && grep -q "for the service control manager only" "$WORK/svc-run.txt" \
+  && pass "--service run from a console: exit 1, says what it is for" || { fail "--service run: exit $rc"; cat "$WORK/svc-run.txt"; }
+rm -rf "$PD" # the prefix is cached: the next run starts without a service state
 
 echo "$FAILS failure(s)"
 [[ $FAILS -eq 0 ]]
