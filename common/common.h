@@ -56,6 +56,12 @@ int lc_finite(double v);
 #else
 #define LC_PRINTF_ARCHETYPE printf
 #endif
+/* LC_PRINTF(fmt, first): the attribute where the compiler has it (GCC, Clang), nothing on MSVC */
+#if defined(__GNUC__) || defined(__clang__)
+#define LC_PRINTF(fmt, first) __attribute__((format(LC_PRINTF_ARCHETYPE, fmt, first)))
+#else
+#define LC_PRINTF(fmt, first)
+#endif
 
 /* Logging: one line per event on stderr, either human text or one JSON object per line. */
 typedef enum { LC_LOG_DEBUG = 0, LC_LOG_INFO, LC_LOG_WARN, LC_LOG_ERROR } lc_log_level;
@@ -75,19 +81,19 @@ int lc_log_parse_format(const char *s, lc_log_format *out);
  */
 void lc_log(lc_log_level lvl, const char *module, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(LC_PRINTF_ARCHETYPE, 3, 4)))
+    LC_PRINTF(3, 4)
 #endif
     ;
 void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
 #if defined(__GNUC__)
-    __attribute__((format(LC_PRINTF_ARCHETYPE, 3, 0))) /* clang's -Wformat-nonliteral needs it */
+    LC_PRINTF(3, 0) /* clang's -Wformat-nonliteral needs it */
 #endif
     ;
 
 /* snprintf into a caller buffer that may be NULL/0 (then nothing is written). */
 void lc_errf(char *buf, size_t len, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(LC_PRINTF_ARCHETYPE, 3, 4)))
+    LC_PRINTF(3, 4)
 #endif
     ;
 

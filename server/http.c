@@ -106,7 +106,7 @@ static int write_more(struct lws *wsi, http_pss *pss)
 
 /* A malloc'd copy of a formatted string (the connection owns it). */
 static uint8_t *fmt_body(size_t *len, const char *fmt, ...)
-    __attribute__((format(LC_PRINTF_ARCHETYPE, 2, 3)));
+    LC_PRINTF(2, 3);
 static uint8_t *fmt_body(size_t *len, const char *fmt, ...)
 {
     va_list ap;

@@ -175,7 +175,7 @@ int lc_clients_confirm_upgrade(struct lws *wsi, lc_server *srv);
 void lc_refused(lc_server *srv, lc_refusal r);
 const char *lc_refusal_name(lc_refusal r);
 /* A refusal's log line, rate-limited (bursts of 10, then 5/s; the dropped ones are counted). */
-void lc_refusal_log(lc_server *srv, const char *fmt, ...) __attribute__((format(LC_PRINTF_ARCHETYPE, 2, 3)));
+void lc_refusal_log(lc_server *srv, const char *fmt, ...) LC_PRINTF(2, 3);
 
 /* ws_close.c: how both WebSocket protocols close. At a WRITEABLE: does the connection close?
  * 0 = no. 1 = the server is stopping: the 1001 is set, return -1. 2 = its own close_code: the

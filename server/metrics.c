@@ -47,7 +47,7 @@ typedef struct sbuf {
     int oom;
 } sbuf;
 
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(LC_PRINTF_ARCHETYPE, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) LC_PRINTF(2, 3);
 static void sb_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
