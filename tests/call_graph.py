@@ -58,7 +58,8 @@ def circles(g):
 
 
 def main():
-    objects = sys.argv[1:]
+    # ctest hands $<TARGET_OBJECTS:...> over as one ;-separated argument
+    objects = [o for a in sys.argv[1:] for o in a.split(';') if o]
     if not objects:
         print('usage: call_graph.py OBJECT...', file=sys.stderr)
         return 2
