@@ -246,36 +246,6 @@ const char *lc_plat_text(lc_plat_text_id id)
 
 /* ---- network ------------------------------------------------------------------------------ */
 
-int lc_plat_ip_parse(const char *txt, uint8_t out[16])
-{
-    if (inet_pton(AF_INET, txt, out) == 1)
-        return 4;
-    return inet_pton(AF_INET6, txt, out) == 1 ? 6 : 0;
-}
-
-const char *lc_plat_ip_format(int family, const uint8_t *addr, char *buf, size_t cap)
-{
-    /* inet_ntop's source is not const in older mingw-w64 headers */
-    if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, (void *)(uintptr_t)addr, buf, cap))
-        snprintf(buf, cap, "?");
-    return buf;
-}
-
-int lc_plat_sockaddr_key(const void *sockaddr, uint8_t key[16])
-{
-    const struct sockaddr *sa = sockaddr;
-    if (sa->sa_family == AF_INET) {
-        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        memcpy(key, mapped, sizeof mapped);
-        memcpy(key + 12, &((const struct sockaddr_in *)sockaddr)->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        memcpy(key, &((const struct sockaddr_in6 *)sockaddr)->sin6_addr, 16);
-        return 0;
-    }
-    return LC_ERR_INVALID;
-}
 
 /* Adapters with their unicast addresses (GetAdaptersAddresses' documented pattern: 15 KB first,
  * grown once if the table changed between the calls). NULL on failure; free() it. */
