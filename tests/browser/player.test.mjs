@@ -59,12 +59,27 @@ test('WebCodecs + AudioWorklet: plays the tone steadily', { timeout: 90000 }, as
     await b.page.setViewportSize({ width: 1280, height: 800 });
     await sleep(300);
     await b.page.screenshot({ path: path.join(OUT, 'player-desktop.png') });
+    // The lock screen (Media Session): title, the page's icon, playing; its buttons act like ours
+    const ms = await b.page.evaluate(() => window.loopcast.mediaSession);
+    console.log(`media session while playing: ${JSON.stringify(ms)}`);
+    assert.equal(ms.playbackState, 'playing');
+    assert.equal(ms.title, 'loopcast on 127.0.0.1');
+    assert.ok(ms.artwork.length === 1 && ms.artwork[0].endsWith('/icon.svg'), `artwork ${ms.artwork}`);
+    assert.deepEqual(ms.actions, ['play', 'pause', 'stop']);
+    await b.page.evaluate(() => window.loopcast.mediaAction('pause'));
+    await waitFor(b.page, () => window.loopcast.state === 'stopped' &&
+      window.loopcast.mediaSession.playbackState === 'paused', undefined, 3000, 'paused from the lock screen');
+    await b.page.evaluate(() => window.loopcast.mediaAction('play'));
+    await waitFor(b.page, (d) => window.loopcast.state === 'connected' && window.loopcast.decoded > d + 25 &&
+      window.loopcast.mediaSession.playbackState === 'playing', (await snapshot(b.page)).decoded, 10000,
+      'playing again from the lock screen');
     // Stop really stops.
     await b.page.click('#play');
     await waitFor(b.page, () => window.loopcast.state === 'stopped', undefined, 3000, 'stopped');
     const p0 = (await snapshot(b.page)).packets;
     await sleep(1000);
     assert.equal((await snapshot(b.page)).packets, p0, 'packets still arriving after Stop');
+    assert.equal(await b.page.evaluate(() => window.loopcast.mediaSession.playbackState), 'paused');
     assert.deepEqual(problems, [], 'console errors / CSP violations');
   } finally {
     await b.close();

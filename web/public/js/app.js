@@ -5,6 +5,7 @@
 import { Connection, sessionStore } from './connection.js';
 import { createDecoder } from './decoder.js';
 import { WorkletOutput, BufferOutput } from './output.js';
+import { bindMediaSession } from './media-session.js';
 
 const $ = (id) => document.getElementById(id);
 const STREAM_RATE = 48000;
@@ -228,6 +229,17 @@ function onPlayClick() {
   }).catch((e) => { showError(`audio output: ${e.message || e}`); stop(); });
 }
 
+// The lock screen's buttons (media-session.js) do what the page's button does
+const media = bindMediaSession({
+  play: () => { if (!P.playing) onPlayClick(); },
+  stop: () => { if (P.playing) stop(); },
+});
+// "loopcast on HOST": the server's name for itself where the hello has it, else the address
+function mediaTitle() {
+  const host = P.hello && P.hello.server && P.hello.server.host;
+  return `loopcast on ${host || location.hostname}`;
+}
+
 function stop() {
   P.playing = false;
   if (P.conn) P.conn.stop();
@@ -333,6 +345,7 @@ function render() {
   const msg = $('message');
   msg.textContent = P.error;
   msg.hidden = !P.error;
+  media.update(P.playing, mediaTitle());
 }
 
 function meterLoop() {
@@ -394,6 +407,13 @@ Object.defineProperty(window, 'loopcast', {
     get sliderValue() { return Number(document.getElementById('volume').value); },
     get sampleRate() { return P.ctx ? P.ctx.sampleRate : null; },
     get binHz() { return P.ctx ? P.ctx.sampleRate / P.analyser.fftSize : null; },
+    get mediaSession() {
+      const ms = navigator.mediaSession;
+      return ms ? { actions: media.actions, playbackState: ms.playbackState,
+        title: ms.metadata ? ms.metadata.title : null,
+        artwork: ms.metadata ? ms.metadata.artwork.map((a) => a.src) : [] } : null;
+    },
+    mediaAction: (action) => media.run(action),   // what the OS calls on a lock-screen button
     dominantHz,
     rms,
   }),
