@@ -174,6 +174,9 @@ const char *lc_plat_ip_format(int family, const uint8_t *addr, char *buf, size_t
 int lc_plat_sockaddr_key(const void *sockaddr, uint8_t key[16]);
 /* Whether a network interface of that name exists (POSIX if_nametoindex; Windows its alias). */
 bool lc_plat_if_exists(const char *name);
+/* This machine's name as people know it on the LAN: the host name without its domain (Windows:
+ * the DNS host name), UTF-8. 0, or LC_ERR_SYSTEM (out gets ""). */
+int lc_plat_hostname(char *out, size_t cap);
 /* Calls fn once per IPv4 address of this machine's interfaces that are up, with the interface's
  * name (Windows: its friendly name, UTF-8): the addresses a person types into a phone. 0 or
  * LC_ERR_SYSTEM. */

@@ -218,3 +218,16 @@ int lc_plat_service_run(const char *name, int (*fn)(void *user), void *user, cha
     (void)name, (void)fn, (void)user;
     return no_service(errbuf, errlen);
 }
+
+int lc_plat_hostname(char *out, size_t cap)
+{
+    if (!cap)
+        return LC_ERR_LIMIT;
+    if (gethostname(out, cap) != 0) {
+        out[0] = '\0';
+        return LC_ERR_SYSTEM;
+    }
+    out[cap - 1] = '\0'; /* POSIX leaves a truncated name unterminated */
+    out[strcspn(out, ".")] = '\0';
+    return 0;
+}

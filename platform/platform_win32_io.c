@@ -322,3 +322,17 @@ void lc_plat_aligned_free(void *p)
 {
     _aligned_free(p);
 }
+
+int lc_plat_hostname(char *out, size_t cap)
+{
+    wchar_t w[256];
+    DWORD n = (DWORD)(sizeof w / sizeof w[0]);
+    if (!cap)
+        return LC_ERR_LIMIT;
+    out[0] = '\0';
+    if (!GetComputerNameExW(ComputerNameDnsHostname, w, &n) || lc_plat_utf8(w, out, cap)) {
+        out[0] = '\0';
+        return LC_ERR_SYSTEM;
+    }
+    return 0;
+}

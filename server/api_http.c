@@ -30,6 +30,7 @@ static void status_hook(void *user, void *obj)
     lc_server *srv = user;
     cJSON *o = obj;
     cJSON_AddStringToObject(o, "version", LC_VERSION);
+    cJSON_AddStringToObject(o, "host", srv->host);
     cJSON_AddNumberToObject(o, "uptime_s",
                             (double)((lc_now_ns() - srv->start_ns) / 1000000u) / 1000.0);
     lc_wire_add_source(o, srv);

@@ -80,6 +80,7 @@ struct lc_server {
                               * only for lws_cancel_service() and only while it exists */
     struct lws_vhost *vh;
     uint64_t start_ns;
+    char host[256]; /* lc_plat_hostname at creation ("" if unknown); read-only afterwards */
     uint32_t max_lag_packets;
     unsigned fd_limit;       /* lws's fd_limit_per_thread: the most connections at once */
     int sndbuf;              /* SO_SNDBUF for audio sockets, bytes */

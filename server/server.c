@@ -182,6 +182,7 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
     srv->cfg = *cfg;
     srv->tap_id = -1;
     srv->start_ns = lc_now_ns();
+    (void)lc_plat_hostname(srv->host, sizeof srv->host); /* "" is fine: the page uses its URL's */
     atomic_init(&srv->stop_requested, 0);
     atomic_init(&srv->last_packet_ns, 0);
     atomic_init(&srv->publish_errors, 0);

@@ -143,6 +143,7 @@ static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
     if (!(o = cJSON_AddObjectToObject(root, "server")))
         goto fail;
     cJSON_AddStringToObject(o, "version", LC_VERSION);
+    cJSON_AddStringToObject(o, "host", srv->host);
     cJSON_AddNumberToObject(o, "time_ns", (double)lc_now_ns());
     if (!add_session(root, pss) || !lc_wire_add_codec(root, srv) || !lc_wire_add_source(root, srv))
         goto fail;

@@ -9,6 +9,7 @@
 // buffer near its target, a latency figure. Screenshots go to tests/browser/out/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import path from 'node:path';
 import {
   OUT, freePort, startServer, stopServer, stopAllServers, launchBrowser, watchPage, watchStalls,
@@ -63,7 +64,8 @@ test('WebCodecs + AudioWorklet: plays the tone steadily', { timeout: 90000 }, as
     const ms = await b.page.evaluate(() => window.loopcast.mediaSession);
     console.log(`media session while playing: ${JSON.stringify(ms)}`);
     assert.equal(ms.playbackState, 'playing');
-    assert.equal(ms.title, 'loopcast on 127.0.0.1');
+    const host = os.hostname().split('.')[0];
+    assert.equal(ms.title, `loopcast on ${host || '127.0.0.1'}`, 'titled with the server\'s host name');
     assert.ok(ms.artwork.length === 1 && ms.artwork[0].endsWith('/icon.svg'), `artwork ${ms.artwork}`);
     assert.deepEqual(ms.actions, ['play', 'pause', 'stop']);
     await b.page.evaluate(() => window.loopcast.mediaAction('pause'));

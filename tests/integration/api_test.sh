@@ -46,6 +46,7 @@ python3 - "$body" <<'PY' || lc_fail "status body does not match the Status schem
 import json, sys
 s = json.loads(sys.argv[1])
 for k in ["version", "uptime_s", "source", "codec", "listeners", "sessions", "store"]: assert k in s, k
+import socket; assert s["host"] == socket.gethostname().split(".")[0], s.get("host")
 assert s["source"]["uri"] == "tone:440" and s["source"]["state"] in ("starting", "running") and "error" in s["source"]
 c = s["codec"]; assert c["name"] == "opus" and c["sample_rate"] == 48000 and c["channels"] == 2 and c["frame_ms"] == 20 and c["bitrate"] == 128000
 assert s["store"]["ok"] is True and s["store"]["error"] is None and isinstance(s["store"]["writes"], int)

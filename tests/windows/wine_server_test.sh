@@ -119,6 +119,9 @@ fi
 grep -q "Windows Firewall asks once" "$WORK/tone.log" && pass "start-up tells about the firewall prompt" \
   || fail "no firewall hint in the start-up log"
 [[ "$(curl -fsS "$BASE/healthz")" == ok ]] && pass "/healthz" || fail "/healthz"
+host=$(api GET /status | field '["host"]')
+[[ "${host,,}" == "$(hostname -s | tr 'A-Z' 'a-z')" ]] && pass "/api/v1/status names the machine: $host" \
+  || fail "status host '$host', machine $(hostname -s)"
 ready=$(curl -sS "$BASE/readyz")
 [[ "$ready" == *'"ready":true'* ]] && pass "/readyz: $ready" || fail "/readyz: $ready"
 curl -fsS "$BASE/metrics" >"$WORK/metrics.txt" && promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.txt" 2>&1 \
