@@ -89,6 +89,32 @@ test('WebCodecs + AudioWorklet: plays the tone steadily', { timeout: 90000 }, as
   }
 });
 
+test('Add to Home Screen: the manifest parses and Chromium finds the page installable', { timeout: 60000 }, async () => {
+  const port = await freePort();
+  const srv = await startServer(serverArgs(port), { logName: 'manifest' });
+  const b = await launchBrowser();
+  try {
+    const problems = watchPage(b.page);
+    await b.page.goto(`http://127.0.0.1:${port}/`);
+    const r = await b.page.evaluate(async () => {
+      const res = await fetch('manifest.webmanifest');
+      return { type: res.headers.get('content-type'), body: await res.json() };
+    });
+    assert.match(r.type, /^application\/manifest\+json/);
+    assert.equal(r.body.name, 'loopcast');
+    assert.equal(r.body.display, 'standalone');
+    const cdp = await b.ctx.newCDPSession(b.page);
+    const m = await cdp.send('Page.getAppManifest');
+    assert.deepEqual(m.errors, [], `manifest errors: ${JSON.stringify(m.errors)}`);
+    const inst = await cdp.send('Page.getInstallabilityErrors');
+    assert.deepEqual(inst.installabilityErrors, [], `installability: ${JSON.stringify(inst.installabilityErrors)}`);
+    assert.deepEqual(problems, [], 'console errors / CSP violations');
+  } finally {
+    await b.close();
+    await stopServer(srv);
+  }
+});
+
 test('fallback (insecure-context path): WASM decoder + AudioBufferSourceNodes', { timeout: 90000 }, async () => {
   const port = await freePort();
   const srv = await startServer(serverArgs(port), { logName: 'fallback' });
