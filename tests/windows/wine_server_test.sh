@@ -127,9 +127,14 @@ ready=$(curl -sS "$BASE/readyz")
 curl -fsS "$BASE/metrics" >"$WORK/metrics.txt" && promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.txt" 2>&1 \
   && pass "/metrics passes promtool check metrics ($(grep -c '^loopcast_' "$WORK/metrics.txt") samples)" \
   || { fail "/metrics"; cat "$WORK/promtool.txt"; }
+# Every packet, in order, at the frame rate (the bench's default 3 % rate check), decoding to the
+# tone. The longest gap is printed, not bounded: under Wine each send is a wineserver round trip,
+# so it measures Wine's scheduling — 24 ms on an idle machine, 121.5 ms once in a full suite run
+# (docs/testing.md, "Flakes found") — and the Linux bound (120 ms, stream_test.sh) does not apply.
 if "$BENCH" listeners --port "$PORT" -n 4 --decode 2 --seconds 4 --expect-hz 1000 --no-drops \
-     --max-gap-ms 120 --quiet >"$WORK/decode.txt" 2>&1; then
-  pass "4 Linux listeners: $(grep -o 'decoded_hz":[0-9.]*' "$WORK/decode.txt"), packets consecutive, none dropped"
+     --quiet >"$WORK/decode.txt" 2>&1; then
+  pass "4 Linux listeners: $(grep -o 'decoded_hz":[0-9.]*' "$WORK/decode.txt" | cut -d: -f2) Hz decoded, packets consecutive, none dropped," \
+       "longest gap $(grep -o '"max_gap_ms":[0-9.]*' "$WORK/decode.txt" | cut -d: -f2) ms"
 else
   fail "decode"; cat "$WORK/decode.txt"
 fi
