@@ -80,6 +80,23 @@ static int parse_set(const char *text, size_t len, lc_control_msg *m, char *err,
     return 0;
 }
 
+/* What the page names its decoder and output in `stats` (docs/protocol.md), in enum order from 1;
+ * "-worker": decoding runs in the page's stream Worker, off its main thread. */
+static const char *const DECODER_NAMES[] = {"webcodecs", "wasm",  "webcodecs-worker",
+                                            "wasm-worker", "none", NULL};
+static const char *const OUTPUT_NAMES[] = {"worklet", "buffers", "none", NULL};
+
+/* The 1-based index of a JSON string in `names`, or -1 (not a string, not a name). */
+static int name_index(const cJSON *it, const char *const *names)
+{
+    if (!cJSON_IsString(it))
+        return -1;
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(it->valuestring, names[i]))
+            return i + 1;
+    return -1;
+}
+
 static int parse_stats(const cJSON *root, lc_control_msg *m, char *err, size_t errlen)
 {
     const cJSON *it;
@@ -100,20 +117,19 @@ static int parse_stats(const cJSON *root, lc_control_msg *m, char *err, size_t e
         m->underruns = v;
     }
     if ((it = cJSON_GetObjectItemCaseSensitive(root, "decoder"))) {
-        if (cJSON_IsString(it) && !strcmp(it->valuestring, "webcodecs"))
-            m->decoder = LC_DECODER_WEBCODECS;
-        else if (cJSON_IsString(it) && !strcmp(it->valuestring, "wasm"))
-            m->decoder = LC_DECODER_WASM;
-        else
-            return fail(err, errlen, LC_ERR_INVALID, "decoder must be 'webcodecs' or 'wasm'");
+        int d = name_index(it, DECODER_NAMES);
+        if (d < 0)
+            return fail(err, errlen, LC_ERR_INVALID,
+                        "decoder must be 'webcodecs-worker', 'wasm-worker', 'webcodecs', 'wasm' or "
+                        "'none'");
+        m->decoder = (lc_control_decoder)d;
     }
     if ((it = cJSON_GetObjectItemCaseSensitive(root, "output"))) {
-        if (cJSON_IsString(it) && !strcmp(it->valuestring, "worklet"))
-            m->output = LC_OUTPUT_WORKLET;
-        else if (cJSON_IsString(it) && !strcmp(it->valuestring, "buffers"))
-            m->output = LC_OUTPUT_BUFFERS;
-        else
-            return fail(err, errlen, LC_ERR_INVALID, "output must be 'worklet' or 'buffers'");
+        int o = name_index(it, OUTPUT_NAMES);
+        if (o < 0)
+            return fail(err, errlen, LC_ERR_INVALID,
+                        "output must be 'worklet', 'buffers' or 'none'");
+        m->output = (lc_control_output)o;
     }
     return 0;
 }

@@ -27,8 +27,16 @@ typedef enum {
     LC_CONTROL_STATS,    /* {"type":"stats","buffer_ms":N,...} */
 } lc_control_type;
 
-typedef enum { LC_DECODER_UNKNOWN = 0, LC_DECODER_WEBCODECS, LC_DECODER_WASM } lc_control_decoder;
-typedef enum { LC_OUTPUT_UNKNOWN = 0, LC_OUTPUT_WORKLET, LC_OUTPUT_BUFFERS } lc_control_output;
+/* The order of DECODER_NAMES / OUTPUT_NAMES in control.c. */
+typedef enum {
+    LC_DECODER_UNKNOWN = 0,
+    LC_DECODER_WEBCODECS,
+    LC_DECODER_WASM,
+    LC_DECODER_WEBCODECS_WORKER,
+    LC_DECODER_WASM_WORKER,
+    LC_DECODER_NONE
+} lc_control_decoder;
+typedef enum { LC_OUTPUT_UNKNOWN = 0, LC_OUTPUT_WORKLET, LC_OUTPUT_BUFFERS, LC_OUTPUT_NONE } lc_control_output;
 
 typedef struct lc_control_msg {
     lc_control_type type;

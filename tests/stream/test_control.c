@@ -79,6 +79,15 @@ static void test_stats(void)
     CHECK(m.buffer_ms < 0 && m.underruns < 0);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"webcodecs\",\"output\":\"worklet\"}"), 0);
     CHECK(m.decoder == LC_DECODER_WEBCODECS && m.output == LC_OUTPUT_WORKLET);
+    /* where the page decodes (its stream Worker or its main thread), and a page with nothing */
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"wasm-worker\",\"output\":\"buffers\"}"), 0);
+    CHECK(m.decoder == LC_DECODER_WASM_WORKER && m.output == LC_OUTPUT_BUFFERS);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"webcodecs-worker\",\"output\":\"worklet\"}"), 0);
+    CHECK(m.decoder == LC_DECODER_WEBCODECS_WORKER && m.output == LC_OUTPUT_WORKLET);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"none\",\"output\":\"none\"}"), 0);
+    CHECK(m.decoder == LC_DECODER_NONE && m.output == LC_OUTPUT_NONE);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"worker\"}"), LC_ERR_INVALID);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":1}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"other\"}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"buffer_ms\":-5}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"underruns\":1.5}"), LC_ERR_INVALID);

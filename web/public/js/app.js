@@ -1,9 +1,11 @@
 // app.js — the listener page: UI, and the wiring
-//   WebSocket (connection.js) → Opus decoder (decoder.js) → playout (output.js: AudioWorklet
-//   ring or scheduled AudioBufferSourceNodes) → volume GainNode → AnalyserNode → speakers.
+//   [stream Worker: WebSocket (connection.js) → Opus decoder (decoder.js)] (pipeline.js,
+//   stream-client.js) → playout (output.js: AudioWorklet ring, fed by the Worker directly; or
+//   scheduled AudioBufferSourceNodes, fed through this page) → volume GainNode → AnalyserNode →
+//   speakers.
 // docs/web.md describes the design; window.loopcast is a read-only hook for tests.
-import { Connection, sessionStore } from './connection.js';
-import { createDecoder } from './decoder.js';
+import { sessionStore } from './connection.js';
+import { StreamClient } from './stream-client.js';
 import { WorkletOutput, BufferOutput } from './output.js';
 import { bindMediaSession } from './media-session.js';
 
@@ -50,12 +52,15 @@ const controls = {
 const P = {
   ctx: null, gain: null, analyser: null,
   output: null, outputInit: null,
-  decoder: null, decoderKey: '', decoderInit: null,
-  pending: [],
-  conn: null,
+  client: null, clientInit: null,   // the pipeline (stream-client.js): in the Worker or on the page
+  state: 'idle',        // the connection's: idle | connecting | connected | reconnecting | stopped
+  connects: 0,
+  decoderKind: null,    // webcodecs | wasm | none (none: no decoder works in this browser)
+  offsetMs: null,       // performance.now() − server ms (min-RTT filtered), null before a ping
+  rttMs: null,
   playing: false,
-  packets: 0, decoded: 0, gaps: 0, discontinuities: 0, reconnects: 0,
-  lastSeq: null,
+  counts: { packets: 0, decoded: 0, gaps: 0, discontinuities: 0, decodeErrors: 0 },
+  reconnects: 0,
   anchors: [],          // recent {pts, captureNs}: which stream sample was captured when
   report: null,         // last output report
   latencyMs: null,
@@ -109,25 +114,54 @@ async function ensureOutput() {
   return P.outputInit;
 }
 
-async function ensureDecoder(codec) {
-  const rate = (codec && codec.sample_rate) || STREAM_RATE;
-  const channels = (codec && codec.channels) || 2;
-  const key = `${rate}/${channels}`;
-  if (P.decoder && P.decoderKey === key) return;
-  if (P.decoderInit && P.decoderKey === key) return P.decoderInit;
-  if (P.decoder) { P.decoder.close(); P.decoder = null; }
-  P.decoderKey = key;
-  P.decoderInit = createDecoder({ sampleRate: rate, channels, onPcm }).then((d) => {
-    P.decoder = d;
-    P.decoderInit = null;
-    // Packets that came while the decoder loaded are stale by now: decoding them would only
-    // arrive as one burst at the output. Drop them; the next packet starts the stream.
-    P.pending = [];
-  });
-  return P.decoderInit;
+// The pipeline, once per page: its decoded audio goes straight into the worklet where there is one.
+async function ensureClient() {
+  if (P.client) return P.client;
+  if (!P.clientInit) {
+    const port = P.output.kind === 'worklet' ? P.output.sourcePort() : null;
+    // A page without WebCodecs (e.g. deleted by a test) should not get it from the Worker either.
+    const forceWasm = typeof window.AudioDecoder !== 'function';
+    P.clientInit = StreamClient.create({ onMessage: onStream, port, forceWasm }).then((c) => { P.client = c; return c; });
+  }
+  return P.clientInit;
 }
 
 // ---- stream events -----------------------------------------------------------------------------
+// What the pipeline says (pipeline.js), in order.
+function onStream(m) {
+  switch (m.type) {
+    case 'state': P.state = m.state; render(); break;
+    case 'hello':
+      P.connects = m.connects;
+      if (m.session) sessionStore.set(m.session);
+      onHello(m.msg);
+      break;
+    case 'message': onMessage(m.msg); break;
+    case 'close':
+      if (!m.session) sessionStore.clear();    // 1008: session forgotten or malformed: a new one
+      onClose();
+      break;
+    case 'clock':
+      P.offsetMs = m.offsetEpochMs - performance.timeOrigin;
+      P.rttMs = m.rttMs;
+      break;
+    case 'counts':
+      P.counts = m.counts;
+      for (const a of m.anchors) P.anchors.push(a);
+      if (P.anchors.length > 400) P.anchors.splice(0, P.anchors.length - 300);
+      break;
+    case 'decoder':
+      P.decoderKind = m.kind;
+      if (m.kind === 'none') showError(`no Opus decoder in this browser: ${m.message}`);
+      render();
+      break;
+    case 'pcm': if (P.output && P.playing) P.output.push(m.pts, m.l, m.r); break;
+    case 'discontinuity': if (P.output) P.output.discontinuity(); break;
+    case 'error': showError(m.message); break;
+    default: break;
+  }
+}
+
 function onHello(m) {
   P.hello = m;
   // the session's stored settings arrive before any audio: apply them now, not after a settle
@@ -135,38 +169,9 @@ function onHello(m) {
   binding.pending = null;
   applyServerSession(m.session);
   P.source = m.source || null;
-  P.lastSeq = null;
   P.anchors = [];
-  if (P.conn.connects > 1) P.reconnects++;
-  if (P.output) P.output.discontinuity();
-  if (m.codec && m.codec.name && m.codec.name !== 'opus') {
-    showError(`unsupported codec ${m.codec.name}`);
-    return;
-  }
-  ensureDecoder(m.codec).catch((e) => showError(`decoder: ${e.message || e}`));
+  if (P.connects > 1) P.reconnects++;
   render();
-}
-
-function onPacket(p) {
-  P.packets++;
-  const expected = P.lastSeq === null ? p.seq : (P.lastSeq + 1) >>> 0;
-  if (p.discontinuity || p.seq !== expected) {
-    // Packets were skipped (by the server, flagged; or unflagged, which TCP should never do):
-    // no gap concealment, just forget the arrival history so the jump is not taken for jitter.
-    if (p.discontinuity) P.discontinuities++; else P.gaps++;
-    if (P.output) P.output.discontinuity();
-  }
-  P.lastSeq = p.seq;
-  P.anchors.push({ pts: p.pts, captureNs: p.captureNs });
-  if (P.anchors.length > 400) P.anchors.splice(0, P.anchors.length - 300);
-  if (!P.playing) return;
-  if (P.decoder) P.decoder.decode(p.data, p.pts);
-  else if (P.pending.length < 50) P.pending.push(p);
-}
-
-function onPcm(pts, l, r) {
-  P.decoded++;
-  if (P.output && P.playing) P.output.push(pts, l, r);
 }
 
 function captureNsFor(pts) {
@@ -187,25 +192,26 @@ function ctxToPerf(t) {
 
 function onReport(r) {
   P.report = r;
-  if (!r.playAt || !P.conn || P.conn.offsetMs === null) return;
+  if (!r.playAt || P.offsetMs === null) return;
   const cap = captureNsFor(r.playAt.pts);
   if (cap === null) return;
-  const lat = ctxToPerf(r.playAt.ctxTime) - P.conn.serverToPerf(cap);
+  const lat = ctxToPerf(r.playAt.ctxTime) - (cap / 1e6 + P.offsetMs);
   if (!Number.isFinite(lat) || lat < -1000 || lat > 60000) return;
   P.latencyMs = P.latencyMs === null ? lat : P.latencyMs + 0.3 * (lat - P.latencyMs);
 }
 
 function sendStats() {
-  if (!P.conn || P.conn.state !== 'connected' || !P.report) return;
+  if (!P.client || P.state !== 'connected' || !P.report) return;
   const m = {
     type: 'stats',
     buffer_ms: Math.round(P.report.bufferMs),
     underruns: P.report.underruns,
-    decoder: P.decoder ? P.decoder.kind : undefined,
+    // where decoding runs is part of the name: webcodecs-worker, wasm-worker, webcodecs, wasm, none
+    decoder: P.decoderKind ? (P.decoderKind !== 'none' && P.client.worker ? `${P.decoderKind}-worker` : P.decoderKind) : undefined,
     output: P.output ? P.output.kind : undefined,
   };
   if (P.latencyMs !== null) m.latency_ms = Math.round(P.latencyMs);
-  P.conn.send(m);
+  P.client.send(m);
 }
 
 // ---- play / stop -------------------------------------------------------------------------------
@@ -222,10 +228,8 @@ function onPlayClick() {
   P.playing = true;
   P.error = '';
   render();
-  ensureOutput().then(() => {
-    if (!P.playing) return;
-    if (!P.conn) P.conn = new Connection({ onState: render, onHello, onPacket, onMessage, onClose });
-    P.conn.start();
+  ensureOutput().then(ensureClient).then(() => {
+    if (P.playing) P.client.start(location.href, sessionStore.get());
   }).catch((e) => { showError(`audio output: ${e.message || e}`); stop(); });
 }
 
@@ -242,9 +246,8 @@ function mediaTitle() {
 
 function stop() {
   P.playing = false;
-  if (P.conn) P.conn.stop();
+  if (P.client) P.client.stop();
   if (P.output) P.output.reset();
-  P.pending = [];
   P.latencyMs = null;
   const ctx = P.ctx;
   if (ctx) setTimeout(() => { if (!P.playing) ctx.suspend(); }, 60);
@@ -279,7 +282,7 @@ const LOCAL_SETTLE_MS = 600;
 const binding = { pending: null, timer: 0, lastLocal: -1e9, serverTimer: 0, server: null };
 
 function flushSet() {
-  if (binding.pending && P.conn) P.conn.send({ type: 'set', ...binding.pending });
+  if (binding.pending && P.client) P.client.send({ type: 'set', ...binding.pending });
   binding.pending = null;
 }
 
@@ -315,10 +318,12 @@ const STATE_TEXT = {
   idle: 'Stopped', connecting: 'Connecting…', connected: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped',
 };
 
+const DECODER_TEXT = { webcodecs: 'WebCodecs', wasm: 'WASM', none: 'none' };
+
 function fmtMs(x) { return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x)} ms`; }
 
 function render() {
-  const state = P.conn ? P.conn.state : 'idle';
+  const state = P.state;
   const pill = $('conn');
   pill.textContent = STATE_TEXT[state] || state;
   pill.dataset.state = state;
@@ -330,8 +335,8 @@ function render() {
   $('buffer').textContent = P.playing && r && Number.isFinite(r.bufferMs) ? `${Math.round(r.bufferMs)} / ${fmtMs(r.targetMs)}` : '–';
   $('jitter').textContent = P.playing && r ? fmtMs(r.jitterMs) : '–';
   $('underruns').textContent = r ? String(r.underruns) : '0';
-  $('decoder').textContent = P.decoder || P.output
-    ? `${P.decoder ? (P.decoder.kind === 'webcodecs' ? 'WebCodecs' : 'WASM') : '…'} · ${P.output ? (P.output.kind === 'worklet' ? 'worklet' : 'buffers') : '…'}`
+  $('decoder').textContent = P.decoderKind || P.output
+    ? `${P.decoderKind ? DECODER_TEXT[P.decoderKind] : '…'}${P.client && P.client.worker ? ' (worker)' : ''} · ${P.output ? P.output.kind : '…'}`
     : '–';
   $('source').textContent = P.source ? `${P.source.uri || ''} ${P.source.state ? '(' + P.source.state + ')' : ''}`.trim() : '–';
   const h = P.hello;
@@ -382,12 +387,13 @@ function dominantHz() {
 Object.defineProperty(window, 'loopcast', {
   enumerable: true, configurable: false, writable: false,
   value: Object.freeze({
-    get state() { return P.conn ? P.conn.state : 'idle'; },
+    get state() { return P.state; },
     get playing() { return P.playing; },
-    get decoder() { return P.decoder ? P.decoder.kind : null; },
+    get decoder() { return P.decoderKind; },
+    get worker() { return P.client ? P.client.worker : null; },   // decoding runs in a Worker
     get output() { return P.output ? P.output.kind : null; },
-    get packets() { return P.packets; },
-    get decoded() { return P.decoded; },
+    get packets() { return P.counts.packets; },
+    get decoded() { return P.counts.decoded; },
     get underruns() { return P.report ? P.report.underruns : 0; },
     get bufferMs() { return P.report ? P.report.bufferMs : null; },
     get fillMs() { return P.report ? P.report.fillMs : null; },
@@ -396,11 +402,11 @@ Object.defineProperty(window, 'loopcast', {
     get lateMs() { return P.report ? P.report.lateMs : null; },
     get corrections() { return P.report ? { dropped: P.report.dropped, inserted: P.report.inserted, skips: P.report.skips, cutMs: P.report.cutMs } : null; },
     get latencyMs() { return P.latencyMs; },
-    get rttMs() { return P.conn ? P.conn.rttMs : null; },
+    get rttMs() { return P.rttMs; },
     get reconnects() { return P.reconnects; },
-    get gaps() { return P.gaps; },
-    get discontinuities() { return P.discontinuities; },
-    get decodeErrors() { return P.decoder ? P.decoder.errors : 0; },
+    get gaps() { return P.counts.gaps; },
+    get discontinuities() { return P.counts.discontinuities; },
+    get decodeErrors() { return P.counts.decodeErrors; },
     get session() { return sessionStore.get(); },
     get volume() { return controls.volume; },
     get muted() { return controls.muted; },

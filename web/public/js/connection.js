@@ -5,6 +5,9 @@
 //     one Opus packet. Text: hello, time, session, source, error.
 //   * ping every 2 s; the `time` replies give the server→performance.now() clock offset, taken
 //     from the reply with the smallest round trip among the last 16 (min-RTT filter).
+//   * Runs in the stream Worker (stream-worker.js) or, where no module Worker can start, on the
+//     page: no DOM here. The session GUID is handed in (`session`) and kept up to date from the
+//     hello; the page stores it (sessionStore), since a Worker has no localStorage or cookies.
 //   * Reconnects by itself with exponential backoff, 0.5 s doubling to 10 s, each delay drawn
 //     uniformly in [50 %, 100 %] of the step (so many pages do not reconnect in lock step).
 //     A connection that hears nothing for 6 s (not even a `time` reply) is treated as dead.
@@ -37,9 +40,10 @@ export const sessionStore = {
   },
 };
 
-export function streamUrl(session) {
-  const u = new URL('stream', location.href);
-  u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+// base: the page's URL (a Worker's own location is the script's, not the page's).
+export function streamUrl(base, session) {
+  const u = new URL('stream', base);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   u.search = '';
   u.hash = '';
   if (session) u.searchParams.set('session', session);
@@ -65,9 +69,12 @@ export function parsePacket(buf) {
 }
 
 export class Connection {
-  // handlers: onState(state, detail), onHello(msg), onPacket(pkt), onMessage(msg)
-  constructor(handlers) {
+  // handlers: onState(state, detail), onHello(msg), onPacket(pkt), onMessage(msg),
+  //   onClose(code, reason), onClock(offsetMs, rttMs); base: the page's URL; session: GUID or null
+  constructor(handlers, { base, session = null }) {
     this.h = handlers;
+    this.base = base;
+    this.session = GUID_RE.test(session || '') ? session : null;
     this.ws = null;
     this.state = 'idle';     // idle | connecting | connected | reconnecting | stopped
     this.wanted = false;
@@ -105,7 +112,7 @@ export class Connection {
     this.setState(this.attempt ? 'reconnecting' : 'connecting');
     let ws;
     try {
-      ws = new WebSocket(streamUrl(sessionStore.get()), ['loopcast.v1']);
+      ws = new WebSocket(streamUrl(this.base, this.session), ['loopcast.v1']);
     } catch (e) {
       this.scheduleRetry(String(e));
       return;
@@ -128,7 +135,7 @@ export class Connection {
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.teardown();
-      if (e.code === 1008) sessionStore.clear();   // session forgotten or malformed: get a new one
+      if (e.code === 1008) this.session = null;   // session forgotten or malformed: get a new one
       this.h.onClose && this.h.onClose(e.code, e.reason);
       if (this.wanted) this.scheduleRetry(`closed (${e.code}${e.reason ? ' ' + e.reason : ''})`);
     };
@@ -179,7 +186,7 @@ export class Connection {
       case 'hello':
         this.attempt = 0;
         this.connects++;
-        if (m.session && m.session.id) sessionStore.set(m.session.id);
+        if (m.session && GUID_RE.test(m.session.id || '')) this.session = m.session.id;
         this.setState('connected');
         this.h.onHello(m);
         break;
@@ -200,6 +207,7 @@ export class Connection {
     for (const c of this.clock) if (c.rtt < best.rtt) best = c;
     this.offsetMs = best.offset;
     this.rttMs = rtt;
+    this.h.onClock && this.h.onClock(this.offsetMs, rtt);
   }
 
   // Server CLOCK_MONOTONIC ns → performance.now() ms (null until the first `time` reply).

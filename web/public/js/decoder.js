@@ -2,9 +2,12 @@
 //   'webcodecs': WebCodecs AudioDecoder ({codec:'opus', sampleRate:48000, numberOfChannels:2},
 //                no description; every packet an EncodedAudioChunk of type 'key', timestamp =
 //                pts in µs). Secure contexts only, where isConfigSupported() says yes.
-//   'wasm':      the npm opus-decoder (pinned in web/package-lock.json), main-thread OpusDecoder,
-//                WASM inlined in its UMD build, served by the binary at /vendor/.
-// createDecoder() resolves to {kind, decode(bytes, pts), close(), errors}; decoded audio goes to
+//   'wasm':      the npm opus-decoder (pinned in web/package-lock.json), its synchronous
+//                OpusDecoder, WASM inlined in its UMD build, served by the binary at /vendor/ and
+//                loaded with import() (the UMD then sets globalThis['opus-decoder']).
+// No DOM: it runs in the stream Worker (stream-worker.js), or on the page where no Worker starts.
+// WebCodecs exists in dedicated Workers of secure contexts, so the Worker decodes on both paths.
+// createDecoder() resolves to {kind, decode(bytes, pts), reset(), close(), errors}; decoded audio goes to
 // onPcm(pts, left, right) in stream order.
 
 const US_PER_SAMPLE = 1e6 / 48000;
@@ -17,7 +20,7 @@ export async function createDecoder({ sampleRate = 48000, channels = 2, onPcm, f
 }
 
 async function webCodecsUsable(sampleRate, channels) {
-  if (typeof window.AudioDecoder !== 'function' || typeof window.EncodedAudioChunk !== 'function') return false;
+  if (typeof globalThis.AudioDecoder !== 'function' || typeof globalThis.EncodedAudioChunk !== 'function') return false;
   try {
     const r = await AudioDecoder.isConfigSupported({ codec: 'opus', sampleRate, numberOfChannels: channels });
     return !!r.supported;
@@ -74,6 +77,18 @@ class WebCodecsDecoder {
     this.dec.decode(new EncodedAudioChunk({ type: 'key', timestamp: Math.round(pts * US_PER_SAMPLE), data: bytes }));
   }
 
+  // The pts sequence jumps (a new connection, packets the server skipped). Chromium's AudioDecoder
+  // stamps its output from the first chunk's timestamp on, counting frames, and ignores later
+  // jumps: without a reset the output kept the old stream's timestamps after a reconnect and the
+  // page's latency figure was gone for good. reset() also drops output still queued for the old
+  // stream, which would only reach the output late.
+  reset() {
+    if (this.dec && this.dec.state === 'configured') {
+      this.dec.reset();
+      this.dec.configure(this.config);
+    }
+  }
+
   close() {
     if (this.dec && this.dec.state !== 'closed') this.dec.close();
     this.dec = null;
@@ -82,24 +97,28 @@ class WebCodecsDecoder {
 
 let scriptLoad = null;
 function loadDecoderScript() {
-  if (window['opus-decoder']) return Promise.resolve();
+  if (globalThis['opus-decoder']) return Promise.resolve();
   if (!scriptLoad) {
-    scriptLoad = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = new URL('../vendor/opus-decoder.min.js', import.meta.url).href;
-      s.charset = 'utf-8';
-      s.onload = () => resolve();
-      s.onerror = () => { scriptLoad = null; reject(new Error('could not load the WASM Opus decoder')); };
-      document.head.appendChild(s);
+    scriptLoad = import(new URL('../vendor/opus-decoder.min.js', import.meta.url).href).then(() => {
+      if (!globalThis['opus-decoder']) throw new Error('the WASM Opus decoder script defined nothing');
+    }).catch((e) => {
+      scriptLoad = null;
+      throw new Error(`could not load the WASM Opus decoder (${e.message || e})`);
     });
   }
   return scriptLoad;
 }
 
+// Whether WebAssembly can run here at all (a page with none gets 'none', said on the page).
+export function wasmUsable() {
+  return typeof WebAssembly === 'object' && typeof WebAssembly.instantiate === 'function';
+}
+
 class WasmDecoder {
   static async create(sampleRate, channels, onPcm) {
+    if (!wasmUsable()) throw new Error('this browser has neither WebCodecs nor WebAssembly: no Opus decoder');
     await loadDecoderScript();
-    const dec = new window['opus-decoder'].OpusDecoder({ sampleRate, channels, preSkip: 0 });
+    const dec = new globalThis['opus-decoder'].OpusDecoder({ sampleRate, channels, preSkip: 0 });
     await dec.ready;
     return new WasmDecoder(dec, onPcm);
   }
@@ -120,6 +139,8 @@ class WasmDecoder {
     const r = (channelData[1] || channelData[0]).slice(0, samplesDecoded);
     this.onPcm(pts, l, r);
   }
+
+  reset() { /* output is stamped with the pts it was given: nothing carries over */ }
 
   close() { this.dec.free(); }
 }

@@ -57,6 +57,13 @@ export class WorkletOutput {
   push(pts, l, r) {
     this.node.port.postMessage({ type: 'pcm', pts, l, r }, [l.buffer, r.buffer]);
   }
+  // A port on which a producer (the stream Worker) sends {type:'pcm'|'discontinuity'} straight
+  // to the processor, bypassing this thread.
+  sourcePort() {
+    const ch = new MessageChannel();
+    this.node.port.postMessage({ type: 'source', port: ch.port1 }, [ch.port1]);
+    return ch.port2;
+  }
   discontinuity() { this.node.port.postMessage({ type: 'discontinuity' }); }
   reset() { this.node.port.postMessage({ type: 'reset' }); }
   setFloorMs(ms) { this.node.port.postMessage({ type: 'floor', ms }); }

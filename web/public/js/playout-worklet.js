@@ -1,6 +1,7 @@
 // playout-worklet.js — the AudioWorkletProcessor 'loopcast-playout' (secure contexts).
-// Owns a ring of decoded stereo samples fed by the page (port message {type:'pcm', pts, l, r}
-// with the Float32Array buffers transferred), and plays it out 128 frames per render quantum:
+// Owns a ring of decoded stereo samples fed by the stream Worker (over the port the page hands it,
+// {type:'source'}) or the page (message {type:'pcm', pts, l, r}, Float32Array buffers
+// transferred), and plays it out 128 frames per render quantum:
 //   priming  — silence until the fill reaches target + one packet, then a 128-sample fade-in;
 //   playing  — drift control drops/inserts single samples (playout-core.js) to keep the fill
 //              at the target; a fill well above it is caught up by cutting single periods of
@@ -38,6 +39,7 @@ class LoopcastPlayout extends AudioWorkletProcessor {
     this.cutWait = 0;         // render quanta until the catch-up searches for a cut again
     this.last = [0, 0];
     this.nextReport = 0;
+    this.source = null;       // the stream Worker's MessagePort, once the page hands it over
     this.port.onmessage = (e) => this.onMessage(e.data);
   }
 
@@ -46,6 +48,12 @@ class LoopcastPlayout extends AudioWorkletProcessor {
     else if (m.type === 'discontinuity') this.ctl.resetJitter();
     else if (m.type === 'floor') this.ctl.setFloorMs(m.ms);
     else if (m.type === 'reset') this.reset();
+    else if (m.type === 'source' && m.port) {
+      // The stream Worker's port (output.js sourcePort): decoded audio straight from the Worker.
+      if (this.source) this.source.close();
+      this.source = m.port;
+      this.source.onmessage = (e) => this.onMessage(e.data);
+    }
   }
 
   // Expected end (connection closed, stop): fade out what plays now, empty the ring, prime again.
