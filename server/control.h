@@ -36,7 +36,14 @@ typedef enum {
     LC_DECODER_WASM_WORKER,
     LC_DECODER_NONE
 } lc_control_decoder;
-typedef enum { LC_OUTPUT_UNKNOWN = 0, LC_OUTPUT_WORKLET, LC_OUTPUT_BUFFERS, LC_OUTPUT_NONE } lc_control_output;
+typedef enum {
+    LC_OUTPUT_UNKNOWN = 0,
+    LC_OUTPUT_WORKLET,
+    LC_OUTPUT_BUFFERS,
+    LC_OUTPUT_NONE,
+    LC_OUTPUT_WORKLET_ELEMENT,
+    LC_OUTPUT_BUFFERS_ELEMENT
+} lc_control_output;
 
 typedef struct lc_control_msg {
     lc_control_type type;

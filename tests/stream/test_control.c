@@ -86,6 +86,10 @@ static void test_stats(void)
     CHECK(m.decoder == LC_DECODER_WEBCODECS_WORKER && m.output == LC_OUTPUT_WORKLET);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"none\",\"output\":\"none\"}"), 0);
     CHECK(m.decoder == LC_DECODER_NONE && m.output == LC_OUTPUT_NONE);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":\"buffers-element\"}"), 0);
+    CHECK(m.output == LC_OUTPUT_BUFFERS_ELEMENT);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":\"worklet-element\"}"), 0);
+    CHECK(m.output == LC_OUTPUT_WORKLET_ELEMENT);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"worker\"}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":1}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"other\"}"), LC_ERR_INVALID);

@@ -8,6 +8,7 @@ import { sessionStore } from './connection.js';
 import { StreamClient } from './stream-client.js';
 import { WorkletOutput, BufferOutput } from './output.js';
 import { bindMediaSession } from './media-session.js';
+import { connectRoute } from './media-route.js';
 
 const $ = (id) => document.getElementById(id);
 const STREAM_RATE = 48000;
@@ -50,7 +51,7 @@ const controls = {
 
 // ---- player state ------------------------------------------------------------------------------
 const P = {
-  ctx: null, gain: null, analyser: null,
+  ctx: null, gain: null, analyser: null, route: null,
   output: null, outputInit: null,
   client: null, clientInit: null,   // the pipeline (stream-client.js): in the Worker or on the page
   state: 'idle',        // the connection's: idle | connecting | connected | reconnecting | stopped
@@ -90,7 +91,7 @@ function buildGraph() {
   P.analyser.fftSize = 8192;
   P.analyser.smoothingTimeConstant = 0;
   P.gain.connect(P.analyser);
-  P.analyser.connect(ctx.destination);
+  P.route = connectRoute(ctx, P.analyser, $('out'));   // straight out, or via <audio> on phones
   P.freq = new Float32Array(P.analyser.frequencyBinCount);
   P.time = new Float32Array(P.analyser.fftSize);
 }
@@ -200,6 +201,9 @@ function onReport(r) {
   P.latencyMs = P.latencyMs === null ? lat : P.latencyMs + 0.3 * (lat - P.latencyMs);
 }
 
+// worklet | buffers, with "-element" when the audio leaves through the <audio> element route
+function outputName() { return P.route && P.route.kind === 'element' ? `${P.output.kind}-element` : P.output.kind; }
+
 function sendStats() {
   if (!P.client || P.state !== 'connected' || !P.report) return;
   const m = {
@@ -208,7 +212,7 @@ function sendStats() {
     underruns: P.report.underruns,
     // where decoding runs is part of the name: webcodecs-worker, wasm-worker, webcodecs, wasm, none
     decoder: P.decoderKind ? (P.decoderKind !== 'none' && P.client.worker ? `${P.decoderKind}-worker` : P.decoderKind) : undefined,
-    output: P.output ? P.output.kind : undefined,
+    output: P.output ? outputName() : undefined,
   };
   if (P.latencyMs !== null) m.latency_ms = Math.round(P.latencyMs);
   P.client.send(m);
@@ -225,6 +229,7 @@ function onPlayClick() {
   unlock.buffer = P.ctx.createBuffer(1, 1, P.ctx.sampleRate);
   unlock.connect(P.ctx.destination);
   unlock.start();
+  P.route.play();
   P.playing = true;
   P.error = '';
   render();
@@ -250,7 +255,7 @@ function stop() {
   if (P.output) P.output.reset();
   P.latencyMs = null;
   const ctx = P.ctx;
-  if (ctx) setTimeout(() => { if (!P.playing) ctx.suspend(); }, 60);
+  if (ctx) setTimeout(() => { if (!P.playing) { ctx.suspend(); P.route.pause(); } }, 60);
   render();
 }
 
@@ -336,7 +341,7 @@ function render() {
   $('jitter').textContent = P.playing && r ? fmtMs(r.jitterMs) : '–';
   $('underruns').textContent = r ? String(r.underruns) : '0';
   $('decoder').textContent = P.decoderKind || P.output
-    ? `${P.decoderKind ? DECODER_TEXT[P.decoderKind] : '…'}${P.client && P.client.worker ? ' (worker)' : ''} · ${P.output ? P.output.kind : '…'}`
+    ? `${P.decoderKind ? DECODER_TEXT[P.decoderKind] : '…'}${P.client && P.client.worker ? ' (worker)' : ''} · ${P.output ? outputName() : '…'}`
     : '–';
   $('source').textContent = P.source ? `${P.source.uri || ''} ${P.source.state ? '(' + P.source.state + ')' : ''}`.trim() : '–';
   const h = P.hello;
@@ -392,6 +397,7 @@ Object.defineProperty(window, 'loopcast', {
     get decoder() { return P.decoderKind; },
     get worker() { return P.client ? P.client.worker : null; },   // decoding runs in a Worker
     get output() { return P.output ? P.output.kind : null; },
+    get route() { return P.route ? P.route.kind : null; },        // direct | element (<audio>)
     get packets() { return P.counts.packets; },
     get decoded() { return P.counts.decoded; },
     get underruns() { return P.report ? P.report.underruns : 0; },
