@@ -85,8 +85,9 @@ static int parse_set(const char *text, size_t len, lc_control_msg *m, char *err,
  * audio leaves through an <audio> element (phones: lock-screen playback). */
 static const char *const DECODER_NAMES[] = {"webcodecs", "wasm",  "webcodecs-worker",
                                             "wasm-worker", "none", NULL};
-static const char *const OUTPUT_NAMES[] = {"worklet",         "buffers", "none",
-                                           "worklet-element", "buffers-element", NULL};
+static const char *const OUTPUT_NAMES[] = {
+    "worklet", "buffers", "none", "worklet-element", "buffers-element", "script", "script-element",
+    NULL};
 
 /* The 1-based index of a JSON string in `names`, or -1 (not a string, not a name). */
 static int name_index(const cJSON *it, const char *const *names)
@@ -130,8 +131,8 @@ static int parse_stats(const cJSON *root, lc_control_msg *m, char *err, size_t e
         int o = name_index(it, OUTPUT_NAMES);
         if (o < 0)
             return fail(err, errlen, LC_ERR_INVALID,
-                        "output must be 'worklet', 'buffers', 'worklet-element', 'buffers-element' "
-                        "or 'none'");
+                        "output must be 'worklet', 'buffers', 'script' (each may end in "
+                        "'-element') or 'none'");
         m->output = (lc_control_output)o;
     }
     return 0;

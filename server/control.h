@@ -42,7 +42,9 @@ typedef enum {
     LC_OUTPUT_BUFFERS,
     LC_OUTPUT_NONE,
     LC_OUTPUT_WORKLET_ELEMENT,
-    LC_OUTPUT_BUFFERS_ELEMENT
+    LC_OUTPUT_BUFFERS_ELEMENT,
+    LC_OUTPUT_SCRIPT,
+    LC_OUTPUT_SCRIPT_ELEMENT
 } lc_control_output;
 
 typedef struct lc_control_msg {

@@ -1,58 +1,45 @@
 // latency.mjs — end-to-end latency of loopcast, and the floor of the same set-up.
-//   node tests/browser/latency.mjs [seconds per run, default 20]
+//   node tests/browser/latency.mjs [seconds per run, default 20] [--frame-ms N (default 20)]
+//        [--pages 127.0.0.1,loopcast.test,loopcast.test/?output=script,...]
 // A private headless PulseAudio with a null sink (shared/TESTING-AUDIO.md) takes Chromium's
 // output; parec records testsink.monitor. Bursts of 20 ms of 1 kHz every 500 ms:
-//   loopcast: written in real time into a FIFO read by `loopcast --frame-ms 10 --source pipe:…`,
+//   loopcast: written in real time into a FIFO read by `loopcast --frame-ms N --source pipe:…`,
 //             played by the listener page → sink → recorder. Latency = onset − write time.
 //   floor:    a tiny http+ws server (this script) sends a message; floor.html starts an
 //             oscillator the moment it arrives → sink → recorder. Latency = onset − send time.
 // The page is opened twice: by 127.0.0.1 (a secure context: WebCodecs + AudioWorklet) and by a
 // made-up name mapped to 127.0.0.1 (`http://loopcast.test:PORT/`, --host-resolver-rules: not a
 // secure context, so the plain-HTTP path a phone on the LAN gets: WASM decoder + scheduled
-// AudioBuffers). Prints median/p90 of each and the differences to the floor; exit status 1 if a
-// difference of medians exceeds 30 ms. Needs pulseaudio + pulseaudio-utils.
-import { spawn, execFileSync } from 'node:child_process';
+// AudioBuffers); `--pages` adds the page's own switches (`?output=script`, `?route=element`).
+// Prints median/p90 of each and the differences to the floor; exit status 1 if a difference of
+// medians exceeds the goal (issue 13): 50 ms at 20 ms frames, at 10 ms frames 30 ms on the secure
+// page and 50 ms on the plain-HTTP one. Needs pulseaudio + pulseaudio-utils.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { startPulse } from './pulse.mjs';
 import { REPO, freePort, startServer, stopServer, stopAllServers, launchBrowser, sleep } from './harness.mjs';
 
 const require = createRequire(path.join(REPO, 'tests', 'package.json'));
 const { WebSocketServer } = require('ws');
-const SECONDS = Number(process.argv[2] || 20);
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
+const SECONDS = Number(argv[0] && !argv[0].startsWith('--') ? argv[0] : 20);
+const FRAME_MS = Number(opt('--frame-ms', 20));
+const PAGES = opt('--pages', '127.0.0.1,loopcast.test').split(',');
 const RATE = 48000;
 const now = () => Number(process.hrtime.bigint()) / 1e6;        // ms, one clock for everything
-const children = [];
-const killAll = () => { for (const c of children) { try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ } } };
-process.on('exit', killAll);
 
-// ---- PulseAudio -------------------------------------------------------------------------------
-const rt = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-pulse-rt-'));
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-pulse-home-'));
-fs.chmodSync(rt, 0o700);
-const pa = path.join(home, 'default.pa');
-fs.writeFileSync(pa, ['load-module module-native-protocol-unix auth-anonymous=1',
-  'load-module module-null-sink sink_name=testsink rate=48000 channels=2',
-  'set-default-sink testsink', 'set-default-source testsink.monitor', ''].join('\n'));
-const paEnv = { ...process.env, XDG_RUNTIME_DIR: rt, HOME: home, PULSE_SERVER: `unix:${rt}/pulse/native` };
-const pulse = spawn('pulseaudio', ['-n', '-F', pa, '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no'],
-  { env: paEnv, detached: true, stdio: 'ignore' });
-children.push(pulse);
-for (let i = 0; ; i++) {
-  try { execFileSync('pactl', ['info'], { env: paEnv, stdio: 'ignore' }); break; } catch { /* starting */ }
-  if (i > 100) throw new Error('pulseaudio did not start');
-  await sleep(100);
-}
+// ---- PulseAudio ----------------------------------------------------------------------------------
+const pulse = await startPulse();
 
 // ---- recorder: onsets on testsink.monitor -------------------------------------------------------
 function startRecorder() {
-  const rec = spawn('parec', ['--device=testsink.monitor', '--format=s16le', `--rate=${RATE}`, '--channels=1',
-    '--latency-msec=5', '--raw'], { env: paEnv, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-  children.push(rec);
-  const st = { samples: 0, offset: Infinity, onsets: [], quiet: 0, rec };
-  rec.stdout.on('data', (buf) => {
+  const st = { samples: 0, offset: Infinity, onsets: [], quiet: 0 };
+  st.rec = pulse.recorder((buf) => {
     const t = now();
     const n = buf.length >> 1;
     // Wall time of sample i ≈ offset + i/RATE, offset = the least-delayed chunk's (t − end/RATE).
@@ -81,7 +68,7 @@ function match(sent, onsets) {
   return { n: lat.length, of: sent.length, median: q(0.5), p90: q(0.9) };
 }
 
-const browserEnv = { XDG_RUNTIME_DIR: rt, PULSE_SERVER: `unix:${rt}/pulse/native`, HOME: home };
+const browserEnv = pulse.env;
 
 // ---- floor ------------------------------------------------------------------------------------
 async function measureFloor() {
@@ -112,7 +99,7 @@ async function measureFloor() {
     await sleep(600);
   } finally {
     await b.close();
-    rec.rec.kill('SIGKILL');
+    rec.rec.stop();
     wss.close();
     srv.close();
   }
@@ -120,13 +107,15 @@ async function measureFloor() {
 }
 
 // ---- loopcast ---------------------------------------------------------------------------------
-// host: '127.0.0.1' or 'loopcast.test' (mapped to 127.0.0.1 by Chromium: an insecure origin).
-async function measureLoopcast(host) {
+// page: '127.0.0.1' or 'loopcast.test' (mapped to 127.0.0.1 by Chromium: an insecure origin),
+// optionally followed by the page's query ('loopcast.test/?output=script').
+async function measureLoopcast(page) {
+  const [host, query = ''] = page.split('/');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-lat-'));
   const fifo = path.join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
   const port = await freePort();
-  const srvP = startServer(['--frame-ms', '10', '--source', `pipe:${fifo}?format=s16le&rate=48000&channels=2`,
+  const srvP = startServer(['--frame-ms', String(FRAME_MS), '--source', `pipe:${fifo}?format=s16le&rate=48000&channels=2`,
     '--bind', '127.0.0.1', '--port', String(port)], { logName: 'latency-loopcast' });
   const w = fs.openSync(fifo, 'w');                 // blocks until loopcast opens it
   // Real-time writer: 10 ms blocks on an absolute schedule; block k*50 starts a 20 ms burst.
@@ -161,7 +150,7 @@ async function measureLoopcast(host) {
   const rec = startRecorder();
   let result;
   try {
-    await b.page.goto(`http://${host}:${port}/`);
+    await b.page.goto(`http://${host}:${port}/${query}`);
     await b.page.click('#play');
     await b.page.waitForFunction(() => window.loopcast.state === 'connected' && window.loopcast.decoded > 50, undefined, { timeout: 20000 });
     await sleep(3000);                              // past the player's settling period
@@ -169,14 +158,14 @@ async function measureLoopcast(host) {
     await sleep(SECONDS * 1000);
     measuring = false;
     await sleep(600);
-    const page = await b.page.evaluate(() => ({ secure: window.isSecureContext, output: window.loopcast.output, latencyMs: window.loopcast.latencyMs, targetMs: window.loopcast.targetMs, bufferMs: window.loopcast.bufferMs, underruns: window.loopcast.underruns }));
+    const page = await b.page.evaluate(() => ({ secure: window.isSecureContext, output: window.loopcast.output, route: window.loopcast.route, worker: window.loopcast.worker, latencyMs: window.loopcast.latencyMs, targetMs: window.loopcast.targetMs, bufferMs: window.loopcast.bufferMs, underruns: window.loopcast.underruns }));
     const on = rec.onsetTimes();
     result = { ...match(sent, on), page };
   } finally {
     writing = false;
     await writer.catch(() => {});
     await b.close();
-    rec.rec.kill('SIGKILL');
+    rec.rec.stop();
     await stopServer(srv);
     try { fs.closeSync(w); } catch { /* closed */ }
     fs.rmSync(dir, { recursive: true, force: true });
@@ -188,18 +177,18 @@ try {
   const floor = await measureFloor();
   console.log(`floor    (ws message → oscillator → sink): median ${floor.median?.toFixed(1)} ms, p90 ${floor.p90?.toFixed(1)} ms (${floor.n}/${floor.of} bursts)`);
   let fail = floor.n < floor.of * 0.8;
-  for (const host of ['127.0.0.1', 'loopcast.test']) {
-    const lc = await measureLoopcast(host);
-    console.log(`loopcast http://${host} (FIFO → capture → Opus 10 ms → ws → page → sink): median ${lc.median?.toFixed(1)} ms, p90 ${lc.p90?.toFixed(1)} ms (${lc.n}/${lc.of} bursts); page: ${JSON.stringify(lc.page)}`);
+  for (const page of PAGES) {
+    const lc = await measureLoopcast(page);
+    const host = page;
+    console.log(`loopcast http://${page} (FIFO → capture → Opus ${FRAME_MS} ms → ws → page → sink): median ${lc.median?.toFixed(1)} ms, p90 ${lc.p90?.toFixed(1)} ms (${lc.n}/${lc.of} bursts); page: ${JSON.stringify(lc.page)}`);
     const d = lc.median - floor.median;
-    console.log(`  difference of medians: ${d.toFixed(1)} ms (target ≤ 30 ms)`);
+    const goal = FRAME_MS <= 10 && lc.page.secure ? 30 : 50;
+    console.log(`  difference of medians: ${d.toFixed(1)} ms (goal ≤ ${goal} ms)`);
     if (!(lc.n >= lc.of * 0.8)) { console.error(`  too few bursts detected (${host})`); fail = true; }
-    else if (!(d <= 30)) fail = true;
+    else if (!(d <= goal)) fail = true;
   }
   if (fail) process.exitCode = 1;
 } finally {
   await stopAllServers();
-  killAll();
-  fs.rmSync(rt, { recursive: true, force: true });
-  fs.rmSync(home, { recursive: true, force: true });
+  pulse.stop();
 }

@@ -1,13 +1,17 @@
-// player.test.mjs — the listener page against the real loopcast binary in headless Chromium.
+// player.test.mjs — the listener page against the real loopcast binary in headless Chromium,
+// playing into a real sound server (a private PulseAudio null sink, pulse.mjs), whose monitor is
+// recorded: what the speakers would play.
 //   node --test tests/browser/player.test.mjs     (LOOPCAST_BIN=... to pick the binary)
-// 1. WebCodecs + AudioWorklet (http://127.0.0.1 is a secure context);
-// 2. the insecure-context fallback (WASM opus-decoder + scheduled AudioBufferSourceNodes), made
-//    by deleting AudioDecoder / AudioWorkletNode / EncodedAudioChunk before the page loads;
-// 3. the server stops mid-play and comes back on the same port: the page reconnects by itself.
-// Each plays tone:1000 and checks, once a second for 12 s: packets decoded keep increasing, the
-// output's dominant frequency is 1000 Hz ± 1 analyser bin, no underrun after the first 3 s,
-// buffer near its target, a latency figure. Screenshots go to tests/browser/out/.
-import { test } from 'node:test';
+// 1. WebCodecs + AudioWorklet (http://127.0.0.1 is a secure context), decoding in the Worker;
+// 2. the plain-HTTP path for real: the page opened by a name (http://loopcast.test:PORT/, mapped
+//    to 127.0.0.1 by --host-resolver-rules) is not a secure context: WASM decoder in the Worker +
+//    scheduled AudioBufferSourceNodes, at the default 20 ms floor;
+// 3. both paths on a busy page (a script blocks the main thread 40 ms every 250 ms);
+// 4. the server stops mid-play and comes back on the same port: the page reconnects by itself.
+// Each plays tone:1000 and checks, once a second: packets decoded keep increasing, the output's
+// dominant frequency is 1000 Hz ± 1 analyser bin, no underrun (see checkSteadyPlay), buffer near
+// its target, a latency figure; and the recording: 1000 Hz, no gap. Screenshots: tests/browser/out/.
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +19,40 @@ import {
   OUT, freePort, startServer, stopServer, stopAllServers, launchBrowser, watchPage, watchStalls,
   snapshot, waitFor, sleep, loopcastBin, checkSteadyPlay as checkPlay,
 } from './harness.mjs';
+import { startPulse, analyseTone } from './pulse.mjs';
+
+let pulse;
+before(async () => { pulse = await startPulse(); });
+after(() => { if (pulse) pulse.stop(); });
+const browser = (opts = {}) => launchBrowser({ ...opts, env: { ...(opts.env || {}), ...pulse.env } });
+
+// Records `ms` at the sink and checks what a listener would hear: the tone, at a real level, with
+// no gap (an underrun's fade to silence or a skipped buffer shows as ≥ 5 ms of quiet). Printed.
+// `gapless: false` (the <audio> route only) prints the gaps instead of failing on them, and takes
+// the tone within `hzTol`.
+async function checkRecording(label, ms = 5000, { gapless = true, hzTol = 3 } = {}) {
+  const a = analyseTone(await pulse.record(ms));
+  const gapMs = a.gaps.reduce((x, g) => x + g.ms, 0);
+  console.log(`${label}: recorded ${a.seconds.toFixed(2)} s at the sink: ${a.hz.toFixed(1)} Hz, level ${a.level.toFixed(3)}, ` +
+    `${a.gaps.length} gaps (${gapMs} ms) ${JSON.stringify(a.gaps)}`);
+  assert.ok(a.seconds > ms / 1000 - 1, `${label}: only ${a.seconds} s recorded (nothing played?)`);
+  if (gapless) assert.deepEqual(a.gaps, [], `${label}: gaps in what the sink played`);
+  else assert.ok(gapMs < 0.5 * ms, `${label}: silent for ${gapMs} of ${ms} ms`);
+  assert.ok(Math.abs(a.hz - TONE) < hzTol, `${label}: the sink played ${a.hz} Hz, expected ${TONE} ± ${hzTol}`);
+  assert.ok(a.level > 0.05, `${label}: level ${a.level} at the sink`);
+  return a;
+}
+
+// A busy page: the main thread blocked for 40 ms every 250 ms (layout, a GC, a slow script).
+async function makeBusy(page) {
+  await page.addInitScript(() => {
+    setInterval(() => { const t = performance.now(); while (performance.now() - t < 40) { /* busy */ } }, 250);
+  });
+}
+
+// The plain-HTTP name: not a secure context, though it is 127.0.0.1 underneath.
+const PLAIN = { args: ['--host-resolver-rules=MAP loopcast.test 127.0.0.1'] };
+const plainUrl = (port) => `http://loopcast.test:${port}/`;
 
 const TONE = 1000;
 // The pages run at the player's default jitter floor (no ?floor=): the jitter estimator is what
@@ -43,7 +81,7 @@ test('binary is there (a missing binary fails, it does not skip)', () => {
 test('WebCodecs + AudioWorklet: plays the tone steadily', { timeout: 90000 }, async () => {
   const port = await freePort();
   const srv = await startServer(serverArgs(port), { logName: 'webcodecs' });
-  const b = await launchBrowser({ viewport: { width: 390, height: 844 } });
+  const b = await browser({ viewport: { width: 390, height: 844 } });
   try {
     const problems = watchPage(b.page);
     await watchStalls(b.page);
@@ -55,7 +93,9 @@ test('WebCodecs + AudioWorklet: plays the tone steadily', { timeout: 90000 }, as
     const s = await snapshot(b.page);
     assert.equal(s.decoder, 'webcodecs');
     assert.equal(s.output, 'worklet');
+    assert.equal(await b.page.evaluate(() => window.loopcast.worker), true, 'decoding runs in the Worker');
     await checkSteadyPlay(b.page, 'webcodecs+worklet');
+    await checkRecording('webcodecs+worklet');
     await b.page.screenshot({ path: path.join(OUT, 'player-phone.png') });
     await b.page.setViewportSize({ width: 1280, height: 800 });
     await sleep(300);
@@ -66,7 +106,11 @@ test('WebCodecs + AudioWorklet: plays the tone steadily', { timeout: 90000 }, as
     assert.equal(ms.playbackState, 'playing');
     const host = os.hostname().split('.')[0];
     assert.equal(ms.title, `loopcast on ${host || '127.0.0.1'}`, 'titled with the server\'s host name');
-    assert.ok(ms.artwork.length === 1 && ms.artwork[0].endsWith('/icon.svg'), `artwork ${ms.artwork}`);
+    assert.deepEqual(ms.artwork.map((u) => new URL(u).pathname), ['/icon-512.png', '/icon-192.png', '/icon.svg'], `artwork ${ms.artwork}`);
+    for (const u of ms.artwork) {
+      const r = await fetch(u.replace(/^http:\/\/[^/]+/, `http://127.0.0.1:${port}`));
+      assert.ok(r.ok && /^image\//.test(r.headers.get('content-type')), `artwork ${u}: ${r.status} ${r.headers.get('content-type')}`);
+    }
     assert.deepEqual(ms.actions, ['play', 'pause', 'stop']);
     await b.page.evaluate(() => window.loopcast.mediaAction('pause'));
     await waitFor(b.page, () => window.loopcast.state === 'stopped' &&
@@ -92,7 +136,7 @@ test('WebCodecs + AudioWorklet: plays the tone steadily', { timeout: 90000 }, as
 test('Add to Home Screen: the manifest parses and Chromium finds the page installable', { timeout: 60000 }, async () => {
   const port = await freePort();
   const srv = await startServer(serverArgs(port), { logName: 'manifest' });
-  const b = await launchBrowser();
+  const b = await browser();
   try {
     const problems = watchPage(b.page);
     await b.page.goto(`http://127.0.0.1:${port}/`);
@@ -103,6 +147,13 @@ test('Add to Home Screen: the manifest parses and Chromium finds the page instal
     assert.match(r.type, /^application\/manifest\+json/);
     assert.equal(r.body.name, 'loopcast');
     assert.equal(r.body.display, 'standalone');
+    // iOS's Add to Home Screen takes the apple-touch-icon (a PNG), Android the manifest's PNGs
+    const touch = await b.page.evaluate(() => document.querySelector('link[rel=apple-touch-icon]').href);
+    const tr = await fetch(touch);
+    assert.equal(tr.headers.get('content-type'), 'image/png', `${touch}`);
+    const png = Buffer.from(await tr.arrayBuffer());
+    assert.equal(png.readUInt32BE(16), 180, 'apple-touch-icon is 180 px wide');
+    assert.ok(r.body.icons.some((i) => i.sizes === '512x512' && i.type === 'image/png'), 'a 512 px PNG icon');
     const cdp = await b.ctx.newCDPSession(b.page);
     const m = await cdp.send('Page.getAppManifest');
     assert.deepEqual(m.errors, [], `manifest errors: ${JSON.stringify(m.errors)}`);
@@ -115,24 +166,39 @@ test('Add to Home Screen: the manifest parses and Chromium finds the page instal
   }
 });
 
-test('fallback (insecure-context path): WASM decoder + AudioBufferSourceNodes', { timeout: 90000 }, async () => {
+// Phones: the audio leaves through an <audio> element (MediaStreamAudioDestinationNode), so the OS
+// treats it as media and keeps it playing with the screen locked; forced here with ?route=element.
+test('lock-screen route (<audio> element): plays at the sink, the Media Session follows it', { timeout: 90000 }, async () => {
   const port = await freePort();
-  const srv = await startServer(serverArgs(port), { logName: 'fallback' });
-  const b = await launchBrowser({ viewport: { width: 390, height: 844 } });
+  const srv = await startServer(serverArgs(port), { logName: 'route-element' });
+  const b = await browser();
   try {
     const problems = watchPage(b.page);
-    await watchStalls(b.page);
-    await b.page.addInitScript(() => {
-      delete window.AudioDecoder;
-      delete window.AudioWorkletNode;
-      delete window.EncodedAudioChunk;
-    });
-    await startPlaying(b.page, `http://127.0.0.1:${port}/`);
+    await startPlaying(b.page, `http://127.0.0.1:${port}/?route=element`);
+    assert.equal(await b.page.evaluate(() => window.loopcast.route), 'element');
+    assert.equal(await b.page.evaluate(() => document.getElementById('out').paused), false, 'the <audio> element plays');
+    await sleep(3000);
+    // Chromium renders a MediaStream into <audio> through a FIFO of its own, resampled to hold its
+    // level: on the 2-core machine with other work running it ran dry every ~0.5 s (30–60 ms) and
+    // played the 1 kHz tone at up to 1144 Hz; quiet, 0–1 gap per 5 s at 992–1000 Hz (docs/web.md).
+    // This route is for phones' lock screens only: here it must carry the tone to the sink, and
+    // its gaps and pitch are printed, not judged.
+    await checkRecording('element route', 5000, { gapless: false, hzTol: 200 });
     const s = await snapshot(b.page);
-    assert.equal(s.decoder, 'wasm');
-    assert.equal(s.output, 'buffers');
-    await checkSteadyPlay(b.page, 'wasm+buffers');
-    await b.page.screenshot({ path: path.join(OUT, 'player-fallback-phone.png') });
+    console.log(`element route: latency figure ${s.latencyMs?.toFixed(1)} ms, target ${s.targetMs?.toFixed(1)} ms, underruns ${s.underruns}`);
+    assert.equal(await b.page.evaluate(() => window.loopcast.mediaSession.playbackState), 'playing');
+    await b.page.evaluate(() => window.loopcast.mediaAction('pause'));
+    await waitFor(b.page, () => window.loopcast.state === 'stopped' && document.getElementById('out').paused &&
+      window.loopcast.mediaSession.playbackState === 'paused', undefined, 3000, 'paused from the lock screen');
+    await sleep(300);
+    const quiet = analyseTone(await pulse.record(1000));
+    assert.ok(quiet.level < 0.01, `the sink still plays after pause (level ${quiet.level})`);
+    await b.page.evaluate(() => window.loopcast.mediaAction('play'));
+    await waitFor(b.page, () => window.loopcast.state === 'connected' && !document.getElementById('out').paused &&
+      window.loopcast.mediaSession.playbackState === 'playing', undefined, 10000, 'playing again from the lock screen');
+    await sleep(1500);
+    const again = analyseTone(await pulse.record(1500));
+    assert.ok(again.level > 0.05 && Math.abs(again.hz - TONE) < 10, `after play: ${again.hz} Hz at ${again.level}`);
     assert.deepEqual(problems, [], 'console errors / CSP violations');
   } finally {
     await b.close();
@@ -140,10 +206,64 @@ test('fallback (insecure-context path): WASM decoder + AudioBufferSourceNodes', 
   }
 });
 
+test('plain HTTP (a name, not a secure context): WASM in the Worker + AudioBuffers, at the default floor', { timeout: 90000 }, async () => {
+  const port = await freePort();
+  const srv = await startServer(serverArgs(port), { logName: 'plain-http' });
+  const b = await browser({ viewport: { width: 390, height: 844 }, ...PLAIN });
+  try {
+    const problems = watchPage(b.page);
+    await watchStalls(b.page);
+    await startPlaying(b.page, plainUrl(port));
+    assert.equal(await b.page.evaluate(() => window.isSecureContext), false, 'http://loopcast.test is not a secure context');
+    const s = await snapshot(b.page);
+    assert.equal(s.decoder, 'wasm');
+    assert.equal(s.output, 'buffers');
+    assert.equal(await b.page.evaluate(() => window.loopcast.worker), true, 'decoding runs in the Worker');
+    await checkSteadyPlay(b.page, 'wasm+buffers');
+    await checkRecording('wasm+buffers');
+    await b.page.screenshot({ path: path.join(OUT, 'player-plain-http-phone.png') });
+    assert.deepEqual(problems, [], 'console errors / CSP violations');
+  } finally {
+    await b.close();
+    await stopServer(srv);
+  }
+});
+
+// After the first 5 s (the estimator has seen the page's stalls): no underrun and no gap at the
+// sink for 10 s, on both paths, with the page's main thread blocked 40 ms every 250 ms.
+for (const [label, plain] of [['busy webcodecs+worklet', false], ['busy wasm+buffers', true]]) {
+  test(`${label}: a page whose main thread is blocked 40 ms every 250 ms plays without a gap`, { timeout: 90000 }, async () => {
+    const port = await freePort();
+    const srv = await startServer(serverArgs(port), { logName: label.replace(/\W+/g, '-') });
+    const b = await browser(plain ? PLAIN : {});
+    try {
+      const problems = watchPage(b.page);
+      await watchStalls(b.page);
+      await makeBusy(b.page);
+      await startPlaying(b.page, plain ? plainUrl(port) : `http://127.0.0.1:${port}/`);
+      assert.equal(await b.page.evaluate(() => window.loopcast.worker), true);
+      await sleep(5000);
+      const s0 = await snapshot(b.page);
+      await checkRecording(label, 10000);
+      const s1 = await snapshot(b.page);
+      const stalls = await b.page.evaluate(() => window.__loopcastStalls.length);
+      console.log(`${label}: ${s0.output}/${s0.decoder}: underruns ${s0.underruns} → ${s1.underruns}, target ${s1.targetMs.toFixed(1)} ms, ` +
+        `buffer ${s1.bufferMs.toFixed(1)} ms, latency ${s1.latencyMs?.toFixed(1)} ms, main-thread stalls seen ${stalls}`);
+      assert.ok(stalls >= 30, `${label}: the busy script did not block the page (${stalls} stalls)`);
+      assert.equal(s1.underruns, s0.underruns, `${label}: underruns after the first 5 s`);
+      assert.ok(s1.decoded - s0.decoded >= 450, `${label}: decoded ${s0.decoded} → ${s1.decoded} in 10 s`);
+      assert.deepEqual(problems, [], 'console errors / CSP violations');
+    } finally {
+      await b.close();
+      await stopServer(srv);
+    }
+  });
+}
+
 test('server restart mid-play: the page reconnects by itself and plays again', { timeout: 90000 }, async () => {
   const port = await freePort();
   let srv = await startServer(serverArgs(port), { logName: 'restart-1' });
-  const b = await launchBrowser();
+  const b = await browser();
   try {
     await startPlaying(b.page, `http://127.0.0.1:${port}/`);
     await sleep(2000);
@@ -163,6 +283,9 @@ test('server restart mid-play: the page reconnects by itself and plays again', {
     assert.ok(after.decoded - d0 >= 100, `decoded ${d0} → ${after.decoded} in 3 s after reconnecting`);
     assert.ok(Math.abs(after.hz - TONE) <= after.binHz + 1e-9, `after restart: ${after.hz} Hz`);
     assert.ok(after.rms > 0.05, `after restart: level ${after.rms}`);
+    // the latency figure comes back (the decoder restarts its timestamps with the new stream)
+    assert.ok(Number.isFinite(after.latencyMs) && after.latencyMs > 0 && after.latencyMs < 1000,
+      `after restart: latency figure ${after.latencyMs}`);
     assert.equal(after.session, before.session, 'the page kept its session GUID');
   } finally {
     await b.close();

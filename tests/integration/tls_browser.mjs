@@ -14,6 +14,7 @@
 import {
   launchBrowser, watchPage, watchStalls, snapshot, waitFor, checkSteadyPlay,
 } from '../browser/harness.mjs';
+import { startPulse } from '../browser/pulse.mjs';
 
 const argv = process.argv.slice(2);
 const [url, expect] = argv;
@@ -29,7 +30,10 @@ const SAMPLE_S = Number(process.env.LC_TLS_SAMPLE_S || 6);
 let failed = 0;
 const check = (ok, what) => { console.log(`${ok ? 'PASS' : 'FAIL'}: ${what}`); if (!ok) failed++; };
 
+// Chromium plays into a real sound server (a private PulseAudio null sink), as on a phone.
+const pulse = await startPulse();
 const b = await launchBrowser({
+  env: pulse.env,
   trustCa: ca,
   args: map ? [`--host-resolver-rules=MAP ${map} 127.0.0.1`] : [],
 });
@@ -67,5 +71,6 @@ try {
   check(false, e.message);
 } finally {
   await b.close();
+  pulse.stop();
 }
 process.exit(failed ? 1 : 0);

@@ -90,6 +90,9 @@ static void test_stats(void)
     CHECK(m.output == LC_OUTPUT_BUFFERS_ELEMENT);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":\"worklet-element\"}"), 0);
     CHECK(m.output == LC_OUTPUT_WORKLET_ELEMENT);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":\"script\"}"), 0);
+    CHECK(m.output == LC_OUTPUT_SCRIPT);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":\"element\"}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"worker\"}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":1}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"other\"}"), LC_ERR_INVALID);

@@ -183,6 +183,7 @@ async function loadProcessor() {
 async function runWorklet(stall, signal, seconds = 16) {
   const Proc = await loadProcessor();
   const p = new Proc({ processorOptions: { floorMs: 20 } });
+  const ring = p.ring;               // the ring playout the processor hosts (playout-ring.js)
   const rnd = lcg(7);
   const trace = [], audio = [];
   let k = 0, nextW = arrivalMs(0, rnd, stall), frame = 0, underrunsAtEnd = null, skipsAtEnd = null;
@@ -194,11 +195,11 @@ async function runWorklet(stall, signal, seconds = 16) {
     while (nextW <= w) {
       const [l, r] = packet(k * FRAME, signal);
       globalThis.currentFrame = frame;
-      const before = p.w - p.r;
+      const before = ring.w - ring.r;
       p.onMessage({ type: 'pcm', pts: k * FRAME, l, r });
-      if (p.ctl.fillAvg !== null) {
-        trace.push({ w: nextW, fill: p.ctl.fillAvg / 48, target: p.ctl.target / 48, err: (p.ctl.fillAvg - p.ctl.target) / 48,
-          over: p.playing ? (before - p.ctl.target) / 48 : 0 });
+      if (ring.ctl.fillAvg !== null) {
+        trace.push({ w: nextW, fill: ring.ctl.fillAvg / 48, target: ring.ctl.target / 48, err: (ring.ctl.fillAvg - ring.ctl.target) / 48,
+          over: ring.playing ? (before - ring.ctl.target) / 48 : 0 });
       }
       k++;
       nextW = arrivalMs(k, rnd, stall);
@@ -207,15 +208,15 @@ async function runWorklet(stall, signal, seconds = 16) {
     globalThis.currentFrame = frame;
     const o = [new Float32Array(Q), new Float32Array(Q)];
     p.process([], [o]);
-    if (frame >= endFrame && underrunsAtEnd === null) { underrunsAtEnd = p.underruns; skipsAtEnd = p.skips; }
+    if (frame >= endFrame && underrunsAtEnd === null) { underrunsAtEnd = ring.underruns; skipsAtEnd = ring.skips; }
     if (frame >= endFrame + 0.2 * RATE) audio.push(o[0]);
     frame += Q;
   }
   const a = new Float32Array(audio.length * Q);
   audio.forEach((b, i) => a.set(b, i * Q));
   return {
-    trace, audio: a, newUnderruns: p.underruns - underrunsAtEnd, newSkips: p.skips - skipsAtEnd,
-    cutMs: p.ctl.cutSamples / 48, cuts: p.ctl.cuts,
+    trace, audio: a, newUnderruns: ring.underruns - underrunsAtEnd, newSkips: ring.skips - skipsAtEnd,
+    cutMs: ring.ctl.cutSamples / 48, cuts: ring.ctl.cuts,
   };
 }
 

@@ -6,7 +6,7 @@
 // docs/web.md describes the design; window.loopcast is a read-only hook for tests.
 import { sessionStore } from './connection.js';
 import { StreamClient } from './stream-client.js';
-import { WorkletOutput, BufferOutput } from './output.js';
+import { WorkletOutput, BufferOutput, ScriptOutput } from './output.js';
 import { bindMediaSession } from './media-session.js';
 import { connectRoute } from './media-route.js';
 
@@ -83,7 +83,10 @@ function floorMs() {
 function buildGraph() {
   const AC = window.AudioContext || window.webkitAudioContext;
   let ctx;
-  try { ctx = new AC({ sampleRate: STREAM_RATE, latencyHint: 'interactive' }); } catch { ctx = new AC(); }
+  // ?latency=balanced|playback trades latency for a larger device buffer (measured: docs/web.md)
+  const hint = new URLSearchParams(location.search).get('latency');
+  const latencyHint = ['interactive', 'balanced', 'playback'].includes(hint) ? hint : 'interactive';
+  try { ctx = new AC({ sampleRate: STREAM_RATE, latencyHint }); } catch { ctx = new AC(); }
   P.ctx = ctx;
   P.gain = ctx.createGain();
   P.gain.gain.value = volumeToGain(controls.volume, controls.muted);
@@ -101,16 +104,25 @@ function applyGain() {
   P.gain.gain.setTargetAtTime(volumeToGain(controls.volume, controls.muted), P.ctx.currentTime, 0.015);
 }
 
+// The output: the AudioWorklet where there is one (secure pages), else scheduled AudioBuffers
+// (plain HTTP). `?output=buffers|script` picks a plain-HTTP candidate anywhere (docs/web.md has
+// their measurements).
+function outputFactory(opts) {
+  const want = new URLSearchParams(location.search).get('output');
+  if (want === 'script' && ScriptOutput.supported(P.ctx)) return ScriptOutput.create(P.ctx, P.gain, opts);
+  if (want !== 'buffers' && WorkletOutput.supported(P.ctx)) {
+    return WorkletOutput.create(P.ctx, P.gain, opts).catch((e) => {
+      console.warn('AudioWorklet unavailable, using AudioBufferSourceNodes:', e);
+      return BufferOutput.create(P.ctx, P.gain, opts);
+    });
+  }
+  return BufferOutput.create(P.ctx, P.gain, opts);
+}
+
 async function ensureOutput() {
   if (P.output) return P.output;
   if (!P.outputInit) {
-    const opts = { floorMs: floorMs(), onReport: onReport };
-    P.outputInit = (WorkletOutput.supported(P.ctx)
-      ? WorkletOutput.create(P.ctx, P.gain, opts).catch((e) => {
-        console.warn('AudioWorklet unavailable, using AudioBufferSourceNodes:', e);
-        return BufferOutput.create(P.ctx, P.gain, opts);
-      })
-      : BufferOutput.create(P.ctx, P.gain, opts)).then((o) => { P.output = o; return o; });
+    P.outputInit = outputFactory({ floorMs: floorMs(), onReport }).then((o) => { P.output = o; return o; });
   }
   return P.outputInit;
 }

@@ -27,7 +27,12 @@ export function bindMediaSession({ play, stop }) {
         title = newTitle;
         ms.metadata = new MediaMetadata({
           title, artist: 'loopcast',
-          artwork: [{ src: new URL('icon.svg', location.href).href, sizes: 'any', type: 'image/svg+xml' }],
+          // PNGs first: iOS's lock screen shows no SVG artwork
+          artwork: [
+            { src: new URL('icon-512.png', location.href).href, sizes: '512x512', type: 'image/png' },
+            { src: new URL('icon-192.png', location.href).href, sizes: '192x192', type: 'image/png' },
+            { src: new URL('icon.svg', location.href).href, sizes: 'any', type: 'image/svg+xml' },
+          ],
         });
       }
       ms.playbackState = playing ? 'playing' : 'paused';

@@ -9,8 +9,11 @@
 //                           plays when, for latency)
 // WorkletOutput: AudioWorklet + ring (secure contexts). BufferOutput: scheduled
 // AudioBufferSourceNodes (insecure contexts such as http://192.168.x.y, where AudioWorklet does
-// not exist). Both use the same target and drift logic (playout-core.js).
+// not exist). ScriptOutput: the worklet's ring on a ScriptProcessorNode (the other plain-HTTP
+// candidate, `?output=script`; measured against the buffers in docs/web.md). All use the same
+// target and drift logic (playout-core.js).
 import { PlayoutControl, resampleBlock, findCut, splice, STREAM_RATE } from './playout-core.js';
+import { RingPlayout } from './playout-ring.js';
 
 const Q = 128;
 
@@ -33,25 +36,7 @@ export class WorkletOutput {
       processorOptions: { floorMs },
     });
     this.node.connect(dest);
-    const ms = 1000 / ctx.sampleRate;
-    this.node.port.onmessage = (e) => {
-      const s = e.data;
-      if (s.type !== 'stats') return;
-      onReport({
-        playing: s.playing,
-        bufferMs: s.fillAvg === null ? s.fill * ms : s.fillAvg * ms,
-        fillMs: s.fill * ms,
-        targetMs: s.target * ms,
-        jitterMs: s.jitter * ms,
-        lateMs: s.late * ms,
-        underruns: s.underruns,
-        dropped: s.dropped,
-        inserted: s.inserted,
-        skips: s.skips,
-        cutMs: s.cut * ms,
-        playAt: s.pts === null ? null : { pts: s.pts, ctxTime: s.frame / ctx.sampleRate },
-      });
-    };
+    this.node.port.onmessage = (e) => { if (e.data.type === 'stats') onReport(ringReport(e.data, ctx.sampleRate)); };
   }
 
   push(pts, l, r) {
@@ -68,6 +53,58 @@ export class WorkletOutput {
   reset() { this.node.port.postMessage({ type: 'reset' }); }
   setFloorMs(ms) { this.node.port.postMessage({ type: 'floor', ms }); }
   close() { this.node.port.onmessage = null; this.node.disconnect(); }
+}
+
+// A ring's stats (playout-ring.js, in samples and frames) as the page's report (ms, context time).
+function ringReport(s, rate) {
+  const ms = 1000 / rate;
+  return {
+    playing: s.playing,
+    bufferMs: s.fillAvg === null ? s.fill * ms : s.fillAvg * ms,
+    fillMs: s.fill * ms,
+    targetMs: s.target * ms,
+    jitterMs: s.jitter * ms,
+    lateMs: s.late * ms,
+    underruns: s.underruns,
+    dropped: s.dropped,
+    inserted: s.inserted,
+    skips: s.skips,
+    cutMs: s.cut * ms,
+    playAt: s.pts === null ? null : { pts: s.pts, ctxTime: s.frame / rate },
+  };
+}
+
+// The ring playout on the main thread, pulled by a ScriptProcessorNode: no graph change per packet
+// (the buffers path creates and connects a node for each), but every block is computed on the
+// main thread, which a busy page delays. Arrivals are stamped with currentTime, blocks with their
+// playbackTime.
+export class ScriptOutput {
+  static supported(ctx) { return typeof ctx.createScriptProcessor === 'function' && ctx.sampleRate === STREAM_RATE; }
+
+  static async create(ctx, dest, opts) { return new ScriptOutput(ctx, dest, opts); }
+
+  constructor(ctx, dest, { floorMs, onReport, blockSize = 1024 }) {
+    this.kind = 'script';
+    this.ctx = ctx;
+    this.rate = ctx.sampleRate;
+    this.ring = new RingPlayout({ floorMs, rate: this.rate });
+    this.node = ctx.createScriptProcessor(blockSize, 0, 2);
+    this.next = 0;               // the frame after the last block computed
+    this.node.onaudioprocess = (e) => {
+      const L = e.outputBuffer.getChannelData(0), R = e.outputBuffer.getChannelData(1);
+      const frame = Math.round(e.playbackTime * this.rate);
+      for (let q = 0; q < L.length; q += 128) this.ring.render(L.subarray(q, q + 128), R.subarray(q, q + 128), frame + q);
+      this.next = frame + L.length;
+    };
+    this.node.connect(dest);
+    this.timer = setInterval(() => onReport(ringReport(this.ring.stats(this.next), this.rate)), 100);
+  }
+
+  push(pts, l, r) { this.ring.push(Math.round(this.ctx.currentTime * this.rate), pts, l, r); }
+  discontinuity() { this.ring.onMessage({ type: 'discontinuity' }); }
+  reset() { this.ring.reset(); }
+  setFloorMs(ms) { this.ring.ctl.setFloorMs(ms); }
+  close() { clearInterval(this.timer); this.node.onaudioprocess = null; this.node.disconnect(); }
 }
 
 const arrGet = (a, i) => a[i];

@@ -1,223 +1,39 @@
-// playout-worklet.js — the AudioWorkletProcessor 'loopcast-playout' (secure contexts).
-// Owns a ring of decoded stereo samples fed by the stream Worker (over the port the page hands it,
-// {type:'source'}) or the page (message {type:'pcm', pts, l, r}, Float32Array buffers
-// transferred), and plays it out 128 frames per render quantum:
-//   priming  — silence until the fill reaches target + one packet, then a 128-sample fade-in;
-//   playing  — drift control drops/inserts single samples (playout-core.js) to keep the fill
-//              at the target; a fill well above it is caught up by cutting single periods of
-//              the audio (findCut + splice, ≤ 10 %, pitch kept); a fill far above target (a burst
-//              after a stall) is cut with a 128-sample cross-fade;
-//   underrun — the ring ran dry: fade from the last samples to zero over one quantum (no click),
-//              count it, and go back to priming.
-// Every ~100 ms it reports {type:'stats'} to the page: fill, average fill, target, jitter,
-// underruns, corrections, and which stream sample (pts) plays at which context frame (latency).
-import { PlayoutControl, resampleBlock, findCut, splice } from './playout-core.js';
-
-const Q = 128;
-const ringGet = (a, i, cap) => a[i % cap];
+// playout-worklet.js — the AudioWorkletProcessor 'loopcast-playout' (secure contexts): hosts the
+// ring playout (playout-ring.js) on the audio thread. Decoded audio comes from the stream Worker
+// over the port the page hands it ({type:'source', port}) or from the page ({type:'pcm'}, buffers
+// transferred); every ~100 ms it reports {type:'stats', ...ring.stats()} to the page.
+import { RingPlayout } from './playout-ring.js';
 
 class LoopcastPlayout extends AudioWorkletProcessor {
   constructor(options) {
     super();
     const o = (options && options.processorOptions) || {};
-    this.cap = Math.ceil(sampleRate * 4);
-    this.L = new Float32Array(this.cap);
-    this.R = new Float32Array(this.cap);
-    this.w = 0;               // samples ever written (monotonic; ring index = w % cap)
-    this.r = 0;               // samples ever read
-    this.anchors = [];        // {idx, pts}: where the pts sequence (re)starts in the ring
-    this.writePts = null;
-    this.frame = 960;         // last chunk size (one Opus packet)
-    this.ctl = new PlayoutControl({ floorMs: o.floorMs || 20, rate: sampleRate, maxRate: 1 / 256 });
-    this.playing = false;
-    this.fresh = true;        // no audio played since construction / reset()
-    this.settleUntil = 0;     // end of the settling period after a fresh start (context frames)
-    this.fadeIn = 0;
-    this.underruns = 0;
-    this.skips = 0;
-    this.overflows = 0;
-    this.cutWait = 0;         // render quanta until the catch-up searches for a cut again
-    this.last = [0, 0];
-    this.nextReport = 0;
+    this.ring = new RingPlayout({ floorMs: o.floorMs || 20, rate: sampleRate });
     this.source = null;       // the stream Worker's MessagePort, once the page hands it over
+    this.nextReport = 0;
     this.port.onmessage = (e) => this.onMessage(e.data);
   }
 
   onMessage(m) {
-    if (m.type === 'pcm') this.push(m.pts, m.l, m.r);
-    else if (m.type === 'discontinuity') this.ctl.resetJitter();
-    else if (m.type === 'floor') this.ctl.setFloorMs(m.ms);
-    else if (m.type === 'reset') this.reset();
-    else if (m.type === 'source' && m.port) {
+    if (m.type === 'source' && m.port) {
       // The stream Worker's port (output.js sourcePort): decoded audio straight from the Worker.
       if (this.source) this.source.close();
       this.source = m.port;
       this.source.onmessage = (e) => this.onMessage(e.data);
+      return;
     }
-  }
-
-  // Expected end (connection closed, stop): fade out what plays now, empty the ring, prime again.
-  // Not an underrun.
-  reset() {
-    this.r = this.w;
-    this.anchors = [];
-    this.writePts = null;
-    this.ctl.resetJitter();
-    this.ctl.resetFill();
-    if (this.playing) this.fadeOutFrom = this.last.slice();
-    this.playing = false;
-    this.fresh = true;
-  }
-
-  push(pts, l, r) {
-    const n = l.length;
-    const fill = this.w - this.r;
-    this.ctl.arrive(currentFrame, pts, this.playing ? fill : null);
-    if (fill + n > this.cap) { this.r = this.w + n - this.cap; this.overflows++; }
-    if (this.writePts === null || pts !== this.writePts) this.anchors.push({ idx: this.w, pts });
-    let wi = this.w % this.cap;
-    const first = Math.min(n, this.cap - wi);
-    this.L.set(first === n ? l : l.subarray(0, first), wi);
-    this.R.set(first === n ? r : r.subarray(0, first), wi);
-    if (first < n) { this.L.set(l.subarray(first), 0); this.R.set(r.subarray(first), 0); }
-    this.w += n;
-    this.writePts = pts + n;
-    this.frame = n;
-  }
-
-  ptsAt(idx) {
-    const a = this.anchors;
-    while (a.length > 1 && a[1].idx <= idx) a.shift();
-    return a.length ? a[0].pts + (idx - a[0].idx) : null;
+    this.ring.onMessage(m, currentFrame);
   }
 
   process(inputs, outputs) {
     const out = outputs[0];
-    const oL = out[0], oR = out[1] || out[0];
-    let fill = this.w - this.r;
-
-    if (this.fadeOutFrom) {          // after reset(): ramp the last output value to zero
-      const [a, b] = this.fadeOutFrom;
-      for (let i = 0; i < Q; i++) { const g = 1 - i / Q; oL[i] = a * g; oR[i] = b * g; }
-      this.fadeOutFrom = null;
-      this.last = [0, 0];
-      this.report(fill);
-      return true;
+    this.ring.render(out[0], out[1] || out[0], currentFrame);
+    if (currentFrame >= this.nextReport) {
+      this.nextReport = currentFrame + 4800;
+      // the next sample out plays at the next quantum's first frame
+      this.port.postMessage({ type: 'stats', ...this.ring.stats(currentFrame + 128) });
     }
-
-    if (!this.playing) {
-      const target = this.ctl.target;
-      if (fill >= target + this.frame) {
-        this.r += Math.floor(fill - (target + this.frame));   // start exactly at target + 1 packet
-        this.playing = true;
-        this.fadeIn = Q;
-        this.ctl.resetFill();
-        // The arrivals that primed a fresh start include the set-up (context starting, decoder
-        // warming up), not the network: measure jitter from here. After an underrun the history
-        // is kept — it is what explains the underrun.
-        if (this.fresh) {
-          this.ctl.resetTarget();
-          this.fresh = false;
-          this.settleUntil = currentFrame + 2 * sampleRate;
-        }
-        fill = this.w - this.r;
-      } else {
-        this.report(fill);
-        return true;                                         // outputs are zero-filled
-      }
-    }
-
-    if (fill < Q) {                   // underrun: conceal with a fade to silence, re-prime
-      let hl = this.last[0], hr = this.last[1];   // hold the last sample, ramp it down
-      for (let i = 0; i < Q; i++) {
-        if (i < fill) { hl = ringGet(this.L, this.r + i, this.cap); hr = ringGet(this.R, this.r + i, this.cap); }
-        const g = 1 - i / Q;
-        oL[i] = hl * g; oR[i] = hr * g;
-      }
-      this.r = this.w;
-      this.underruns++;
-      this.playing = false;
-      this.ctl.resetFill();
-      this.last = [0, 0];
-      this.report(0);
-      return true;
-    }
-
-    // Settling: for 2 s after a fresh start the audio device, the decoder and the socket are still
-    // warming up (stalls, then catch-up bursts). Any excess over target + 2 packets is cut at
-    // once. At the end the start-up arrivals leave the jitter window (the target they raised
-    // then relaxes slowly, as after any spike, which keeps a margin while the page is young).
-    let settling = false;
-    if (this.settleUntil) {
-      settling = true;
-      if (currentFrame >= this.settleUntil) { this.ctl.resetJitter(); this.settleUntil = 0; }
-    }
-    const excess = fill - (this.ctl.target + this.frame);
-    const margin = settling ? this.frame : 2 * this.frame + 0.15 * sampleRate;
-    if (excess > margin && fill >= excess + 2 * Q) {
-      // A burst far above the target (the network stalled, then delivered everything): jump to
-      // target + 1 packet with a one-quantum cross-fade instead of draining at the drift rate.
-      const jump = Math.floor(excess);
-      for (let i = 0; i < Q; i++) {
-        const g = i / Q;
-        oL[i] = ringGet(this.L, this.r + i, this.cap) * (1 - g) + ringGet(this.L, this.r + jump + i, this.cap) * g;
-        oR[i] = ringGet(this.R, this.r + i, this.cap) * (1 - g) + ringGet(this.R, this.r + jump + i, this.cap) * g;
-      }
-      this.r += jump + Q;
-      this.skips++;
-      this.ctl.resetFill();
-    } else {
-      // Catch-up (playout-core.js): cut one period of the queued audio, in the ring, starting at
-      // the next sample out (a splice starts exactly there, so the output has no step).
-      // (After a miss — no whole period fits the allowed cut yet — the search waits 8 quanta.)
-      const allowed = this.ctl.accelerate(Q);
-      const ov = this.ctl.overlap();
-      const search = allowed && !(this.cutWait > 0 && this.cutWait--);
-      const lag = search ? findCut(this.L, this.R, this.r, this.ctl.spliceMin(),
-        Math.min(this.ctl.spliceMax(), fill - ov - 2 * Q), allowed, ov, this.cap) : 0;
-      if (lag) {
-        splice(this.L, this.r, lag, ov, this.cap);
-        splice(this.R, this.r, lag, ov, this.cap);
-        this.r += lag;
-        fill -= lag;
-        this.ctl.cut(lag);
-      } else if (search) this.cutWait = 8;
-      let c = this.ctl.correction(Q);
-      if (fill < Q + 1) c = Math.min(c, 0);
-      resampleBlock(this.L, this.r, this.cap, oL, 0, Q, c, ringGet);
-      resampleBlock(this.R, this.r, this.cap, oR, 0, Q, c, ringGet);
-      this.r += Q + c;
-    }
-    if (this.fadeIn > 0) {
-      for (let i = 0; i < Q; i++) { const g = Math.min(1, i / this.fadeIn); oL[i] *= g; oR[i] *= g; }
-      this.fadeIn = 0;
-    }
-    this.last = [oL[Q - 1], oR[Q - 1]];
-    this.report(this.w - this.r);
     return true;
-  }
-
-  report(fill) {
-    if (currentFrame < this.nextReport) return;
-    this.nextReport = currentFrame + 4800;
-    this.port.postMessage({
-      type: 'stats',
-      playing: this.playing,
-      fill,
-      fillAvg: this.ctl.fillAvg,
-      target: this.ctl.target,
-      jitter: this.ctl.jitter,
-      late: this.ctl.recentLate,
-      underruns: this.underruns,
-      dropped: this.ctl.dropped,
-      inserted: this.ctl.inserted,
-      skips: this.skips,
-      cut: this.ctl.cutSamples,
-      overflows: this.overflows,
-      // the sample at ring index r is the next one out: it plays at context frame currentFrame+Q
-      frame: currentFrame + Q,
-      pts: this.playing ? this.ptsAt(this.r) : null,
-    });
   }
 }
 
