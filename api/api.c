@@ -108,7 +108,11 @@ static cJSON *session_obj(const lc_session_info *s, const lc_api_live *live)
         !cJSON_AddNumberToObject(o, "packets_sent", (double)l->packets_sent) ||
         !cJSON_AddNumberToObject(o, "packets_dropped", (double)l->packets_dropped) ||
         !(l->delay_ms >= 0 ? cJSON_AddNumberToObject(o, "delay_ms", l->delay_ms)
-                           : cJSON_AddNullToObject(o, "delay_ms")))
+                           : cJSON_AddNullToObject(o, "delay_ms")) ||
+        !(l->decoder ? cJSON_AddStringToObject(o, "decoder", l->decoder)
+                     : cJSON_AddNullToObject(o, "decoder")) ||
+        !(l->output ? cJSON_AddStringToObject(o, "output", l->output)
+                    : cJSON_AddNullToObject(o, "output")))
         goto fail;
     return o;
 fail:

@@ -40,6 +40,8 @@ typedef struct lc_api_live {
     char user_agent[160];
     uint64_t packets_sent, packets_dropped;
     int delay_ms;         /* the page's latest latency report, -1 if unknown */
+    const char *decoder;  /* the page's decoder and output (its `stats`; static strings), NULL */
+    const char *output;   /* until it reports them */
 } lc_api_live;
 
 typedef struct lc_api_hooks {

@@ -89,6 +89,16 @@ static const char *const OUTPUT_NAMES[] = {
     "worklet", "buffers", "none", "worklet-element", "buffers-element", "script", "script-element",
     NULL};
 
+const char *lc_control_decoder_name(lc_control_decoder d)
+{
+    return d > LC_DECODER_UNKNOWN && d <= LC_DECODER_NONE ? DECODER_NAMES[d - 1] : NULL;
+}
+
+const char *lc_control_output_name(lc_control_output o)
+{
+    return o > LC_OUTPUT_UNKNOWN && o <= LC_OUTPUT_SCRIPT_ELEMENT ? OUTPUT_NAMES[o - 1] : NULL;
+}
+
 /* The 1-based index of a JSON string in `names`, or -1 (not a string, not a name). */
 static int name_index(const cJSON *it, const char *const *names)
 {

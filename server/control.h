@@ -82,6 +82,11 @@ int lc_control_parse(const char *buf, size_t len, lc_control_msg *out, char *err
  * "bad_value". */
 const char *lc_control_error_code(int rc);
 
+/* The name a page sends for a decoder / output (docs/protocol.md `stats`), or NULL for
+ * LC_*_UNKNOWN and values out of range. */
+const char *lc_control_decoder_name(lc_control_decoder d);
+const char *lc_control_output_name(lc_control_output o);
+
 /* Formats a JSON number the way JavaScript would read back the same double ("12", "0.5",
  * "1e+300"); NaN/inf (never produced by JSON) become "0". Returns the length written. */
 size_t lc_control_format_number(char *out, size_t cap, double v);

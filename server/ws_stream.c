@@ -494,6 +494,8 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
             snprintf(out->remote, sizeof out->remote, "%s", c->remote);
             snprintf(out->user_agent, sizeof out->user_agent, "%s", c->user_agent);
             out->delay_ms = c->latency_ms > 0 ? (int)(c->latency_ms + 0.5f) : -1;
+            out->decoder = lc_control_decoder_name((lc_control_decoder)c->decoder);
+            out->output = lc_control_output_name((lc_control_output)c->output);
         }
     }
 }

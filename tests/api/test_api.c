@@ -25,6 +25,7 @@ static void live_hook(void *user, const char *id, lc_api_live *out)
     snprintf(out->remote, sizeof out->remote, "127.0.0.1");
     out->packets_sent = 7;
     out->delay_ms = 33;
+    out->decoder = "wasm-worker";
 }
 
 static cJSON *call(const char *method, const char *path, const char *auth, const char *ctype,
@@ -128,6 +129,8 @@ static void test_crud(void)
     CHECK(cJSON_IsFalse(cJSON_GetObjectItem(j, "connected")));
     CHECK_EQ_INT(cJSON_GetObjectItem(j, "packets_sent")->valueint, 7);
     CHECK_EQ_INT(cJSON_GetObjectItem(j, "delay_ms")->valueint, 33);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "decoder")), "wasm-worker"));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(j, "output"))); /* not reported yet */
     CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "created")));
     cJSON_Delete(j);
     /* PUT again replaces: absent fields return to defaults */
@@ -208,6 +211,7 @@ static void test_event_json(void)
     CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "name")), "a\"b"));
     CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "created")), "2025-11-21T18:33:20.123Z"));
     CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "delay_ms")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "decoder")));
     cJSON_Delete(j);
     free(t);
 }

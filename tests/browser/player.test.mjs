@@ -260,6 +260,37 @@ for (const [label, plain] of [['busy webcodecs+worklet', false], ['busy wasm+buf
   });
 }
 
+// Bad input: a browser with neither WebCodecs nor WebAssembly (nor, being plain HTTP, AudioWorklet)
+// cannot decode: the page says so, and its stats tell the server (the API shows decoder 'none').
+test('a browser that cannot decode Opus says so on the page and in its stats', { timeout: 60000 }, async () => {
+  const port = await freePort();
+  const token = 'player-test-token-0123456789';
+  const srv = await startServer([...serverArgs(port), '--api-token', token], { logName: 'no-decoder' });
+  const b = await browser(PLAIN);
+  try {
+    await b.page.addInitScript(() => { delete window.AudioDecoder; delete window.EncodedAudioChunk; delete window.WebAssembly; });
+    await b.page.goto(plainUrl(port));
+    await b.page.click('#play');
+    await waitFor(b.page, () => window.loopcast.decoder === 'none' && window.loopcast.state === 'connected', undefined, 15000, 'decoder none');
+    const msg = await b.page.textContent('#message');
+    assert.match(msg, /no Opus decoder in this browser/, `the page says: ${msg}`);
+    assert.equal(await b.page.isVisible('#message'), true);
+    const id = await b.page.evaluate(() => window.loopcast.session);
+    let sess;
+    for (let i = 0; i < 40; i++) {           // stats go out every 2 s
+      sess = await (await fetch(`http://127.0.0.1:${port}/api/v1/sessions/${id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+      if (sess.decoder) break;
+      await sleep(250);
+    }
+    console.log(`no decoder: the page says "${msg}"; the API: decoder ${sess.decoder}, output ${sess.output}`);
+    assert.equal(sess.decoder, 'none');
+    assert.equal(sess.output, 'buffers');
+  } finally {
+    await b.close();
+    await stopServer(srv);
+  }
+});
+
 test('server restart mid-play: the page reconnects by itself and plays again', { timeout: 90000 }, async () => {
   const port = await freePort();
   let srv = await startServer(serverArgs(port), { logName: 'restart-1' });

@@ -63,7 +63,7 @@ req GET /sessions/$ID -H "$AUTH"; expect 200 - "GET one"
 python3 - "$body" <<'PY' || lc_fail "session body does not match the Session schema: $body"
 import json, sys
 s = json.loads(sys.argv[1])
-for k in "id name volume muted persist created last_seen connected connections remote_address user_agent packets_sent packets_dropped delay_ms".split(): assert k in s, k
+for k in "id name volume muted persist created last_seen connected connections remote_address user_agent packets_sent packets_dropped delay_ms decoder output".split(): assert k in s, k
 PY
 req GET /sessions -H "$AUTH"; expect 200 - "GET /sessions"
 [[ $(jget sessions.0.id) == "\"$ID\"" ]] || lc_fail "list: $body"

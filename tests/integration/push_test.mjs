@@ -150,11 +150,13 @@ else pass(`live fields: ${g.json.packets_sent} packets sent, remote ${g.json.rem
   const still = await api('GET', `sessions/${id}`);
   if (still.json.volume !== 5) fail(`refused set changed the volume to ${still.json.volume}`);
   else pass('refused set messages answer bad_value and change nothing');
-  L2.ws.send(JSON.stringify({ type: 'stats', latency_ms: 87.4, buffer_ms: 40 }));
+  L2.ws.send(JSON.stringify({ type: 'stats', latency_ms: 87.4, buffer_ms: 40, decoder: 'wasm-worker', output: 'buffers-element' }));
   await sleep(100);
   const st = await api('GET', `sessions/${id}`);
   if (st.json.delay_ms !== 87) fail(`delay_ms from stats: ${st.json.delay_ms}`);
   else pass('stats latency shows as the session delay_ms');
+  if (st.json.decoder !== 'wasm-worker' || st.json.output !== 'buffers-element') fail(`decoder/output from stats: ${st.json.decoder} ${st.json.output}`);
+  else pass('stats decoder and output show in the session (wasm-worker, buffers-element)');
 
   // ---- 4. DELETE closes every listener of the session -------------------------------------------
   const pR = E.wait((j) => j.type === 'session.removed' && j.session.id === id);

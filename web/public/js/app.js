@@ -132,9 +132,11 @@ async function ensureClient() {
   if (P.client) return P.client;
   if (!P.clientInit) {
     const port = P.output.kind === 'worklet' ? P.output.sourcePort() : null;
-    // A page without WebCodecs (e.g. deleted by a test) should not get it from the Worker either.
+    // What the page lacks (WebCodecs, WebAssembly) the Worker does not use either: one answer
+    // for "can this browser decode", which tests can reach from the page.
     const forceWasm = typeof window.AudioDecoder !== 'function';
-    P.clientInit = StreamClient.create({ onMessage: onStream, port, forceWasm }).then((c) => { P.client = c; return c; });
+    const noWasm = typeof window.WebAssembly !== 'object';
+    P.clientInit = StreamClient.create({ onMessage: onStream, port, forceWasm, noWasm }).then((c) => { P.client = c; return c; });
   }
   return P.clientInit;
 }
@@ -235,6 +237,10 @@ function onPlayClick() {
   if (P.playing) { stop(); return; }
   // Everything up to resume() runs synchronously inside the click: iOS only unlocks audio
   // for a context created or resumed in the gesture itself.
+  if (!window.AudioContext && !window.webkitAudioContext) {
+    showError('this browser has no Web Audio: it cannot play the stream');
+    return;
+  }
   if (!P.ctx) buildGraph();
   P.ctx.resume();
   const unlock = P.ctx.createBufferSource();   // old iOS also wants a sound started in the gesture

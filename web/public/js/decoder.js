@@ -12,10 +12,12 @@
 
 const US_PER_SAMPLE = 1e6 / 48000;
 
-export async function createDecoder({ sampleRate = 48000, channels = 2, onPcm, forceWasm = false }) {
+// forceWasm / noWasm: the page lacks WebCodecs / WebAssembly, so the Worker should not use its own.
+export async function createDecoder({ sampleRate = 48000, channels = 2, onPcm, forceWasm = false, noWasm = false }) {
   if (!forceWasm && await webCodecsUsable(sampleRate, channels)) {
     return new WebCodecsDecoder(sampleRate, channels, onPcm);
   }
+  if (noWasm) throw new Error('this browser has neither WebCodecs nor WebAssembly');
   return WasmDecoder.create(sampleRate, channels, onPcm);
 }
 

@@ -16,10 +16,11 @@ const COUNTS_EVERY_MS = 100;
 
 export class Pipeline {
   // emit(msg, transfer?): to the page; sink: {pcm(pts, l, r), discontinuity()}
-  constructor({ emit, sink, forceWasm = false }) {
+  constructor({ emit, sink, forceWasm = false, noWasm = false }) {
     this.emit = emit;
     this.sink = sink;
     this.forceWasm = forceWasm;
+    this.noWasm = noWasm;
     this.conn = null;
     this.decoder = null;
     this.decoderKey = '';
@@ -83,7 +84,7 @@ export class Pipeline {
     if (this.decoderKey === key && (this.decoder || this.decoderInit)) return;
     if (this.decoder) { this.decoder.close(); this.decoder = null; }
     this.decoderKey = key;
-    const init = createDecoder({ sampleRate: rate, channels, forceWasm: this.forceWasm, onPcm: (pts, l, r) => {
+    const init = createDecoder({ sampleRate: rate, channels, forceWasm: this.forceWasm, noWasm: this.noWasm, onPcm: (pts, l, r) => {
       if (!this.running) return;
       this.counts.decoded++;
       this.sink.pcm(pts, l, r);

@@ -1,7 +1,7 @@
 // stream-client.js — the page's handle on the pipeline (pipeline.js): in the stream Worker
 // (stream-worker.js) wherever a module Worker starts, else on the page itself (old browsers; a
 // Worker the CSP or an extension blocks). Same messages either way:
-//   const c = await StreamClient.create({ onMessage, port, forceWasm });
+//   const c = await StreamClient.create({ onMessage, port, forceWasm, noWasm });
 //   c.start(base, session); c.stop(); c.send(obj); c.worker (true: decoding runs in the Worker)
 // onMessage(msg) gets what pipeline.js emits, plus {type:'pcm', pts, l, r} and
 // {type:'discontinuity'} when there is no `port` (the page schedules the audio itself). `port`:
@@ -11,10 +11,10 @@ import { Pipeline } from './pipeline.js';
 const WORKER_START_MS = 3000;   // a module Worker that has not said 'ready' by then never will
 
 export class StreamClient {
-  static async create({ onMessage, port = null, forceWasm = false }) {
+  static async create({ onMessage, port = null, forceWasm = false, noWasm = false }) {
     const w = await startWorker(onMessage);
     if (w) {
-      w.postMessage({ type: 'init', port, forceWasm }, port ? [port] : []);
+      w.postMessage({ type: 'init', port, forceWasm, noWasm }, port ? [port] : []);
       return new StreamClient(w, null);
     }
     const sink = port
@@ -22,7 +22,7 @@ export class StreamClient {
         discontinuity: () => port.postMessage({ type: 'discontinuity' }) }
       : { pcm: (pts, l, r) => onMessage({ type: 'pcm', pts, l, r }),
         discontinuity: () => onMessage({ type: 'discontinuity' }) };
-    return new StreamClient(null, new Pipeline({ emit: onMessage, sink, forceWasm }));
+    return new StreamClient(null, new Pipeline({ emit: onMessage, sink, forceWasm, noWasm }));
   }
 
   constructor(worker, pipe) {

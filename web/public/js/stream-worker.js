@@ -2,7 +2,7 @@
 // the pipeline (WebSocket → sequence check → Opus decoder, pipeline.js) off the page's main
 // thread, so a page busy with layout, a GC or a slow script delays neither the socket nor the
 // decoder. Messages from the page:
-//   {type:'init', port?, forceWasm}  port: a MessagePort into the AudioWorklet (secure path); decoded
+//   {type:'init', port?, forceWasm, noWasm}  port: a MessagePort into the AudioWorklet (secure path); decoded
 //                                     audio then goes there directly. Without one it comes back to
 //                                     the page as {type:'pcm'} (scheduled AudioBuffers).
 //   {type:'start', base, session}, {type:'stop'}, {type:'send', obj}
@@ -23,7 +23,7 @@ self.onmessage = (e) => {
   switch (m.type) {
     case 'init':
       if (!pipe) {
-        pipe = new Pipeline({ emit: (msg) => self.postMessage(msg), sink: sinkTo(m.port || self), forceWasm: !!m.forceWasm });
+        pipe = new Pipeline({ emit: (msg) => self.postMessage(msg), sink: sinkTo(m.port || self), forceWasm: !!m.forceWasm, noWasm: !!m.noWasm });
       }
       break;
     case 'start': if (pipe) pipe.start(m); break;
