@@ -323,6 +323,7 @@ int lc_server_run(lc_server *srv)
            srv->cfg.port, srv->cfg.tls_cert ? "HTTPS/WSS" : "HTTP/WS",
            srv->web_root_real ? srv->web_root_real : "built in", LC_STREAM_PROTOCOL);
     log_urls(srv);
+    lc_join_print(srv); /* the first LAN URL's QR code, right under the URLs (join.c) */
     /* a service gets no firewall prompt: --service install added the rule instead */
     if (srv->cfg.service != LC_SERVICE_RUN && *lc_plat_text(LC_TEXT_FIREWALL))
         lc_log(LC_LOG_INFO, LC_LOG_MOD, "%s", lc_plat_text(LC_TEXT_FIREWALL));
