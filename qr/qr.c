@@ -14,6 +14,16 @@
 #include <string.h>
 
 #include "common.h"
+#include "platform.h"
+
+/* libqrencode fills its Reed-Solomon tables lazily, one per ECC length, under a pthread mutex
+ * only when it was built with pthreads. The Windows build has no winpthreads (loopcast's threads
+ * are Win32's; deploy/windows/build.sh builds it without), so encodes are serialised here, on
+ * every platform alike: they are rare (start-up, an /admin visit) and take well under a ms. */
+static lc_once encode_once = LC_ONCE_INIT;
+static lc_mutex *encode_lock; /* created once, never freed: it lives as long as the process */
+
+static void encode_lock_create(void) { (void)lc_mutex_create(&encode_lock, LC_MUTEX_PLAIN); }
 
 struct lc_qr {
     QRcode *code; /* width × width bytes, bit 0 of each = dark */
@@ -34,10 +44,18 @@ int lc_qr_encode(lc_qr **out, const char *text)
         return LC_ERR_NOMEM;
     /* Version 0: the smallest that fits. 8-bit mode, case-sensitive: a URL's bytes as they are
      * (the alphanumeric mode would upper-case them). */
+    lc_once_run(&encode_once, encode_lock_create);
+    if (!encode_lock) {
+        rc = LC_ERR_NOMEM;
+        goto fail;
+    }
+    lc_mutex_lock(encode_lock);
     errno = 0;
     qr->code = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    int err = errno;
+    lc_mutex_unlock(encode_lock);
     if (!qr->code) {
-        rc = errno == ENOMEM ? LC_ERR_NOMEM : errno == ERANGE ? LC_ERR_LIMIT : LC_ERR_INVALID;
+        rc = err == ENOMEM ? LC_ERR_NOMEM : err == ERANGE ? LC_ERR_LIMIT : LC_ERR_INVALID;
         goto fail;
     }
     *out = qr;

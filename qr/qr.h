@@ -17,8 +17,9 @@
  *                  <img src="data:image/svg+xml,..."> under a strict Content-Security-Policy.
  *
  * Errors: negative LC_ERR_* (lc_strerror names them); LC_ERR_LIMIT for a text longer than
- * LC_QR_TEXT_MAX bytes, LC_ERR_INVALID for NULL or "". An lc_qr is immutable once encoded: any
- * thread may draw it.
+ * LC_QR_TEXT_MAX bytes, LC_ERR_INVALID for NULL or "". Threads: lc_qr_encode may be called from
+ * any thread (encodes are serialised inside); an lc_qr is immutable once encoded: any thread may
+ * draw it.
  */
 #ifndef LC_QR_H
 #define LC_QR_H

@@ -304,11 +304,13 @@ build_one() { # name dir version
       write_pc libwebsockets libwebsockets "$uv" "-I\${includedir}" \
         "-L\${libdir} -lwebsockets_static -lssl -lcrypto $SYSLIBS -liphlpapi -lpsapi -luserenv" ;;
     qrencode)
-      # the library only: the qrencode tool would need libpng. Its mutex (winpthreads) guards
-      # the Reed-Solomon tables' one-time set-up.
-      cmake -S "$d" -B "$d/_build" "${CMAKE_DEP[@]}" -DWITH_TOOLS=NO -DWITH_TESTS=NO
+      # the library only: the qrencode tool would need libpng. No pthreads: loopcast.exe links
+      # no winpthreads (libwinpthread-1.dll is not part of Windows); qr/qr.c serialises the
+      # encodes that libqrencode's pthread mutex would otherwise guard.
+      cmake -S "$d" -B "$d/_build" "${CMAKE_DEP[@]}" -DWITH_TOOLS=NO -DWITH_TESTS=NO \
+        -DCMAKE_DISABLE_FIND_PACKAGE_Threads=ON
       cmake --build "$d/_build" -j"$JOBS" && cmake --install "$d/_build"
-      write_pc libqrencode libqrencode "$uv" "-I\${includedir}" "-L\${libdir} -lqrencode -lpthread" ;;
+      write_pc libqrencode libqrencode "$uv" "-I\${includedir}" "-L\${libdir} -lqrencode" ;;
     *) die "deps.list: no build recipe for '$n' (build system '${KIND[$n]}'): add one to build_one" ;;
   esac
 }
@@ -384,6 +386,14 @@ fi
 # ---- the tree ----------------------------------------------------------------------------------
 t=$(date +%s.%N)
 say "configure $BUILD"
+# pkg_check_modules keeps what it found in the CMake cache (pkgcfg_lib_*), whatever the prefix
+# passed now: a build folder configured against another prefix (a library added or rebuilt since)
+# would go on linking the old one's archives. .lc-deps-prefix says which one it was.
+if [[ -f "$BUILD/CMakeCache.txt" && "$(cat "$BUILD/.lc-deps-prefix" 2>/dev/null)" != "$PREFIX" ]]; then
+  echo "    configured before against another dependency prefix (or an older build.sh): afresh"
+  rm -f "$BUILD/CMakeCache.txt"
+fi
+mkdir -p "$BUILD" && echo "$PREFIX" >"$BUILD/.lc-deps-prefix"
 if ! cmake -S "$SRC" -B "$BUILD" -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DLC_WIN_DEPS_PREFIX="$PREFIX" \
      >"$CACHE/logs/configure.log" 2>&1; then
   tail -40 "$CACHE/logs/configure.log"; die "cmake configure of the tree failed"
@@ -427,7 +437,7 @@ sed 's/$/\r/' "$HERE/README-windows.txt" >"$Z/README-windows.txt" # Notepad-frie
 for n in "${NAMES[@]}"; do
   v=${GOT[$n]#*:}; uv=${v%-*}; pkg=${PKG[$n]}
   orig=$(ls "$CACHE/src/${pkg}_${uv}".orig.tar.* 2>/dev/null | head -1)
-  deb=$(ls "$CACHE/src/${pkg}_${v}".debian.tar.* 2>/dev/null | head -1)
+  deb=$(ls "$CACHE/src/${pkg}_${v}".debian.tar.* 2>/dev/null | head -1 || true) # none: upstream_only()
   [[ -n "$orig" ]] || die "licences: no source tarballs of $pkg $v in $CACHE/src"
   if [[ -z "$deb" ]]; then # upstream_only(): the same record, from the installed -dev package
     [[ "${LINUXV[$n]}" == "${GOT[$n]}" && -f /usr/share/doc/${DEV[$n]}/copyright ]] \
