@@ -31,7 +31,8 @@ prev=$(grep -B1 'scan to listen:' "$LC_TMP/text.log" | head -1)
 ! grep -q $'\x1b' "$LC_TMP/text.log" || lc_fail "escape codes in a log that is not a terminal"
 got=$(python3 "$HERE/qr_decode.py" "$LC_TMP/text.log") || lc_fail "the plain drawing does not decode"
 [[ $got == "$first" ]] || lc_fail "plain drawing decodes to '$got', expected '$first'"
-lc_pass "text log: the plain QR drawing under the URLs decodes to $first (zbarimg)"
+[[ $(curl -fsS --max-time 5 "${first}healthz") == ok ]] || lc_fail "the URL the QR code shows does not answer: $first"
+lc_pass "text log: the plain QR drawing under the URLs decodes to $first (zbarimg), which answers"
 
 # ---- 5. GET /api/v1/join (same server) ------------------------------------------------------------
 base="http://127.0.0.1:$port/api/v1/join"

@@ -3,8 +3,9 @@
 # private PulseAudio), driven from Linux the way Windows users and their phones would:
 #   1. the platform layer: test_platform_io.exe (paths, whole files, rename, the private DACL,
 #      addresses, UTF-8 argv) passes under Wine
-#   1b. on every interface: the console shows the first LAN URL's QR code under the URLs, and
-#      zbarimg reads that URL from it (tests/qr/qr_decode.py draws the rows as a terminal would)
+#   1b. on every interface (no --bind): the console shows the first LAN URL's QR code under the
+#      URLs, zbarimg reads that URL from it (tests/qr/qr_decode.py draws the rows as a terminal
+#      would), and that IPv4 URL answers (the IPv6 socket takes IPv4: Windows' default is v6 only)
 #   2. tone:1000: a generated token saved in the state folder (the log says who may read it);
 #      /healthz, /readyz, /metrics (promtool); a Linux WebSocket client decodes 1000 Hz, packets
 #      consecutive; 500 concurrent listeners, none refused or stalled (their rate is printed); the API
@@ -117,12 +118,13 @@ mkdir -p "$WORK/qrstate"
 wine "$EXE" --port "$QPORT" --source tone:440 --state-dir "$(winepath -w "$WORK/qrstate")" \
   >"$WORK/qr.out" 2>"$WORK/qr.log" &
 SRV_PID=$!
-if lc_wait_http "http://127.0.0.1:$QPORT/healthz" 30; then
+if lc_wait_http "http://127.0.0.1:$QPORT/healthz" 30; then # IPv4 loopback: the dual-stack socket
   tr -d '\r' <"$WORK/qr.log" >"$WORK/qr.txt"
   first=$(sed -n 's/.*listener page: \([^ ]*\) .*/\1/p' "$WORK/qr.txt" | grep -v '://127\.' | head -1)
   got=$(python3 "$SRC/tests/qr/qr_decode.py" "$WORK/qr.txt")
-  if [[ -n "$first" && "$got" == "$first" ]] && grep -q "scan to listen: $first " "$WORK/qr.txt"; then
-    pass "the console's QR code decodes to the first LAN URL, $first"
+  if [[ -n "$first" && "$got" == "$first" ]] && grep -q "scan to listen: $first " "$WORK/qr.txt" \
+     && [[ "$(curl -fsS --max-time 5 "${first}healthz")" == ok ]]; then
+    pass "the console's QR code decodes to the first LAN URL, $first, which answers"
   else
     fail "QR code on the console: first LAN URL '$first', decoded '$got'"; cat "$WORK/qr.txt"
   fi
