@@ -292,6 +292,21 @@ static bool is_json(const char *ct)
     return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
+/* Only URLs the server chose (its own addresses): the request names none, so nobody can make
+ * the server encode text of their choosing. */
+static void get_join(lc_api *api, lc_api_response *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && api->hooks.join)
+        api->hooks.join(api->hooks.user, o);
+    if (o && !cJSON_GetObjectItemCaseSensitive(o, "urls"))
+        cJSON_AddArrayToObject(o, "urls");
+    if (!o)
+        api_error(r, 500, "internal", "out of memory");
+    else
+        respond(r, 200, o);
+}
+
 static void get_status(lc_api *api, lc_api_response *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -429,6 +444,13 @@ void lc_api_handle(lc_api *api, const lc_api_request *req, lc_api_response *r)
             return;
         }
         get_status(api, r);
+    } else if (!strcmp(rest, "join")) {
+        if (strcmp(req->method, "GET")) {
+            r->allow = "GET";
+            api_error(r, 405, "method_not_allowed", "use GET on /api/v1/join");
+            return;
+        }
+        get_join(api, r);
     } else if (!strcmp(rest, "sessions") || !strcmp(rest, "sessions/")) {
         if (strcmp(req->method, "GET")) {
             r->allow = "GET";

@@ -6,6 +6,7 @@
  * every error is unit-tested and fuzzed without a socket, and the server's HTTP glue stays small.
  *
  *   GET    /api/v1/status              version, uptime, source, codec, listener counts
+ *   GET    /api/v1/join                the listener page's LAN URLs, each with its QR code (SVG)
  *   GET    /api/v1/sessions            every session
  *   GET    /api/v1/sessions/{id}       one session
  *   PATCH  /api/v1/sessions/{id}       {"volume":0..100, "muted":bool, "name":"..."} (any subset)
@@ -50,6 +51,9 @@ typedef struct lc_api_hooks {
     void (*live)(void *user, const char *id, lc_api_live *out);
     /* Appends the server's status fields to `obj` (a cJSON object). Optional. */
     void (*status)(void *user, void *cjson_obj);
+    /* Adds "urls": the LAN URLs of the listener page with their QR codes (GET /api/v1/join).
+     * Optional: without it the list is empty. */
+    void (*join)(void *user, void *cjson_obj);
 } lc_api_hooks;
 
 typedef struct lc_api lc_api;

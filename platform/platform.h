@@ -61,6 +61,10 @@ int lc_plat_gmtime(int64_t unix_s, lc_plat_tm *out);
 /* Writes `len` bytes to standard error in one system call (a log line is never interleaved with
  * another thread's). Failures are ignored: there is nowhere left to report them. */
 void lc_plat_write_stderr(const char *buf, size_t len);
+/* Whether standard error is a terminal that shows colour escapes (SGR) and UTF-8 text: POSIX
+ * isatty(); Windows a console, whose virtual-terminal processing this switches on (Windows 10+;
+ * false where it cannot). Logs going to a file, a pipe, journald or a container runtime: false. */
+bool lc_plat_stderr_is_terminal(void);
 
 /* ---- durable files ----------------------------------------------------------------------- */
 

@@ -59,6 +59,8 @@ void lc_plat_write_stderr(const char *buf, size_t len)
     (void)r; /* nowhere left to report a failed log write */
 }
 
+bool lc_plat_stderr_is_terminal(void) { return isatty(STDERR_FILENO) == 1; }
+
 /* ---- durable files ----------------------------------------------------------------------- */
 
 int lc_plat_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)

@@ -18,6 +18,7 @@
 #include <aclapi.h>
 #include <process.h>
 #include <shlobj.h> /* SHGetKnownFolderPath */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,9 +113,32 @@ int lc_plat_gmtime(int64_t unix_s, lc_plat_tm *out)
 void lc_plat_write_stderr(const char *buf, size_t len)
 {
     HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
-    DWORD w;
-    if (h && h != INVALID_HANDLE_VALUE)
-        (void)WriteFile(h, buf, (DWORD)len, &w, NULL); /* nowhere left to report a failure */
+    DWORD w, mode;
+    if (!h || h == INVALID_HANDLE_VALUE)
+        return;
+    /* A console shows bytes in its code page (rarely UTF-8): our UTF-8 text (an em dash, the QR
+     * code's half blocks) goes to it as UTF-16 instead. Files and pipes get the bytes. */
+    if (GetConsoleMode(h, &mode) && len < INT_MAX) {
+        int n = MultiByteToWideChar(CP_UTF8, 0, buf, (int)len, NULL, 0);
+        wchar_t *ws = n > 0 ? malloc((size_t)n * sizeof *ws) : NULL;
+        if (ws && MultiByteToWideChar(CP_UTF8, 0, buf, (int)len, ws, n) == n &&
+            WriteConsoleW(h, ws, (DWORD)n, &w, NULL)) {
+            free(ws);
+            return;
+        }
+        free(ws); /* out of memory: the bytes as they are beat nothing */
+    }
+    (void)WriteFile(h, buf, (DWORD)len, &w, NULL); /* nowhere left to report a failure */
+}
+
+bool lc_plat_stderr_is_terminal(void)
+{
+    HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
+    DWORD mode;
+    if (!h || h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode))
+        return false;
+    return (mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING) ||
+           SetConsoleMode(h, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING);
 }
 
 /* ---- durable files ----------------------------------------------------------------------- */

@@ -38,6 +38,8 @@ static void status_hook(void *user, void *obj)
     cJSON_AddNumberToObject(o, "listeners", srv->listeners);
 }
 
+static void join_hook(void *user, void *obj) { lc_join_add_json(user, obj); }
+
 /* ---- creation ------------------------------------------------------------------------------ */
 
 /* State directory: --state-dir, else the XDG default; locked against a second server. */
@@ -73,7 +75,7 @@ int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen)
 {
     char tok[LC_CONFIG_TOKEN_MAX + 1], note[256];
     lc_sessions_config sc;
-    lc_api_hooks hooks = {.user = srv, .live = live_hook, .status = status_hook};
+    lc_api_hooks hooks = {.user = srv, .live = live_hook, .status = status_hook, .join = join_hook};
     int rc;
 
     srv->lws_thread = lc_thread_id();

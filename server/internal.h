@@ -216,6 +216,12 @@ bool lc_wire_add_codec(struct cJSON *parent, lc_server *srv);
 /* The `source` message {"type":"source",uri,state,error} (malloc'd), NULL on OOM. */
 char *lc_wire_source_msg(lc_server *srv);
 
+/* join.c: the LAN URLs as QR codes (issue 13). lc_join_print: after the URLs at start-up, the
+ * first one drawn on the console (text logs only). lc_join_add_json: "urls":[{url, interface,
+ * qr_svg}] into a cJSON object, for GET /api/v1/join. */
+void lc_join_print(const lc_server *srv);
+void lc_join_add_json(const lc_server *srv, void *obj);
+
 /* api_http.c: the server's glue to session/ and api/. */
 int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen);
 bool lc_api_http_is_api(const char *url);

@@ -141,6 +141,11 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8; /* text frames must be UTF-8 (RFC 6455) */
     if (cfg->bind && !strchr(cfg->bind, ':') && strchr(cfg->bind, '.'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 literal binds v4 only */
+    else if (!cfg->bind)
+        /* Every interface: one IPv6 socket that takes IPv4 too (IPV6_V6ONLY off). Linux's
+         * default already; Windows' (and Wine's) is v6 only, which left the IPv4 LAN URLs, the
+         * ones phones use and the QR code shows, refusing connections. */
+        info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY;
     if (cfg->tls_cert) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
@@ -323,6 +328,7 @@ int lc_server_run(lc_server *srv)
            srv->cfg.port, srv->cfg.tls_cert ? "HTTPS/WSS" : "HTTP/WS",
            srv->web_root_real ? srv->web_root_real : "built in", LC_STREAM_PROTOCOL);
     log_urls(srv);
+    lc_join_print(srv); /* the first LAN URL's QR code, right under the URLs (join.c) */
     /* a service gets no firewall prompt: --service install added the rule instead */
     if (srv->cfg.service != LC_SERVICE_RUN && *lc_plat_text(LC_TEXT_FIREWALL))
         lc_log(LC_LOG_INFO, LC_LOG_MOD, "%s", lc_plat_text(LC_TEXT_FIREWALL));

@@ -11,8 +11,9 @@
 #    mingw-w64 into a prefix outside the tree:
 #        /var/cache/loopcast-win/deps-KEY       (~/.cache/loopcast-win/ if /var/cache is not writable;
 #                                                LC_WIN_CACHE overrides)
-#    KEY hashes deps.list, our patches, this script's recipes and the compiler version, so the second run
-#    finds everything built and takes seconds. A deb-src entry for the configured Debian suites is
+#    KEY chains one key per dependency (its deps.list line, recipe and patches, the shared recipe
+#    code, the compiler, the key before it), so the second run finds everything built and takes
+#    seconds, and a library appended to deps.list builds alone on a copy of the prefix before it. A deb-src entry for the configured Debian suites is
 #    added when missing (/etc/apt/sources.list.d/loopcast-deb-src.sources) and `apt-get update`
 #    runs once then. Sources and binaries stay in the cache: never in the tree.
 # 2. The tree: cmake -S . -B build-win with the toolchain file deploy/windows/mingw-w64-deps.cmake
@@ -74,20 +75,55 @@ elif mkdir -p /var/cache/loopcast-win 2>/dev/null && [[ -w /var/cache/loopcast-w
 else CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/loopcast-win
 fi
 mkdir -p "$CACHE/src" "$CACHE/logs"
-KEY=$({
-  cat "$DEPS_LIST"
-  sed '/^# ==== end of the dependency recipes/q' "$0" # the recipes, not the tree part below
-  if ((PATCHES)); then
-    find "$HERE/patches" -type f -name '*.patch' 2>/dev/null | LC_ALL=C sort | while read -r p; do
-      echo "${p#"$HERE"/}"; cat "$p"; done
-  else echo no-patches; fi
-  $TRIPLE-gcc --version | head -1
-} | sha256sum | cut -c1-16)
+# One key per dependency, chained: a dependency's key hashes the key of the one before it, its own
+# deps.list line, its recipe (its arm of build_one), its patches, what every recipe shares (the
+# .pc writer, configure and CMake options) and the compiler. The prefix is named by the last key, so it holds exactly what the list builds; a list
+# that only appends (a new library at the end) starts from a copy of the longest prefix already
+# built for its first entries and builds only the new ones.
+COMMON_RECIPE=$(sed -n '/^# ---- .pc files/,/^build_one() {/p' "$0") # what the recipes share
+COMPILER=$($TRIPLE-gcc --version | head -1)
+recipe_of() { awk -v pat="    $1)" 'index($0, pat) == 1 { on = 1 } on { print } on && /;;[[:space:]]*$/ { exit }' "$0"; }
+declare -A DKEY
+prev=""
+for n in "${NAMES[@]}"; do
+  DKEY[$n]=$({
+    echo "$prev"
+    awk -v n="$n" '$1 == n' "$DEPS_LIST"
+    recipe_of "$n"
+    if ((PATCHES)); then
+      find "$HERE/patches/$n" -type f -name '*.patch' 2>/dev/null | LC_ALL=C sort | while read -r p; do
+        echo "${p#"$HERE"/}"; cat "$p"; done
+    else echo no-patches; fi
+    echo "$COMMON_RECIPE"
+    echo "$COMPILER"
+  } | sha256sum | cut -c1-16)
+  prev=${DKEY[$n]}
+done
+KEY=$prev
 PREFIX=$CACHE/deps-$KEY
 WORK=$CACHE/work-$KEY
-mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include"
 exec 8>"$CACHE/lock-$KEY"
 flock 8 # two runs never build into one prefix at once
+# A new prefix starts as a copy of the longest complete one built for the same first entries
+# (complete: it has the stamp of its last dependency). Its .pc, .la and CMake files name their
+# prefix: rewritten to the new one.
+if [[ ! -d "$PREFIX" ]]; then
+  last=$((${#NAMES[@]} - 1))
+  for ((i = last - 1; i >= 0; i--)); do
+    seed=$CACHE/deps-${DKEY[${NAMES[$i]}]}
+    [[ -f "$seed/.built-${NAMES[$i]}" ]] || continue
+    say "dependencies: starting from $seed (${NAMES[*]:0:i+1})"
+    exec 9>"$CACHE/lock-${DKEY[${NAMES[$i]}]}"
+    flock -s 9 # not while a run is still building into it
+    rm -rf "$PREFIX.tmp"
+    cp -a "$seed" "$PREFIX.tmp"
+    exec 9>&-
+    grep -rlIF "$seed" "$PREFIX.tmp" | while read -r f; do sed -i "s|$seed|$PREFIX|g" "$f"; done
+    mv "$PREFIX.tmp" "$PREFIX"
+    break
+  done
+fi
+mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include"
 say "dependencies: $PREFIX"
 
 # ---- what the Linux build links ----------------------------------------------------------------
@@ -157,6 +193,38 @@ candidates() {
   for v in "${all[@]}"; do dpkg --compare-versions "$v" lt "$want" && echo "$v"; done | sort -rV
 }
 
+# upstream_only DSC: true when everything the .dsc lists but its debian.tar is here and matches
+# its SHA-256. A mirror that serves a package's upstream tarball and not Debian's packaging (seen
+# for qrencode 4.1.1-1) then still gives a checked build, of the upstream source alone: unpack()
+# says so, and the zip takes Debian's copyright record from the installed -dev package instead.
+upstream_only() {
+  local dsc=$1 dir sum size f rest=0
+  [[ -f "$dsc" ]] || return 1
+  dir=$(dirname "$dsc")
+  while read -r sum size f; do
+    case $f in
+      *.debian.tar.*) [[ ! -f "$dir/$f" ]] || return 1 ;;
+      *) echo "$sum  $dir/$f" | sha256sum -c --status - || return 1; rest=1 ;;
+    esac
+  done < <(sed -n '/^Checksums-Sha256:/,/^[^ ]/{/^ /p}' "$dsc")
+  ((rest))
+}
+
+# unpack NAME VERSION DIR LOG: Debian's source package, or its checked upstream tarball alone
+unpack() {
+  local n=$1 v=$2 d=$3 log=$4 dsc orig
+  dsc=$CACHE/src/${PKG[$n]}_${v#*:}.dsc
+  if upstream_only "$dsc"; then
+    orig=$(ls "$CACHE/src/${PKG[$n]}_$(uv_of "$v")".orig.tar.* | head -1)
+    echo "warning: $n: this mirror serves no Debian packaging for $v: building the upstream tarball" \
+         "(SHA-256 checked against the .dsc) without Debian's patches" >&2
+    mkdir -p "$d" && tar -xf "$orig" -C "$d" --strip-components=1 >>"$log" 2>&1
+  else
+    dpkg-source --no-check -x "$dsc" "$d" >>"$log" 2>&1
+  fi
+}
+uv_of() { local v=${1#*:}; echo "${v%-*}"; }
+
 # fetch NAME: sets GOTV to the version downloaded into $CACHE/src
 fetch() {
   local n=$1 pkg=${PKG[$1]} v dsc
@@ -166,8 +234,10 @@ fetch() {
     [[ -n "$v" ]] || continue
     dsc=$CACHE/src/${pkg}_${v#*:}.dsc
     if [[ ! -f "$dsc" ]]; then
-      (cd "$CACHE/src" && apt-get source --download-only -q "$pkg=$v") >>"$CACHE/logs/fetch-$n.log" 2>&1 \
-        || { echo "    $pkg $v: download failed (see $CACHE/logs/fetch-$n.log)"; rm -f "$dsc"; continue; }
+      if ! (cd "$CACHE/src" && apt-get source --download-only -q "$pkg=$v") >>"$CACHE/logs/fetch-$n.log" 2>&1 \
+         && ! upstream_only "$dsc"; then
+        echo "    $pkg $v: download failed (see $CACHE/logs/fetch-$n.log)"; rm -f "$dsc"; continue
+      fi
     fi
     GOTV=$v
     return 0
@@ -233,6 +303,14 @@ build_one() { # name dir version
       rm -f "$PREFIX/lib/pkgconfig/libwebsockets_static.pc"
       write_pc libwebsockets libwebsockets "$uv" "-I\${includedir}" \
         "-L\${libdir} -lwebsockets_static -lssl -lcrypto $SYSLIBS -liphlpapi -lpsapi -luserenv" ;;
+    qrencode)
+      # the library only: the qrencode tool would need libpng. No pthreads: loopcast.exe links
+      # no winpthreads (libwinpthread-1.dll is not part of Windows); qr/qr.c serialises the
+      # encodes that libqrencode's pthread mutex would otherwise guard.
+      cmake -S "$d" -B "$d/_build" "${CMAKE_DEP[@]}" -DWITH_TOOLS=NO -DWITH_TESTS=NO \
+        -DCMAKE_DISABLE_FIND_PACKAGE_Threads=ON
+      cmake --build "$d/_build" -j"$JOBS" && cmake --install "$d/_build"
+      write_pc libqrencode libqrencode "$uv" "-I\${includedir}" "-L\${libdir} -lqrencode" ;;
     *) die "deps.list: no build recipe for '$n' (build system '${KIND[$n]}'): add one to build_one" ;;
   esac
 }
@@ -254,8 +332,7 @@ for n in "${NAMES[@]}"; do
   rm -rf "$d"; mkdir -p "$WORK"
   log=$CACHE/logs/$KEY-$n.log
   : >"$log"
-  dpkg-source --no-check -x "$CACHE/src/${PKG[$n]}_${v#*:}.dsc" "$d" >>"$log" 2>&1 \
-    || { tail -20 "$log"; die "$n: dpkg-source -x failed"; }
+  unpack "$n" "$v" "$d" "$log" || { tail -20 "$log"; die "$n: unpacking the source failed"; }
   if ((PATCHES)); then
     for p in "$HERE/patches/$n"/*.patch; do
       [[ -f "$p" ]] || continue
@@ -292,7 +369,7 @@ if ((CHECK)); then
   # shellcheck disable=SC2046
   $TRIPLE-gcc -std=c11 -O2 -Wall -Wextra -o "$exe" "$HERE/check/link_check.c" \
     $(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH="" pkg-config --cflags --libs \
-      opus speexdsp libcjson libwebsockets) -static \
+      opus speexdsp libcjson libwebsockets libqrencode) -static \
     || die "link check: does not link"
   export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
   WINEPREFIX=$CACHE/wineprefix
@@ -309,6 +386,14 @@ fi
 # ---- the tree ----------------------------------------------------------------------------------
 t=$(date +%s.%N)
 say "configure $BUILD"
+# pkg_check_modules keeps what it found in the CMake cache (pkgcfg_lib_*), whatever the prefix
+# passed now: a build folder configured against another prefix (a library added or rebuilt since)
+# would go on linking the old one's archives. .lc-deps-prefix says which one it was.
+if [[ -f "$BUILD/CMakeCache.txt" && "$(cat "$BUILD/.lc-deps-prefix" 2>/dev/null)" != "$PREFIX" ]]; then
+  echo "    configured before against another dependency prefix (or an older build.sh): afresh"
+  rm -f "$BUILD/CMakeCache.txt"
+fi
+mkdir -p "$BUILD" && echo "$PREFIX" >"$BUILD/.lc-deps-prefix"
 if ! cmake -S "$SRC" -B "$BUILD" -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DLC_WIN_DEPS_PREFIX="$PREFIX" \
      >"$CACHE/logs/configure.log" 2>&1; then
   tail -40 "$CACHE/logs/configure.log"; die "cmake configure of the tree failed"
@@ -352,12 +437,17 @@ sed 's/$/\r/' "$HERE/README-windows.txt" >"$Z/README-windows.txt" # Notepad-frie
 for n in "${NAMES[@]}"; do
   v=${GOT[$n]#*:}; uv=${v%-*}; pkg=${PKG[$n]}
   orig=$(ls "$CACHE/src/${pkg}_${uv}".orig.tar.* 2>/dev/null | head -1)
-  deb=$(ls "$CACHE/src/${pkg}_${v}".debian.tar.* 2>/dev/null | head -1)
-  [[ -n "$orig" && -n "$deb" ]] || die "licences: no source tarballs of $pkg $v in $CACHE/src"
+  deb=$(ls "$CACHE/src/${pkg}_${v}".debian.tar.* 2>/dev/null | head -1 || true) # none: upstream_only()
+  [[ -n "$orig" ]] || die "licences: no source tarballs of $pkg $v in $CACHE/src"
+  if [[ -z "$deb" ]]; then # upstream_only(): the same record, from the installed -dev package
+    [[ "${LINUXV[$n]}" == "${GOT[$n]}" && -f /usr/share/doc/${DEV[$n]}/copyright ]] \
+      || die "licences: no Debian copyright record of $pkg $v (no debian.tar, no ${DEV[$n]} ${GOT[$n]})"
+  fi
   lic=$(tar -tf "$orig" | awk -F/ 'NF == 2 && $2 ~ /^(COPYING|LICENSE|LICENSE\.txt|LICENSE\.md)$/' | head -1)
   [[ -n "$lic" ]] || die "licences: no COPYING/LICENSE at the top of $orig"
   tar -xOf "$orig" "$lic" | sed 's/$/\r/' >"$Z/licenses/$n-$uv.txt"
-  tar -xOf "$deb" debian/copyright | sed 's/$/\r/' >"$Z/licenses/$n-$uv.debian-copyright.txt"
+  { if [[ -n "$deb" ]]; then tar -xOf "$deb" debian/copyright; else cat "/usr/share/doc/${DEV[$n]}/copyright"; fi; } \
+    | sed 's/$/\r/' >"$Z/licenses/$n-$uv.debian-copyright.txt"
 done
 # the compiler's runtime, linked statically (libgcc, mingw-w64's CRT start-up and winpthreads)
 for f in /usr/share/doc/gcc-mingw-w64-base/copyright /usr/share/doc/mingw-w64-common/copyright; do

@@ -103,6 +103,14 @@ static void test_routes(void)
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "store"), "ok")));
     cJSON_Delete(j);
     CHECK_EQ_INT(status_of("POST", "/api/v1/status", AUTH, NULL, NULL), 405);
+    /* /join: the hook's list (none here: an empty one), GET only, the token like every path */
+    j = call("GET", "/api/v1/join", AUTH, NULL, NULL, &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK(cJSON_IsArray(cJSON_GetObjectItem(j, "urls")) &&
+          cJSON_GetArraySize(cJSON_GetObjectItem(j, "urls")) == 0);
+    cJSON_Delete(j);
+    CHECK_EQ_INT(status_of("POST", "/api/v1/join", AUTH, NULL, NULL), 405);
+    CHECK_EQ_INT(status_of("GET", "/api/v1/join", NULL, NULL, NULL), 401);
     CHECK_EQ_INT(status_of("DELETE", "/api/v1/sessions", AUTH, NULL, NULL), 405);
     CHECK_EQ_INT(status_of("POST", "/api/v1/sessions/" ID, AUTH, "application/json", "{}"), 405);
     CHECK_EQ_INT(status_of("GET", "/api/v1/nope", AUTH, NULL, NULL), 404);

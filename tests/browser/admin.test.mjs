@@ -2,14 +2,16 @@
 //   node --test tests/browser/admin.test.mjs
 // The page asks for the token once (kept in the tab), lists sessions live from the events socket
 // (a listener connecting appears, a change through the API shows up), and its controls change
-// sessions through the API: volume, mute, rename, forget.
+// sessions through the API: volume, mute, rename, forget. And it shows a QR code per LAN URL of
+// the listener page, each decoded by a real decoder (zbarimg) from what Chromium drew.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { REPO, freePort, startServer, stopAllServers, launchBrowser, watchPage, sleep } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { REPO, OUT, freePort, startServer, stopAllServers, launchBrowser, watchPage, sleep } from './harness.mjs';
 
 const require = createRequire(path.join(REPO, 'tests', 'package.json'));
 const WebSocket = require('ws');
@@ -94,6 +96,47 @@ test('admin page: token once, live sessions, controls', async () => {
     assert.deepEqual(real, [], `page problems: ${real.join('; ')}`);
   } finally {
     if (listener) listener.terminate();
+    await close();
+    await stopAllServers();
+    fs.rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test('admin page: a QR code per LAN URL, each decoding to its URL', async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'loopcast-admin-qr-'));
+  const logFile = path.join(OUT, 'admin-qr.log');
+  fs.rmSync(logFile, { force: true });
+  // every interface (no --bind): the LAN URLs are this machine's non-loopback addresses
+  await startServer(['--source', 'tone:440', '--port', String(port), '--state-dir', state,
+    '--api-token', TOKEN], { logName: 'admin-qr' });
+  const { page, close } = await launchBrowser({ viewport: { width: 1280, height: 900 } });
+  const problems = watchPage(page);
+  try {
+    // what the server printed at start-up, loopback left out: the page must show exactly these
+    const want = [...fs.readFileSync(logFile, 'utf8').matchAll(/listener page: (\S+) /g)]
+      .map((m) => m[1]).filter((u) => !u.startsWith('http://127.'));
+    assert.ok(want.length > 0, 'this machine has no non-loopback IPv4 address: the test needs one');
+    await page.goto(`${base}/admin`);
+    await page.fill('#token', TOKEN);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#join:not([hidden]) figure img', { timeout: 5000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('#join img')].every((i) => i.complete && i.naturalWidth > 0),
+      null, { timeout: 5000 });
+    const shown = await page.$$eval('#join figure', (figs) => figs.map((f) => ({
+      img: f.querySelector('img')?.dataset.url, link: f.querySelector('figcaption a')?.textContent })));
+    assert.deepEqual(shown.map((s) => s.img), want, 'one QR image per LAN URL, in the log\'s order');
+    assert.deepEqual(shown.map((s) => s.link), want, 'each code captioned with its URL');
+    const imgs = await page.$$('#join figure img');
+    for (let i = 0; i < imgs.length; i++) {
+      const png = path.join(OUT, `admin-qr-${i}.png`);
+      await imgs[i].screenshot({ path: png });
+      const got = execFileSync('zbarimg', ['-q', '--raw', png], { encoding: 'utf8' }).trim();
+      assert.equal(got, want[i], `the QR code shown for ${want[i]} decodes to ${got}`);
+    }
+    assert.deepEqual(problems, [], `page problems (CSP included): ${problems.join('; ')}`);
+  } finally {
     await close();
     await stopAllServers();
     fs.rmSync(state, { recursive: true, force: true });

@@ -22,7 +22,7 @@ if ! LC_WIN_BUILD=$PKG nice -n 5 "$SRC/deploy/windows/build.sh" >"$PKG.log" 2>&1
   echo "FAIL: deploy/windows/build.sh"; tail -40 "$PKG.log"; exit 1
 fi
 pass "deploy/windows/build.sh in $(($(date +%s) - t0)) s"
-grep -E '^    (name|opus|speexdsp|cjson|openssl|libwebsockets) |imports:|MiB' "$PKG.log" | sed 's/^/      /'
+grep -E '^    (name|opus|speexdsp|cjson|openssl|libwebsockets|qrencode) |imports:|MiB' "$PKG.log" | sed 's/^/      /'
 
 ZIP=$PKG/loopcast-windows-x64.zip
 [[ -f "$ZIP" ]] || { echo "FAIL: no $ZIP"; exit 1; }

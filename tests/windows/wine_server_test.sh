@@ -3,6 +3,9 @@
 # private PulseAudio), driven from Linux the way Windows users and their phones would:
 #   1. the platform layer: test_platform_io.exe (paths, whole files, rename, the private DACL,
 #      addresses, UTF-8 argv) passes under Wine
+#   1b. on every interface (no --bind): the console shows the first LAN URL's QR code under the
+#      URLs, zbarimg reads that URL from it (tests/qr/qr_decode.py draws the rows as a terminal
+#      would), and that IPv4 URL answers (the IPv6 socket takes IPv4: Windows' default is v6 only)
 #   2. tone:1000: a generated token saved in the state folder (the log says who may read it);
 #      /healthz, /readyz, /metrics (promtool); a Linux WebSocket client decodes 1000 Hz, packets
 #      consecutive; 500 concurrent listeners, none refused or stalled (their rate is printed); the API
@@ -38,7 +41,7 @@ FAILS=0
 LC_TEST_ROOT=$SRC source "$SRC/tests/lib.sh" # lc_free_port, lc_wait_http
 source "$SRC/tests/windows/wine_lib.sh"
 wine_require wine wineserver winepath pulseaudio pactl paplay sox awk flock curl node promtool \
-  openssl python3
+  openssl python3 zbarimg
 wine_setup
 wine_on_exit lc_cleanup # lib.sh's: its temp folder and servers
 EXE=$PKG/loopcast.exe
@@ -107,6 +110,28 @@ if [[ $rc -eq 0 && "$summary" == *", 0 failed" ]]; then
 else
   fail "test_platform_io.exe: exit $rc"; cat "$WORK/io.err"
 fi
+
+# ---- 1b. the first LAN URL's QR code on the console (issue 13) --------------------------------
+# Not `start`: that binds 127.0.0.1, which has no LAN URL. stderr is a pipe: the plain drawing.
+QPORT=$(lc_free_port)
+mkdir -p "$WORK/qrstate"
+wine "$EXE" --port "$QPORT" --source tone:440 --state-dir "$(winepath -w "$WORK/qrstate")" \
+  >"$WORK/qr.out" 2>"$WORK/qr.log" &
+SRV_PID=$!
+if lc_wait_http "http://127.0.0.1:$QPORT/healthz" 30; then # IPv4 loopback: the dual-stack socket
+  tr -d '\r' <"$WORK/qr.log" >"$WORK/qr.txt"
+  first=$(sed -n 's/.*listener page: \([^ ]*\) .*/\1/p' "$WORK/qr.txt" | grep -v '://127\.' | head -1)
+  got=$(python3 "$SRC/tests/qr/qr_decode.py" "$WORK/qr.txt")
+  if [[ -n "$first" && "$got" == "$first" ]] && grep -q "scan to listen: $first " "$WORK/qr.txt" \
+     && [[ "$(curl -fsS --max-time 5 "${first}healthz")" == ok ]]; then
+    pass "the console's QR code decodes to the first LAN URL, $first, which answers"
+  else
+    fail "QR code on the console: first LAN URL '$first', decoded '$got'"; cat "$WORK/qr.txt"
+  fi
+else
+  fail "qr: loopcast.exe did not answer /healthz within 30 s"; tail -20 "$WORK/qr.log"
+fi
+stop INT || fail "qr server exit status $?"
 
 # ---- 2. tone:1000 --------------------------------------------------------------------------------
 start tone --source tone:1000 --state-dir "$WSTATE" --max-conns-per-ip 1000 || exit 1

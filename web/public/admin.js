@@ -100,6 +100,34 @@ async function patch(id, change) {
   try { render(await api('PATCH', 'sessions/' + id, change)); } catch (e) { if (e.message !== 'unauthorized') setStatus(e.message, 'bad'); }
 }
 
+// The listener page's LAN URLs with their QR codes, from the server (GET /api/v1/join): SVG as a
+// data: image, which the page's CSP allows (img-src 'self' data:) and which runs no script.
+async function loadJoin() {
+  let data;
+  try { data = await api('GET', 'join'); } catch (e) { return; }  // the sessions still work
+  const box = $('#join .codes');
+  box.replaceChildren();
+  for (const u of data.urls) {
+    const fig = document.createElement('figure');
+    fig.className = 'code';
+    if (u.qr_svg) {
+      const img = document.createElement('img');
+      img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(u.qr_svg);
+      img.alt = 'QR code of ' + u.url;
+      img.dataset.url = u.url;
+      fig.appendChild(img);
+    }
+    const cap = document.createElement('figcaption');
+    const a = document.createElement('a');
+    a.href = u.url;
+    a.textContent = u.url;
+    cap.append(a, ' ', Object.assign(document.createElement('span'), { className: 'if', textContent: u.interface }));
+    fig.appendChild(cap);
+    box.appendChild(fig);
+  }
+  $('#join').hidden = data.urls.length === 0;
+}
+
 function connectEvents() {
   const url = new URL('api/v1/events', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -113,6 +141,7 @@ function connectEvents() {
       for (const s of m.sessions) render(s);
       const src = m.status && m.status.source ? ` · source ${m.status.source.uri} (${m.status.source.state})` : '';
       setStatus('live' + src, 'ok');
+      loadJoin();  // on every (re)connect: the server may have a new address
     } else if (m.type === 'session.removed') {
       remove(m.session.id);
     } else if (m.type && m.type.startsWith('session.')) {

@@ -1,7 +1,7 @@
 /* link_check.c — every Windows dependency of loopcast, linked statically into one program and
  * used once: Opus encodes a 20 ms frame, speexdsp resamples a block, cJSON parses, OpenSSL makes
- * a TLS context, libwebsockets creates and destroys a context with OpenSSL. Built and run under
- * Wine by `deploy/windows/build.sh --check`; prints the versions it linked and exits 0. */
+ * a TLS context, libwebsockets creates and destroys a context with OpenSSL, libqrencode encodes a
+ * URL. Built and run under Wine by `deploy/windows/build.sh --check`; prints the versions it linked and exits 0. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <opus.h>
+#include <qrencode.h>
 #include <speex/speex_resampler.h>
 
 static int fail(const char *what)
@@ -74,6 +75,13 @@ int main(void)
     lws_context_destroy(lc);
     printf("libwebsockets: %s, context with OpenSSL created and destroyed\n",
            lws_get_library_version());
+    /* libqrencode: a LAN URL, as the server's start-up QR code */
+    QRcode *qr = QRcode_encodeString("http://192.168.1.10:8080/", 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    if (!qr)
+        return fail("QRcode_encodeString");
+    printf("libqrencode:   %s, version %d symbol, %d modules a side\n", QRcode_APIVersionString(),
+           qr->version, qr->width);
+    QRcode_free(qr);
     printf("link_check: ok\n");
     return 0;
 }
