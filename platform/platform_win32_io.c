@@ -281,6 +281,44 @@ bool lc_plat_if_exists(const char *name)
     return found;
 }
 
+int lc_plat_if_index(const char *bind, unsigned *index, bool *loopback)
+{
+    static const uint8_t zero[16];
+    uint8_t want[16];
+    int family = lc_plat_ip_parse(bind, want);
+    *index = 0;
+    *loopback = family == 4 ? want[0] == 127 : family == 6 && !memcmp(want, zero, 15) && want[15] == 1;
+    if (family && !memcmp(want, zero, family == 4 ? 4 : 16))
+        return 0; /* 0.0.0.0 or ::: every interface */
+    IP_ADAPTER_ADDRESSES *all = adapters(AF_UNSPEC);
+    if (!all)
+        return LC_ERR_SYSTEM;
+    int rc = LC_ERR_NOT_FOUND;
+    for (IP_ADAPTER_ADDRESSES *a = all; a && rc; a = a->Next) {
+        char fn[256];
+        bool match = false;
+        if (!family)
+            match = !strcmp(a->AdapterName, bind) ||
+                    (!lc_plat_utf8(a->FriendlyName, fn, sizeof fn) && !strcmp(fn, bind));
+        for (IP_ADAPTER_UNICAST_ADDRESS *u = a->FirstUnicastAddress; u && family && !match;
+             u = u->Next) {
+            const struct sockaddr *sa = u->Address.lpSockaddr;
+            if (sa->sa_family == AF_INET && family == 4)
+                match = !memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, want, 4);
+            else if (sa->sa_family == AF_INET6 && family == 6)
+                match = !memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, want,
+                                16);
+        }
+        if (match) {
+            *index = (unsigned)(family == 6 ? a->Ipv6IfIndex : a->IfIndex);
+            *loopback = *loopback || a->IfType == IF_TYPE_SOFTWARE_LOOPBACK;
+            rc = 0;
+        }
+    }
+    free(all);
+    return rc && *loopback ? 0 : rc;
+}
+
 int lc_plat_ipv4_addrs(lc_addr_fn fn, void *user)
 {
     IP_ADAPTER_ADDRESSES *all = adapters(AF_INET);
