@@ -58,7 +58,8 @@ publish-workstation=no
 EOF
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$BUS
 dbus-daemon --config-file="$LC_TMP/bus.conf" --nofork >"$LC_TMP/dbus.log" 2>&1 &
-LC_PIDS+=("$!")
+DBUS_PID=$!
+LC_PIDS+=("$DBUS_PID")
 for ((i = 0; i < 50; i++)); do [[ -S $BUS ]] && break; sleep 0.1; done
 [[ -S $BUS ]] || { cat "$LC_TMP/dbus.log"; lc_fail "dbus-daemon did not start"; }
 
@@ -91,28 +92,30 @@ VERSION=$("$LOOPCAST_BIN" --version | awk '{print $2}')
 # avahi-browse -p escapes the name: a space is \032, '#' is \035
 NAME="loopcast\\032on\\032$HOST"
 
-# resolved TYPE PORT: the resolved line ("=;lo;IPv4;NAME;TYPE;local;HOST;ADDR;PORT;TXT") of our
-# instance of TYPE on PORT, waiting up to 10 s for it; "" if none.
-resolved() {
-  local type=$1 port=$2 out
-  for ((i = 0; i < 50; i++)); do
-    out=$(timeout 5 avahi-browse -rptk "$type" 2>/dev/null | grep "^=;" | awk -F';' -v p="$port" '$9 == p')
-    [[ -n "$out" ]] && { echo "$out"; return 0; }
-    sleep 0.2
+# Each avahi-browse takes ~1 s (it waits for the daemon's "all for now"), so the test browses
+# every type at once and picks what it needs from that snapshot.
+# snapshot: every resolved service ("=;lo;IPv4;NAME;TYPE;local;HOST;ADDR;PORT;TXT") into $SNAP
+snapshot() { SNAP=$(timeout 5 avahi-browse -arptk 2>/dev/null | grep "^=;"); }
+# line TYPE PORT: our instance of TYPE on PORT in $SNAP ("" if none)
+line() { awk -F';' -v t="$1" -v p="$2" '$5 == t && $9 == p' <<<"$SNAP"; }
+# wait_for PORT TYPE...: snapshots until every TYPE is there on PORT (10 s at most)
+wait_for() {
+  local port=$1 t ok; shift
+  for ((i = 0; i < 10; i++)); do
+    snapshot
+    ok=1
+    for t in "$@"; do [[ -n "$(line "$t" "$port")" ]] || ok=0; done
+    ((ok)) && return 0
   done
+  return 1
 }
-# present TYPE PORT: how many of our instances of TYPE on PORT are published now (no waiting)
-present() {
-  timeout 5 avahi-browse -rptk "$1" 2>/dev/null | grep "^=;" | awk -F';' -v p="$2" '$9 == p' | wc -l
-}
-# gone TYPE NAME: waits up to 5 s until no instance NAME of TYPE is left in the daemon's cache
+# gone NAME: waits up to 5 s until no service of that instance name is left in the daemon's cache
 gone() {
-  for ((i = 0; i < 25; i++)); do
+  for ((i = 0; i < 5; i++)); do
     # '+' adds, '-' removes: what is left is what a browser still lists
-    n=$(timeout 5 avahi-browse -ptk "$1" 2>/dev/null | awk -F';' -v n="$2" \
+    n=$(timeout 5 avahi-browse -aptk 2>/dev/null | awk -F';' -v n="$1" \
       '$4 == n { c += ($1 == "+") ? 1 : ($1 == "-") ? -1 : 0 } END { print c + 0 }')
     ((n <= 0)) && return 0
-    sleep 0.2
   done
   return 1
 }
@@ -131,8 +134,9 @@ avahi_start
 # ---- 1. plain HTTP ----------------------------------------------------------------------------
 P=$(lc_free_port)
 start "$LC_TMP/plain.log" --bind 0.0.0.0 --port "$P"
-http=$(resolved _http._tcp "$P")
-lc=$(resolved _loopcast._tcp "$P")
+wait_for "$P" _http._tcp _loopcast._tcp
+http=$(line _http._tcp "$P")
+lc=$(line _loopcast._tcp "$P")
 [[ $(cut -d';' -f4 <<<"$http") == "$NAME" ]] && has_all "$(txt "$http")" "path=/"
 check $? "_http._tcp: '$(cut -d';' -f4,9,10 <<<"$http")'"
 [[ $(cut -d';' -f4 <<<"$lc") == "$NAME" && $(cut -d';' -f8 <<<"$lc") == 127.0.0.1 ]] &&
@@ -144,7 +148,7 @@ grep -q "mDNS: advertising 'loopcast on $HOST' (_http._tcp port $P, _loopcast._t
 check $? "the log says what is advertised"
 lc_stop_server
 rc=$?
-gone _loopcast._tcp "$NAME" && gone _http._tcp "$NAME" && ((rc == 0))
+gone "$NAME" && ((rc == 0))
 check $? "after SIGTERM (exit $rc) both services are gone from the network"
 grep -q "mDNS: 'loopcast on $HOST' withdrawn" "$LC_TMP/plain.log"
 check $? "the log says they were withdrawn"
@@ -158,16 +162,18 @@ R=$(lc_free_port)
   --tls-cert "$LC_TMP/cert/tls-cert.pem" --tls-key "$LC_TMP/cert/tls-key.pem" >"$LC_TMP/tls.log" 2>&1 &
 LC_PID=$!
 LC_PIDS+=("$LC_PID")
-https=$(resolved _https._tcp "$P")
-lc=$(resolved _loopcast._tcp "$P")
-http=$(resolved _http._tcp "$R")
+wait_for "$P" _https._tcp _loopcast._tcp
+wait_for "$R" _http._tcp
+https=$(line _https._tcp "$P")
+lc=$(line _loopcast._tcp "$P")
+http=$(line _http._tcp "$R")
 [[ $(cut -d';' -f4 <<<"$https") == "$NAME" ]] && has_all "$(txt "$https")" "path=/"
 check $? "TLS: _https._tcp on the TLS port: '$(cut -d';' -f4,9,10 <<<"$https")'"
 has_all "$(txt "$lc")" "path=/" "api=/api/v1" "version=$VERSION" "tls=1"
 check $? "TLS: _loopcast._tcp says tls=1: '$(cut -d';' -f9,10 <<<"$lc")'"
 [[ $(cut -d';' -f4 <<<"$http") == "$NAME" ]] && has_all "$(txt "$http")" "path=/"
 check $? "TLS: _http._tcp on the redirect port: '$(cut -d';' -f4,9,10 <<<"$http")'"
-[[ $(present _http._tcp "$P") -eq 0 ]]
+[[ -z "$(line _http._tcp "$P")" ]]
 check $? "TLS: no _http._tcp on the TLS port"
 lc_stop_server
 
@@ -178,7 +184,8 @@ LC_PIDS+=("$PUB")
 for ((i = 0; i < 50; i++)); do grep -q "Established" "$LC_TMP/publish.log" && break; sleep 0.1; done
 P=$(lc_free_port)
 start "$LC_TMP/collide.log" --port "$P"
-lc=$(resolved _loopcast._tcp "$P")
+wait_for "$P" _loopcast._tcp
+lc=$(line _loopcast._tcp "$P")
 [[ $(cut -d';' -f4 <<<"$lc") == "$NAME\\032\\0352" ]] &&
   grep -q "mDNS: the name 'loopcast on $HOST' is taken; using 'loopcast on $HOST #2'" "$LC_TMP/collide.log"
 check $? "a taken name becomes '$(cut -d';' -f4 <<<"$lc")'"
@@ -191,9 +198,9 @@ start "$LC_TMP/off.log" --port "$P" --mdns off
 OFF_PID=$LC_PID
 P2=$(lc_free_port)
 LOOPCAST_MDNS=off start "$LC_TMP/off-env.log" --port "$P2"
-sleep 2 # what a publish takes here (~1 s: probing), twice
-[[ $(present _loopcast._tcp "$P") -eq 0 && $(present _http._tcp "$P") -eq 0 &&
-   $(present _loopcast._tcp "$P2") -eq 0 ]] &&
+sleep 1 # a publish takes ~1 s here (probing); the snapshot another 1 s
+snapshot
+[[ -z "$(line _loopcast._tcp "$P")$(line _http._tcp "$P")$(line _loopcast._tcp "$P2")" ]] &&
   grep -q "mDNS: off (--mdns off); not advertising" "$LC_TMP/off.log" &&
   grep -q "mDNS: off (--mdns off); not advertising" "$LC_TMP/off-env.log" &&
   ! grep -q "mDNS: advertising" "$LC_TMP/off.log" "$LC_TMP/off-env.log"
@@ -205,8 +212,8 @@ lc_stop_server
 # ---- 5. bound to loopback -----------------------------------------------------------------------
 P=$(lc_free_port)
 start "$LC_TMP/loop.log" --bind 127.0.0.1 --port "$P"
-sleep 1
-[[ $(present _loopcast._tcp "$P") -eq 0 ]] &&
+snapshot
+[[ -z "$(line _loopcast._tcp "$P")" ]] &&
   grep -q "mDNS: --bind 127.0.0.1 is loopback: no other machine could connect; not advertising" "$LC_TMP/loop.log"
 check $? "--bind 127.0.0.1: not advertised, and the log says why"
 lc_stop_server
@@ -220,17 +227,17 @@ sleep 1.5
   [[ $(mdns_lines "mDNS: avahi-daemon not reachable (Daemon not running); not advertising" "$LC_TMP/absent.log") -eq 1 ]]
 check $? "no avahi-daemon: one line '$(grep -o 'mDNS: avahi-daemon not reachable.*' "$LC_TMP/absent.log")', the page is served"
 avahi_start
-lc=$(resolved _loopcast._tcp "$P")
-[[ $(cut -d';' -f4 <<<"$lc") == "$NAME" ]]
+wait_for "$P" _loopcast._tcp
+[[ $(line _loopcast._tcp "$P" | cut -d';' -f4) == "$NAME" ]]
 check $? "avahi-daemon started later: advertised without a restart of loopcast"
 avahi_stop
 avahi_start
-lc=$(resolved _loopcast._tcp "$P")
-[[ $(cut -d';' -f4 <<<"$lc") == "$NAME" ]] && grep -q "mDNS: lost avahi-daemon" "$LC_TMP/absent.log" &&
+wait_for "$P" _loopcast._tcp
+[[ $(line _loopcast._tcp "$P" | cut -d';' -f4) == "$NAME" ]] && grep -q "mDNS: lost avahi-daemon" "$LC_TMP/absent.log" &&
   [[ $(mdns_lines "mDNS: advertising" "$LC_TMP/absent.log") -eq 2 ]]
 check $? "avahi-daemon restarted: advertised again"
 lc_stop_server
-gone _loopcast._tcp "$NAME"
+gone "$NAME"
 check $? "and withdrawn after SIGTERM"
 
 # ---- 7. no D-Bus system bus at all ---------------------------------------------------------------
@@ -245,5 +252,6 @@ lc_stop_server
 check $? "and it stops cleanly (exit 0)"
 
 avahi_stop
+kill -TERM "$DBUS_PID"; wait "$DBUS_PID"
 ((FAILS == 0)) || lc_fail "$FAILS check(s) failed"
 lc_pass "mdns: every check"
