@@ -7,6 +7,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libwebsockets-dev libopus-dev libspeexdsp-dev libcjson-dev libasound2-dev libssl-dev
+  libavahi-client-dev               # mDNS/DNS-SD advertising through avahi-daemon (mdns/)
 )
 TEST_PKGS=(
   clang libclang-rt-14-dev          # libFuzzer, ASan/UBSan/TSan runtimes
@@ -19,6 +20,8 @@ TEST_PKGS=(
   mingw-w64 wine wine64             # tests/windows: cross build, WASAPI backend under Wine
   nginx-light caddy openssl         # tests/integration/proxy_test: the page behind a TLS proxy
   libnss3-tools                     # certutil: tls/proxy tests trust their CA in Chromium
+  avahi-daemon avahi-utils dbus-daemon util-linux   # integration_mdns: its own bus + daemon
+                                    # (unshare), read back with avahi-browse/avahi-publish
 )
 # Tools the tests need as commands: the package is installed only when the command is missing,
 # because another package may already provide it (a kubectl from elsewhere owns /usr/bin/kubectl,
