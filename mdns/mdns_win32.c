@@ -25,6 +25,9 @@
 #include "common.h"
 #include "platform.h"
 
+#ifndef DNS_REQUEST_PENDING
+#define DNS_REQUEST_PENDING 9506L /* the SDK's winerror.h has it; mingw-w64's does not */
+#endif
 #define STOP_WAIT_NS 2000000000ull /* for DnsServiceDeRegister's answers, at shutdown */
 
 typedef PDNS_SERVICE_INSTANCE(WINAPI *construct_fn)(PCWSTR, PCWSTR, PIP4_ADDRESS, PIP6_ADDRESS,

@@ -19,6 +19,8 @@
 source "$(dirname "$0")/../lib.sh"
 
 FAILS=0
+# Under TSan: a lock-order report inside libdbus that cannot deadlock (tests/mdns/tsan.supp says why)
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$LC_ROOT/tests/mdns/tsan.supp"
 check() { if [[ $1 -eq 0 ]]; then lc_pass "$2"; else echo "FAIL: $2" >&2; FAILS=$((FAILS + 1)); fi; }
 for c in dbus-daemon avahi-daemon avahi-browse avahi-publish unshare curl openssl; do
   command -v "$c" >/dev/null || lc_fail "$c is missing: run deploy/install-deps.sh"
@@ -124,6 +126,13 @@ txt() { cut -d';' -f10- <<<"$1" | grep -o '"[^"]*"' | tr -d '"'; }
 has_all() { local t=$1; shift; for kv in "$@"; do grep -qxF "$kv" <<<"$t" || return 1; done; }
 mdns_lines() { grep -c "$1" "$2"; }
 
+# stop LOG: SIGTERM, and the exit status must be 0 (under ASan a leak or an error makes it not)
+stop() {
+  lc_stop_server
+  local rc=$?
+  ((rc == 0)) || { check 1 "$(basename "$1"): exit status $rc after SIGTERM (want 0)"; tail -30 "$1" >&2; }
+  return $rc
+}
 start() { # start LOG ARGS...: a plain-HTTP server with the tone source and private state
   local log=$1; shift
   lc_start_server "$log" --source tone:440 --state-dir "$LC_TMP/state-$RANDOM" "$@"
@@ -146,7 +155,7 @@ check $? "_loopcast._tcp: '$(cut -d';' -f4,8,9,10 <<<"$lc")'"
 check $? "_loopcast._tcp has exactly path, api, version, tls"
 grep -q "mDNS: advertising 'loopcast on $HOST' (_http._tcp port $P, _loopcast._tcp port $P)" "$LC_TMP/plain.log"
 check $? "the log says what is advertised"
-lc_stop_server
+stop "$LC_TMP/plain.log"
 rc=$?
 gone "$NAME" && ((rc == 0))
 check $? "after SIGTERM (exit $rc) both services are gone from the network"
@@ -175,7 +184,7 @@ check $? "TLS: _loopcast._tcp says tls=1: '$(cut -d';' -f9,10 <<<"$lc")'"
 check $? "TLS: _http._tcp on the redirect port: '$(cut -d';' -f4,9,10 <<<"$http")'"
 [[ -z "$(line _http._tcp "$P")" ]]
 check $? "TLS: no _http._tcp on the TLS port"
-lc_stop_server
+stop "$LC_TMP/tls.log"
 
 # ---- 3. a name collision ----------------------------------------------------------------------
 avahi-publish -s "loopcast on $HOST" _http._tcp 9 >"$LC_TMP/publish.log" 2>&1 &
@@ -189,7 +198,7 @@ lc=$(line _loopcast._tcp "$P")
 [[ $(cut -d';' -f4 <<<"$lc") == "$NAME\\032\\0352" ]] &&
   grep -q "mDNS: the name 'loopcast on $HOST' is taken; using 'loopcast on $HOST #2'" "$LC_TMP/collide.log"
 check $? "a taken name becomes '$(cut -d';' -f4 <<<"$lc")'"
-lc_stop_server
+stop "$LC_TMP/collide.log"
 kill "$PUB" 2>/dev/null
 
 # ---- 4. --mdns off, LOOPCAST_MDNS=off -----------------------------------------------------------
@@ -205,9 +214,9 @@ snapshot
   grep -q "mDNS: off (--mdns off); not advertising" "$LC_TMP/off-env.log" &&
   ! grep -q "mDNS: advertising" "$LC_TMP/off.log" "$LC_TMP/off-env.log"
 check $? "--mdns off and LOOPCAST_MDNS=off: nothing published"
-lc_stop_server
+stop "$LC_TMP/off-env.log"
 LC_PID=$OFF_PID
-lc_stop_server
+stop "$LC_TMP/off.log"
 
 # ---- 5. bound to loopback -----------------------------------------------------------------------
 P=$(lc_free_port)
@@ -216,7 +225,7 @@ snapshot
 [[ -z "$(line _loopcast._tcp "$P")" ]] &&
   grep -q "mDNS: --bind 127.0.0.1 is loopback: no other machine could connect; not advertising" "$LC_TMP/loop.log"
 check $? "--bind 127.0.0.1: not advertised, and the log says why"
-lc_stop_server
+stop "$LC_TMP/loop.log"
 
 # ---- 6. the daemon absent, then started, then restarted -----------------------------------------
 avahi_stop
@@ -236,7 +245,7 @@ wait_for "$P" _loopcast._tcp
 [[ $(line _loopcast._tcp "$P" | cut -d';' -f4) == "$NAME" ]] && grep -q "mDNS: lost avahi-daemon" "$LC_TMP/absent.log" &&
   [[ $(mdns_lines "mDNS: advertising" "$LC_TMP/absent.log") -eq 2 ]]
 check $? "avahi-daemon restarted: advertised again"
-lc_stop_server
+stop "$LC_TMP/absent.log"
 gone "$NAME"
 check $? "and withdrawn after SIGTERM"
 
@@ -248,7 +257,7 @@ sleep 3.5 # two retries (1 s, 2 s): still one line
   [[ $(mdns_lines "mDNS: avahi-daemon not reachable (.*); not advertising" "$LC_TMP/nobus.log") -eq 1 ]] &&
   [[ $(grep -c "mdns" "$LC_TMP/nobus.log") -eq 1 ]]
 check $? "no system bus: one line '$(grep -o 'mDNS: .*' "$LC_TMP/nobus.log")', the page is served"
-lc_stop_server
+stop "$LC_TMP/nobus.log"
 check $? "and it stops cleanly (exit 0)"
 
 avahi_stop
