@@ -59,18 +59,6 @@ struct lc_mdns {
     unsigned pending; /* answers outstanding, over every reg */
 };
 
-/* UTF-8 into a malloc'd UTF-16 string; NULL when out of memory or not UTF-8. */
-static wchar_t *wide(const char *s)
-{
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-    wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
-    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
-        free(w);
-        w = NULL;
-    }
-    return w;
-}
-
 /* Windows' pool thread: a registration (or its withdrawal) is done. */
 static VOID WINAPI done_cb(DWORD status, PVOID ctx, PDNS_SERVICE_INSTANCE inst)
 {
@@ -101,13 +89,13 @@ static PDNS_SERVICE_INSTANCE make_instance(lc_mdns *m, const lc_mdns_service *s,
     PDNS_SERVICE_INSTANCE inst = NULL;
     snprintf(full, sizeof full, "%s.%s.local", m->plan.name, s->type);
     snprintf(hostname, sizeof hostname, "%s.local", host && *host ? host : "loopcast");
-    if (!(wfull = wide(full)) || !(whost = wide(hostname)))
+    if (!(wfull = lc_plat_wide(full)) || !(whost = lc_plat_wide(hostname)))
         goto fail;
     for (size_t i = 0; i < s->n_txt; i++) {
         char key[LC_MDNS_TXT_MAX];
         const char *eq = strchr(s->txt[i], '=');
         snprintf(key, sizeof key, "%.*s", (int)(eq - s->txt[i]), s->txt[i]);
-        if (!(keys[i] = wide(key)) || !(vals[i] = wide(eq + 1)))
+        if (!(keys[i] = lc_plat_wide(key)) || !(vals[i] = lc_plat_wide(eq + 1)))
             goto fail;
     }
     inst = m->construct(wfull, whost, NULL, NULL, s->port, 0, 0, (DWORD)s->n_txt,

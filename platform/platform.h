@@ -143,6 +143,13 @@ int lc_plat_read_file(const char *path, size_t max, char **data, size_t *len, ch
  * LC_ERR_IO (the reason in errbuf). */
 int lc_plat_rename(const char *from, const char *to, char *errbuf, size_t errlen);
 
+#ifdef _WIN32
+#include <wchar.h>
+/* For Windows-only backend files: loopcast's strings are UTF-8, the Windows API's UTF-16 (the *W
+ * calls). malloc'd (free() it), NULL on failure (invalid UTF-8 or no memory). */
+wchar_t *lc_plat_wide(const char *s);
+#endif
+
 /* The program's arguments and environment ("NAME=value" strings, NULL-terminated) in UTF-8.
  * POSIX: argv as given and `environ`, unchanged. Windows: argv and the environment are in the
  * ANSI code page, which cannot hold every path (a user name in another script), so both are

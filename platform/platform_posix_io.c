@@ -139,15 +139,9 @@ const char *lc_plat_text(lc_plat_text_id id)
 
 bool lc_plat_if_exists(const char *name) { return if_nametoindex(name) != 0; }
 
-int lc_plat_if_index(const char *bind, unsigned *index, bool *loopback)
+int lc_plat_if_find(const char *bind, int family, const uint8_t want[16], unsigned *index,
+                    bool *loopback)
 {
-    static const uint8_t zero[16];
-    uint8_t want[16];
-    int family = lc_plat_ip_parse(bind, want);
-    *index = 0;
-    *loopback = family == 4 ? want[0] == 127 : family == 6 && !memcmp(want, zero, 15) && want[15] == 1;
-    if (family && !memcmp(want, zero, family == 4 ? 4 : 16))
-        return 0; /* 0.0.0.0 or ::: every interface */
     struct ifaddrs *ifs = NULL;
     if (getifaddrs(&ifs) != 0)
         return LC_ERR_SYSTEM;
@@ -162,13 +156,12 @@ int lc_plat_if_index(const char *bind, unsigned *index, bool *loopback)
         else if (sa && sa->sa_family == AF_INET6 && family == 6)
             match = !memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, want, 16);
         if (match && (*index = if_nametoindex(i->ifa_name)) != 0) {
-            *loopback = *loopback || (i->ifa_flags & IFF_LOOPBACK);
+            *loopback = (i->ifa_flags & IFF_LOOPBACK) != 0;
             rc = 0;
         }
     }
     freeifaddrs(ifs);
-    /* 127.0.0.2 and friends are served by lo without being listed on it */
-    return rc && *loopback ? 0 : rc;
+    return rc;
 }
 
 int lc_plat_ipv4_addrs(lc_addr_fn fn, void *user)

@@ -281,15 +281,9 @@ bool lc_plat_if_exists(const char *name)
     return found;
 }
 
-int lc_plat_if_index(const char *bind, unsigned *index, bool *loopback)
+int lc_plat_if_find(const char *bind, int family, const uint8_t want[16], unsigned *index,
+                    bool *loopback)
 {
-    static const uint8_t zero[16];
-    uint8_t want[16];
-    int family = lc_plat_ip_parse(bind, want);
-    *index = 0;
-    *loopback = family == 4 ? want[0] == 127 : family == 6 && !memcmp(want, zero, 15) && want[15] == 1;
-    if (family && !memcmp(want, zero, family == 4 ? 4 : 16))
-        return 0; /* 0.0.0.0 or ::: every interface */
     IP_ADAPTER_ADDRESSES *all = adapters(AF_UNSPEC);
     if (!all)
         return LC_ERR_SYSTEM;
@@ -311,12 +305,12 @@ int lc_plat_if_index(const char *bind, unsigned *index, bool *loopback)
         }
         if (match) {
             *index = (unsigned)(family == 6 ? a->Ipv6IfIndex : a->IfIndex);
-            *loopback = *loopback || a->IfType == IF_TYPE_SOFTWARE_LOOPBACK;
+            *loopback = a->IfType == IF_TYPE_SOFTWARE_LOOPBACK;
             rc = 0;
         }
     }
     free(all);
-    return rc && *loopback ? 0 : rc;
+    return rc;
 }
 
 int lc_plat_ipv4_addrs(lc_addr_fn fn, void *user)
