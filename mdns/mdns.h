@@ -81,7 +81,9 @@ int lc_mdns_start(lc_mdns **out, const lc_mdns_params *p);
 
 /* Withdraws the services (the daemon sends goodbye packets, so browsers drop them at once) and
  * frees everything; no callback runs after it returns. Call from the thread that started it.
- * Bounded: it does not wait on a hung daemon. NULL is a no-op. */
+ * It waits for no answer, only for a call already under way (Linux: at most libdbus's 25 s call
+ * timeout, should avahi-daemon hang mid-answer; Windows: 2 s for DnsServiceDeRegister's
+ * answers). NULL is a no-op. */
 void lc_mdns_stop(lc_mdns *m);
 
 #ifdef __cplusplus

@@ -21,8 +21,9 @@
  *     published again once it is RUNNING;
  *   - another host already uses our instance name: avahi_alternative_service_name, publish again.
  * Stopping closes the D-Bus connection; the daemon then frees our entry group and sends goodbye
- * packets (TTL 0), so browsers forget us at once. Closing needs no answer from the daemon, so a
- * hung daemon cannot delay shutdown.
+ * packets (TTL 0), so browsers forget us at once. Closing needs no answer from the daemon; only a
+ * call the poll thread is in the middle of (a daemon that hangs mid-answer) can hold the stop, for
+ * at most libdbus's call timeout (25 s).
  */
 #include "mdns_internal.h"
 
@@ -213,7 +214,10 @@ static void connect_cb(AvahiTimeout *t, void *user)
         m->client = c;
         return;
     }
-    /* No system bus (or it refused us): nothing will tell us when it comes, so poll for it. */
+    /* No system bus (or it refused us): nothing will tell us when it comes, so poll for it. The
+     * failed client is freed already: forget whatever its callback stored. */
+    m->client = NULL;
+    m->group = NULL;
     unreachable(m, avahi_strerror(err));
     schedule_connect(m, m->retry_s);
     m->retry_s = m->retry_s * 2 > RETRY_MAX_S ? RETRY_MAX_S : m->retry_s * 2;
