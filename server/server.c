@@ -281,7 +281,7 @@ static void start_mdns(lc_server *srv)
 {
     const lc_config *cfg = &srv->cfg;
     if (!cfg->mdns) {
-        lc_log(LC_LOG_INFO, LC_LOG_MOD, "mDNS: off (--mdns off); not advertising");
+        lc_log(LC_LOG_INFO, LC_LOG_MOD, "mDNS: off (--mdns off / LOOPCAST_MDNS=off); not advertising");
         return;
     }
     lc_mdns_params p = {.host = srv->host, .version = LC_VERSION, .bind = cfg->bind,
@@ -293,11 +293,12 @@ static void start_mdns(lc_server *srv)
 static void begin_shutdown(lc_server *srv)
 {
     srv->stopping = true;
-    /* Withdrawn first: a phone must not pick a server that is going away. */
+    /* The mDNS announcement goes before anything closes: a phone must not pick a server that is
+     * going away. */
     lc_mdns_stop(srv->mdns);
     srv->mdns = NULL;
     srv->stop_deadline_ns = lc_now_ns() + 1200u * 1000000u;
-    /* Capture first: no packet may arrive into a context that is about to go away. */
+    /* Then capture: no packet may arrive into a context that is about to go away. */
     if (srv->capture_started) {
         lc_capture_stop(srv->cap);
         srv->capture_started = false;

@@ -210,8 +210,8 @@ LOOPCAST_MDNS=off start "$LC_TMP/off-env.log" --port "$P2"
 sleep 1 # a publish takes ~1 s here (probing); the snapshot another 1 s
 snapshot
 [[ -z "$(line _loopcast._tcp "$P")$(line _http._tcp "$P")$(line _loopcast._tcp "$P2")" ]] &&
-  grep -q "mDNS: off (--mdns off); not advertising" "$LC_TMP/off.log" &&
-  grep -q "mDNS: off (--mdns off); not advertising" "$LC_TMP/off-env.log" &&
+  grep -q "mDNS: off (--mdns off / LOOPCAST_MDNS=off); not advertising" "$LC_TMP/off.log" &&
+  grep -q "mDNS: off (--mdns off / LOOPCAST_MDNS=off); not advertising" "$LC_TMP/off-env.log" &&
   ! grep -q "mDNS: advertising" "$LC_TMP/off.log" "$LC_TMP/off-env.log"
 check $? "--mdns off and LOOPCAST_MDNS=off: nothing published"
 stop "$LC_TMP/off-env.log"
