@@ -8,6 +8,7 @@ BUILD_PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libwebsockets-dev libopus-dev libspeexdsp-dev libcjson-dev libasound2-dev libssl-dev
   libqrencode-dev                   # the LAN URLs' QR codes (console, /admin)
+  libavahi-client-dev               # mDNS/DNS-SD advertising through avahi-daemon (mdns/)
 )
 TEST_PKGS=(
   clang libclang-rt-14-dev          # libFuzzer, ASan/UBSan/TSan runtimes
@@ -21,6 +22,8 @@ TEST_PKGS=(
   nginx-light caddy openssl         # tests/integration/proxy_test: the page behind a TLS proxy
   libnss3-tools                     # certutil: tls/proxy tests trust their CA in Chromium
   zbar-tools                        # zbarimg: the QR tests decode what the server drew
+  avahi-daemon avahi-utils dbus-daemon util-linux   # integration_mdns: its own bus + daemon
+                                    # (unshare), read back with avahi-browse/avahi-publish
 )
 # Tools the tests need as commands: the package is installed only when the command is missing,
 # because another package may already provide it (a kubectl from elsewhere owns /usr/bin/kubectl,

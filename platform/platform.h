@@ -147,6 +147,13 @@ int lc_plat_read_file(const char *path, size_t max, char **data, size_t *len, ch
  * LC_ERR_IO (the reason in errbuf). */
 int lc_plat_rename(const char *from, const char *to, char *errbuf, size_t errlen);
 
+#ifdef _WIN32
+#include <wchar.h>
+/* For Windows-only backend files: loopcast's strings are UTF-8, the Windows API's UTF-16 (the *W
+ * calls). malloc'd (free() it), NULL on failure (invalid UTF-8 or no memory). */
+wchar_t *lc_plat_wide(const char *s);
+#endif
+
 /* The program's arguments and environment ("NAME=value" strings, NULL-terminated) in UTF-8.
  * POSIX: argv as given and `environ`, unchanged. Windows: argv and the environment are in the
  * ANSI code page, which cannot hold every path (a user name in another script), so both are
@@ -178,6 +185,12 @@ const char *lc_plat_ip_format(int family, const uint8_t *addr, char *buf, size_t
 int lc_plat_sockaddr_key(const void *sockaddr, uint8_t key[16]);
 /* Whether a network interface of that name exists (POSIX if_nametoindex; Windows its alias). */
 bool lc_plat_if_exists(const char *name);
+/* The interface an --bind value names, for advertising on it alone (mDNS): `bind` is a numeric
+ * address of one of this machine's interfaces or an interface's name (as lc_plat_if_exists takes
+ * it). *index gets the OS's interface index (0 for an unspecified address, 0.0.0.0 or ::: every
+ * interface) and *loopback whether only this machine can reach it (the loopback interface, any
+ * 127.0.0.0/8 or ::1). 0, LC_ERR_NOT_FOUND (no interface has it), or LC_ERR_SYSTEM. */
+int lc_plat_if_index(const char *bind, unsigned *index, bool *loopback);
 /* This machine's name as people know it on the LAN: the host name without its domain (Windows:
  * the DNS host name), UTF-8. 0, or LC_ERR_SYSTEM (out gets ""). */
 int lc_plat_hostname(char *out, size_t cap);

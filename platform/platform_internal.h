@@ -6,7 +6,15 @@
 #ifndef LC_PLATFORM_INTERNAL_H
 #define LC_PLATFORM_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* lc_plat_if_index's OS part (platform_net.c does the rest): the interface holding the address
+ * want[] (family 4 or 6), or named `bind` when family is 0. 0 with *index and *loopback (the
+ * interface is the loopback one), LC_ERR_NOT_FOUND or LC_ERR_SYSTEM. */
+int lc_plat_if_find(const char *bind, int family, const uint8_t want[16], unsigned *index,
+                    bool *loopback);
 
 #ifdef _WIN32
 #include <wchar.h>
@@ -14,9 +22,6 @@
  * errbuf; returns rc. */
 int lc_plat_win_err(char *errbuf, size_t errlen, int rc, const char *what, const char *path,
                     unsigned long err);
-/* loopcast's paths are UTF-8, the Windows API's UTF-16 (the *W calls): malloc'd, NULL on failure
- * (invalid UTF-8 or no memory). */
-wchar_t *lc_plat_wide(const char *s);
 /* UTF-16 to UTF-8 into out; 0 or LC_ERR_LIMIT (does not fit). */
 int lc_plat_utf8(const wchar_t *w, char *out, size_t cap);
 /* A stop request from somewhere other than the console (the service control handler): goes to

@@ -3,6 +3,7 @@
  * so one portable file (only the headers differ; Winsock is initialised by whoever opens sockets).
  */
 #include "platform.h"
+#include "platform_internal.h"
 
 #ifdef _WIN32
 #include <winsock2.h>
@@ -45,4 +46,22 @@ int lc_plat_sockaddr_key(const void *sockaddr, uint8_t key[16])
         return 0;
     }
     return LC_ERR_INVALID;
+}
+
+int lc_plat_if_index(const char *bind, unsigned *index, bool *loopback)
+{
+    static const uint8_t zero[16];
+    uint8_t want[16];
+    int family = lc_plat_ip_parse(bind, want);
+    bool loop_addr = family == 4 ? want[0] == 127
+                                 : family == 6 && !memcmp(want, zero, 15) && want[15] == 1;
+    *index = 0;
+    *loopback = loop_addr;
+    if (family && !memcmp(want, zero, family == 4 ? 4 : 16))
+        return 0; /* 0.0.0.0 or ::: every interface */
+    bool on_loopback_if = false;
+    int rc = lc_plat_if_find(bind, family, want, index, &on_loopback_if);
+    *loopback = loop_addr || (rc == 0 && on_loopback_if);
+    /* 127.0.0.2 and friends are served by the loopback interface without being listed on it */
+    return rc && loop_addr ? 0 : rc;
 }

@@ -139,6 +139,31 @@ const char *lc_plat_text(lc_plat_text_id id)
 
 bool lc_plat_if_exists(const char *name) { return if_nametoindex(name) != 0; }
 
+int lc_plat_if_find(const char *bind, int family, const uint8_t want[16], unsigned *index,
+                    bool *loopback)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) != 0)
+        return LC_ERR_SYSTEM;
+    int rc = LC_ERR_NOT_FOUND;
+    for (struct ifaddrs *i = ifs; i && rc; i = i->ifa_next) {
+        const struct sockaddr *sa = i->ifa_addr;
+        bool match = false;
+        if (!family)
+            match = !strcmp(i->ifa_name, bind);
+        else if (sa && sa->sa_family == AF_INET && family == 4)
+            match = !memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, want, 4);
+        else if (sa && sa->sa_family == AF_INET6 && family == 6)
+            match = !memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, want, 16);
+        if (match && (*index = if_nametoindex(i->ifa_name)) != 0) {
+            *loopback = (i->ifa_flags & IFF_LOOPBACK) != 0;
+            rc = 0;
+        }
+    }
+    freeifaddrs(ifs);
+    return rc;
+}
+
 int lc_plat_ipv4_addrs(lc_addr_fn fn, void *user)
 {
     struct ifaddrs *ifs = NULL;

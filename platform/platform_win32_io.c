@@ -281,6 +281,38 @@ bool lc_plat_if_exists(const char *name)
     return found;
 }
 
+int lc_plat_if_find(const char *bind, int family, const uint8_t want[16], unsigned *index,
+                    bool *loopback)
+{
+    IP_ADAPTER_ADDRESSES *all = adapters(AF_UNSPEC);
+    if (!all)
+        return LC_ERR_SYSTEM;
+    int rc = LC_ERR_NOT_FOUND;
+    for (IP_ADAPTER_ADDRESSES *a = all; a && rc; a = a->Next) {
+        char fn[256];
+        bool match = false;
+        if (!family)
+            match = !strcmp(a->AdapterName, bind) ||
+                    (!lc_plat_utf8(a->FriendlyName, fn, sizeof fn) && !strcmp(fn, bind));
+        for (IP_ADAPTER_UNICAST_ADDRESS *u = a->FirstUnicastAddress; u && family && !match;
+             u = u->Next) {
+            const struct sockaddr *sa = u->Address.lpSockaddr;
+            if (sa->sa_family == AF_INET && family == 4)
+                match = !memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, want, 4);
+            else if (sa->sa_family == AF_INET6 && family == 6)
+                match = !memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, want,
+                                16);
+        }
+        if (match) {
+            *index = (unsigned)(family == 6 ? a->Ipv6IfIndex : a->IfIndex);
+            *loopback = a->IfType == IF_TYPE_SOFTWARE_LOOPBACK;
+            rc = 0;
+        }
+    }
+    free(all);
+    return rc;
+}
+
 int lc_plat_ipv4_addrs(lc_addr_fn fn, void *user)
 {
     IP_ADAPTER_ADDRESSES *all = adapters(AF_INET);

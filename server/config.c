@@ -41,6 +41,7 @@ typedef enum {
     O_MAX_MSG_BYTES,
     O_MAX_MSG_RATE,
     O_MAX_CONNS_PER_IP,
+    O_MDNS,
     O_COUNT_
 } opt_id;
 
@@ -98,6 +99,9 @@ static const opt opts[O_COUNT_] = {
     [O_MAX_CONNS_PER_IP] = {"--max-conns-per-ip", "LOOPCAST_MAX_CONNS_PER_IP", "N",
                             "open connections from one client address, 1..100000 (default 128; "
                             "more get 429)"},
+    [O_MDNS] = {"--mdns", "LOOPCAST_MDNS", "on|off",
+                "announce the page on the LAN by mDNS/DNS-SD as 'loopcast on HOST' (default on; "
+                "Linux: avahi-daemon, Windows 10 1809+)"},
 };
 
 void lc_config_default(lc_config *cfg)
@@ -116,6 +120,7 @@ void lc_config_default(lc_config *cfg)
     cfg->max_msg_bytes = 4096;
     cfg->max_msg_rate = 20;
     cfg->max_conns_per_ip = 128;
+    cfg->mdns = true;
 }
 
 void lc_config_usage(FILE *out, const char *argv0)
@@ -600,6 +605,13 @@ static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
             return LC_ERR_INVALID;
         }
         cfg->allow_origin = r[O_ALLOW_ORIGIN].val;
+    }
+    if (r[O_MDNS].val) {
+        if (strcmp(r[O_MDNS].val, "on") && strcmp(r[O_MDNS].val, "off")) {
+            lc_errf(errbuf, errlen, "%s: '%s' is not on or off", origin(r, O_MDNS), r[O_MDNS].val);
+            return LC_ERR_INVALID;
+        }
+        cfg->mdns = !strcmp(r[O_MDNS].val, "on");
     }
     return 0;
 }

@@ -59,6 +59,8 @@ typedef struct lc_config {
     unsigned max_msg_bytes;     /* --max-msg-bytes / LOOPCAST_MAX_MSG_BYTES, 64..65536, default 4096 */
     unsigned max_msg_rate;      /* --max-msg-rate / LOOPCAST_MAX_MSG_RATE, 1..10000/s, default 20 */
     unsigned max_conns_per_ip;  /* --max-conns-per-ip / LOOPCAST_MAX_CONNS_PER_IP, default 128 */
+    bool mdns;                  /* --mdns / LOOPCAST_MDNS on|off: advertise on the LAN (mDNS/DNS-SD),
+                                 * default on */
     bool help, version, list_sources;
     /* --service install|uninstall (Windows; run = what the service control manager starts) */
     enum { LC_SERVICE_NONE = 0, LC_SERVICE_INSTALL, LC_SERVICE_UNINSTALL, LC_SERVICE_RUN } service;

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "platform.h"
 #include "lc_limits.h"
+#include "mdns.h"
 #include "server.h"
 #include "session.h"
 #include "stream.h"
@@ -129,6 +130,10 @@ struct lc_server {
     uint8_t pending_key[16];
     lc_bucket refusal_log;       /* refusal log lines are rate-limited ... */
     uint64_t refusal_log_dropped; /* ... and the ones dropped counted */
+
+    /* lws thread (lc_server_run starts it, begin_shutdown stops it; lc_server_destroy stops it
+     * if run did not): the mDNS advertiser, which runs its own thread behind mdns.h */
+    lc_mdns *mdns;
 
     /* main thread: the OS stop-request watcher (lc_plat_stop_watch) */
     bool stop_watch_started;

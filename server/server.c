@@ -281,11 +281,29 @@ static void shutdown_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(srv->ctx, 0, &srv->tick, shutdown_tick, 50 * LWS_US_PER_MS);
 }
 
+/* Phones on the LAN find the page by name (mdns.h). Logs what it does, or why not; never fatal. */
+static void start_mdns(lc_server *srv)
+{
+    const lc_config *cfg = &srv->cfg;
+    if (!cfg->mdns) {
+        lc_log(LC_LOG_INFO, LC_LOG_MOD, "mDNS: off (--mdns off / LOOPCAST_MDNS=off); not advertising");
+        return;
+    }
+    lc_mdns_params p = {.host = srv->host, .version = LC_VERSION, .bind = cfg->bind,
+                        .port = cfg->port, .tls = cfg->tls_cert != NULL,
+                        .redirect_port = cfg->redirect_port};
+    (void)lc_mdns_start(&srv->mdns, &p);
+}
+
 static void begin_shutdown(lc_server *srv)
 {
     srv->stopping = true;
+    /* The mDNS announcement goes before anything closes: a phone must not pick a server that is
+     * going away. */
+    lc_mdns_stop(srv->mdns);
+    srv->mdns = NULL;
     srv->stop_deadline_ns = lc_now_ns() + 1200u * 1000000u;
-    /* Capture first: no packet may arrive into a context that is about to go away. */
+    /* Then capture: no packet may arrive into a context that is about to go away. */
     if (srv->capture_started) {
         lc_capture_stop(srv->cap);
         srv->capture_started = false;
@@ -337,6 +355,7 @@ int lc_server_run(lc_server *srv)
                "<Host>:%d<path>", srv->cfg.bind ? srv->cfg.bind : "*", srv->cfg.redirect_port,
                srv->cfg.port);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "source: %s", lc_capture_uri(srv->cap));
+    start_mdns(srv);
     lc_fanout_start_source_poll(srv);
     lc_log(LC_LOG_INFO, LC_LOG_MOD,
            "codec: Opus %u ch, 48000 Hz, %.1f ms frames, %d bit/s, complexity %d; max lag %u ms "
@@ -396,6 +415,8 @@ void lc_server_destroy(lc_server *srv)
     if (srv->cap)
         lc_capture_stop(srv->cap);
     stop_watch_end(srv);
+    lc_mdns_stop(srv->mdns);
+    srv->mdns = NULL;
     /* Closing connections detaches their sessions; nobody is left to hear about it. */
     srv->tearing_down = true;
     if (srv->ctx)

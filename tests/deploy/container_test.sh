@@ -150,6 +150,10 @@ podman logs "$c1" >"$LC_TMP/c1.log" 2>&1 || lc_fail "podman logs"
 grep -q 'SIGTERM: shutting down' "$LC_TMP/c1.log" \
   || { tail -20 "$LC_TMP/c1.log" >&2; lc_fail "the log does not mention SIGTERM"; }
 ok "podman stop: SIGTERM, exit code 0 after ${took} s"
+# The image has no avahi-daemon and no D-Bus: mDNS says so once and the server serves on.
+[[ $(grep -c 'mDNS: avahi-daemon not reachable (.*); not advertising' "$LC_TMP/c1.log") -eq 1 ]] \
+  || { grep -i mdns "$LC_TMP/c1.log" >&2; lc_fail "mDNS without avahi-daemon: want one 'not reachable' line"; }
+ok "no avahi-daemon in the image: one 'mDNS: avahi-daemon not reachable' line, served on"
 
 # ------------------------------------------- second run: same volume, Kubernetes-style hardening
 phase "second container on the same volume, read-only root"

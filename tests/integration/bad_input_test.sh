@@ -209,6 +209,7 @@ row CLI "--max-listeners 0" "exit 2, names --max-listeners" "$(cli --max-listene
 row CLI "--max-body 10" "exit 2, names --max-body" "$(cli --max-body --max-body 10)"
 row CLI "--max-msg-bytes 1" "exit 2, names --max-msg-bytes" "$(cli --max-msg-bytes --max-msg-bytes 1)"
 row CLI "--log-format xml" "exit 2, names --log-format" "$(cli --log-format --log-format xml)"
+row CLI "--mdns maybe" "exit 2, names --mdns" "$(cli --mdns --mdns maybe)"
 row CLI "--allow-origin evil" "exit 2, names --allow-origin" "$(cli --allow-origin --allow-origin evil)"
 row CLI "--trust-proxy 1.2.3.4/40" "exit 2, names --trust-proxy" "$(cli --trust-proxy --trust-proxy 1.2.3.4/40)"
 row CLI "--api-token 'has space'" "exit 2, names --api-token" "$(cli --api-token --api-token 'has space')"

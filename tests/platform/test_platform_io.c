@@ -132,14 +132,19 @@ static void test_ip(void)
     CHECK(!lc_plat_if_exists("no-such-interface-0"));
 }
 
-static int addrs_seen, addrs_bad;
+static int addrs_seen, addrs_bad, if_bad;
 static void on_addr(void *user, const char *ip, const char *ifname)
 {
     uint8_t a[16];
+    unsigned index = 0;
+    bool loopback = true;
     (void)user;
     addrs_seen++;
     if (lc_plat_ip_parse(ip, a) != 4 || !ifname || !*ifname)
         addrs_bad++;
+    /* every address of ours names an interface, and a loopback one says so (mDNS's --bind) */
+    if (lc_plat_if_index(ip, &index, &loopback) || index == 0 || loopback != (a[0] == 127))
+        if_bad++;
     fprintf(stderr, "   address %s (%s)\n", ip, ifname ? ifname : "?");
 }
 
@@ -149,6 +154,17 @@ static void test_addresses_and_limits(void)
     CHECK_EQ_INT(lc_plat_ipv4_addrs(on_addr, NULL), 0);
     CHECK(addrs_seen >= 1); /* at least the loopback interface */
     CHECK_EQ_INT(addrs_bad, 0);
+    CHECK_EQ_INT(if_bad, 0);
+    unsigned index = 99;
+    bool loopback = true;
+    CHECK_EQ_INT(lc_plat_if_index("0.0.0.0", &index, &loopback), 0); /* every interface */
+    CHECK(index == 0 && !loopback);
+    CHECK_EQ_INT(lc_plat_if_index("::", &index, &loopback), 0);
+    CHECK(index == 0 && !loopback);
+    CHECK_EQ_INT(lc_plat_if_index("127.0.0.9", &index, &loopback), 0); /* lo serves 127/8 */
+    CHECK(loopback);
+    CHECK_EQ_INT(lc_plat_if_index("203.0.113.77", &index, &loopback), LC_ERR_NOT_FOUND);
+    CHECK_EQ_INT(lc_plat_if_index("no-such-interface-0", &index, &loopback), LC_ERR_NOT_FOUND);
     unsigned now = 0;
     CHECK_EQ_INT(lc_plat_fd_limit(0, &now), 0);
     CHECK(now >= 64);

@@ -48,6 +48,22 @@ static void test_defaults(void)
     CHECK_EQ_INT(c.max_lag_ms, 1000);
     CHECK(c.api_token[0] == '\0');
     CHECK(c.log_format == LC_LOG_TEXT);
+    CHECK(c.mdns);
+}
+
+/* --mdns on|off and LOOPCAST_MDNS, the flag winning over the variable. */
+static void test_mdns(void)
+{
+    lc_config c;
+    char *none[] = {"loopcast", NULL};
+    CHECK_EQ_INT(parse(&c, 2, ARGV("--mdns", "off"), NULL), 0);
+    CHECK(!c.mdns);
+    CHECK_EQ_INT(parse(&c, 1, ARGV("--mdns=on"), NULL), 0);
+    CHECK(c.mdns);
+    CHECK_EQ_INT(parse(&c, 1, none, (char *[]){"LOOPCAST_MDNS=off", NULL}), 0);
+    CHECK(!c.mdns);
+    CHECK_EQ_INT(parse(&c, 2, ARGV("--mdns", "on"), (char *[]){"LOOPCAST_MDNS=off", NULL}), 0);
+    CHECK(c.mdns);
 }
 
 static void test_good_values(void)
@@ -93,6 +109,9 @@ static void test_bad_values(void)
     bad(ARGV("--frame-ms", "20ms"), 2, NULL, "--frame-ms");
     bad(ARGV("--complexity", "11"), 2, NULL, "--complexity");
     bad(ARGV("--log-format", "xml"), 2, NULL, "--log-format");
+    bad(ARGV("--mdns", "maybe"), 2, NULL, "--mdns");
+    bad(ARGV("--mdns", "ON"), 2, NULL, "--mdns");
+    bad(ARGV("--mdns", ""), 2, NULL, "--mdns");
     bad(ARGV("--max-lag-ms", "5"), 2, NULL, "--max-lag-ms");
     bad(ARGV("--max-listeners", "0"), 2, NULL, "--max-listeners");
     bad(ARGV("--bind", "not-an-iface-xyz"), 2, NULL, "--bind");
@@ -117,6 +136,7 @@ static void test_bad_values(void)
         "LOOPCAST_BITRATE");
     bad(ARGV("--source", "tone:1"), 2, (char *[]){"LOOPCAST_FRAME_MS=7", NULL},
         "LOOPCAST_FRAME_MS");
+    bad(ARGV("--source", "tone:1"), 2, (char *[]){"LOOPCAST_MDNS=yes", NULL}, "LOOPCAST_MDNS");
 }
 
 static void test_env_precedence(void)
@@ -267,6 +287,6 @@ static void test_service(void)
     bad(ARGV("--service"), 2, NULL, "--service: '' is not install");
 }
 
-LC_TEST_MAIN(TEST(test_defaults), TEST(test_good_values), TEST(test_bad_values),
+LC_TEST_MAIN(TEST(test_defaults), TEST(test_mdns), TEST(test_good_values), TEST(test_bad_values),
              TEST(test_env_precedence), TEST(test_limits), TEST(test_trust_proxy),
              TEST(test_service))

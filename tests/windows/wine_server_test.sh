@@ -144,6 +144,10 @@ fi
 grep -q "Windows Firewall asks once" "$WORK/tone.log" && pass "start-up tells about the firewall prompt" \
   || fail "no firewall hint in the start-up log"
 [[ "$(curl -fsS "$BASE/healthz")" == ok ]] && pass "/healthz" || fail "/healthz"
+# Wine's dnsapi.dll has no DnsServiceRegister: one line, and the server serves on (docs/windows.md)
+[[ $(grep -c "mDNS: this Windows has no DnsServiceRegister (Windows 10 1809 or later has it); not advertising" "$WORK/tone.log") -eq 1 ]] \
+  && pass "mDNS: no DnsServiceRegister under Wine: one line, and the page is served" \
+  || { fail "mDNS: want one 'no DnsServiceRegister' line"; grep -i mdns "$WORK/tone.log"; }
 host=$(api GET /status | field '["host"]')
 [[ "${host,,}" == "$(hostname -s | tr 'A-Z' 'a-z')" ]] && pass "/api/v1/status names the machine: $host" \
   || fail "status host '$host', machine $(hostname -s)"
