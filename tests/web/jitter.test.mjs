@@ -13,7 +13,7 @@
 // a 20 s time constant); stalls that recur keep counting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PlayoutControl } from '../../web/public/js/playout-core.js';
+import { PlayoutControl, SmoothClock } from '../../web/public/js/playout-core.js';
 
 const RATE = 48000, FRAME = 960;
 const ms = (x) => x * RATE / 1000;
@@ -50,17 +50,22 @@ function deviceClock(seed, stalls = true) {
 
 // Feeds `seconds` of steady arrivals; pauses: [[wall ms, pause ms], ...] delay the main thread.
 // Returns the target (ms) after every arrival, with its wall time.
-function run({ seconds, seed = 1, pauses = [], stalls = true }) {
+// smooth: stamp arrivals with a SmoothClock fed the stepping clock at each arrival and at the
+// page's 100 ms report (as output.js BufferOutput does), not with the stepping clock itself.
+function run({ seconds, seed = 1, pauses = [], stalls = true, smooth = false, opts = {} }) {
   const rnd = lcg(seed + 100);
   const clock = deviceClock(seed, stalls);
-  const ctl = new PlayoutControl();
+  const sc = new SmoothClock({ rate: RATE });
+  const ctl = new PlayoutControl(opts);
   const out = [];
-  let blockedUntil = 0;
+  let blockedUntil = 0, report = 0;
   for (let k = 0; k * 20 < seconds * 1000; k++) {
     let w = k * 20 + rnd() * 2;
     for (const [at, len] of pauses) if (w >= at && w < at + len) blockedUntil = Math.max(blockedUntil, at + len);
     w = Math.max(w, blockedUntil);
-    ctl.arrive(clock(w), k * FRAME, null);
+    for (; report < w; report += 100 + rnd()) if (report >= blockedUntil) sc.observe(clock(report), report);
+    sc.observe(clock(w), w);
+    ctl.arrive(smooth ? sc.now(w) : clock(w), k * FRAME, null);
     out.push({ w, targetMs: ctl.target / ms(1) });
   }
   return out;
@@ -85,8 +90,29 @@ test('a stepping, stalling output clock is not lateness: the target stays near t
   }
 });
 
-test('a real stall raises the target at once; a lone one is forgotten within 20 s', () => {
-  const r = run({ seconds: 60, pauses: [[30000, 150]], stalls: false });
+test('on the step-free clock the device periods are not lateness: the target sits at the floor', () => {
+  for (const seed of [1, 2, 3]) {
+    const stepping = run({ seconds: 60, seed, stalls: false });
+    const r = run({ seconds: 60, seed, stalls: false, smooth: true });
+    const med = (x) => { const v = x.filter((e) => e.w >= 5000).map((e) => e.targetMs).sort((a, b) => a - b); return v[v.length >> 1]; };
+    console.log(`seed ${seed}: target median after 5 s ${med(r).toFixed(1)} ms on the step-free clock, ` +
+      `${med(stepping).toFixed(1)} ms on currentTime; peak ${maxAfter(r, 5000).toFixed(1)} ms`);
+    // periods of 10.7–24 ms, arrivals within 2 ms: what is left is the arrivals' own spread
+    // (1.5 × 2 ms + a quantum ≈ 5.7 ms), below the 20 ms floor
+    assert.ok(med(r) < 21, `seed ${seed}: target ${med(r).toFixed(1)} ms (median) on the step-free clock`);
+    assert.ok(maxAfter(r, 5000) < 30, `seed ${seed}: target peaked at ${maxAfter(r, 5000).toFixed(1)} ms`);
+  }
+  // and the stalls model (freeze at start, missed periods) keeps it near the floor too
+  for (const seed of [1, 2, 3]) {
+    const r = run({ seconds: 60, seed, smooth: true });
+    const v = r.filter((e) => e.w >= 20000).map((e) => e.targetMs).sort((a, b) => a - b);
+    console.log(`seed ${seed} with stalls: target median after 20 s ${v[v.length >> 1].toFixed(1)} ms, peak ${maxAfter(r, 0).toFixed(1)} ms`);
+    assert.ok(v[v.length >> 1] < 30, `seed ${seed}: target ${v[v.length >> 1].toFixed(1)} ms (median) with stalls`);
+  }
+});
+
+for (const smooth of [false, true]) test(`a real stall raises the target at once; a lone one is forgotten within 20 s${smooth ? ' (step-free clock)' : ''}`, () => {
+  const r = run({ seconds: 60, pauses: [[30000, 150]], stalls: false, smooth });
   const before = maxAfter(r, 25000, 30000);
   const i = r.findIndex((x) => x.w >= 30150);
   // the first arrival after the pause already carries the raised target
@@ -104,4 +130,22 @@ test('stalls that recur keep the target up between them', () => {
   const low = Math.min(...r.filter((x) => x.w > 34200 && x.w < 41000).map((x) => x.targetMs));
   console.log(`stalls of 100 ms every 7 s: target at least ${low.toFixed(1)} ms between them`);
   assert.ok(low >= 85, `target fell to ${low.toFixed(1)} ms between recurring stalls`);
+});
+
+test('low-latency mode: the floor adapts to 10 ms when arrivals are steady, and is back at once on a late one', () => {
+  const r = run({ seconds: 60, stalls: false, smooth: true, pauses: [[30000, 15]], opts: { adaptMinMs: 10 } });
+  const at = (w) => r.find((x) => x.w >= w).targetMs;
+  const low = r.find((x) => x.targetMs <= 10.5);
+  console.log(`adaptive floor: target ${at(5000).toFixed(1)} ms at 5 s, ${at(25000).toFixed(1)} ms at 25 s ` +
+    `(≤ 10.5 ms from ${low ? (low.w / 1000).toFixed(1) : '∞'} s), ${at(30016).toFixed(1)} ms after a 15 ms stall at 30 s, ` +
+    `${at(39000).toFixed(1)} ms at 39 s, ${at(55000).toFixed(1)} ms at 55 s`);
+  assert.ok(at(5000) >= 19.9, 'the floor fell before arrivals had been steady for 10 s');
+  assert.ok(low && low.w < 25000, 'the floor did not adapt to 10 ms within 25 s of steady arrivals');
+  assert.ok(at(30016) >= 19.9, 'a 15 ms late arrival did not put the floor back at once');
+  assert.ok(Math.min(...r.filter((x) => x.w > 30016 && x.w < 40000).map((x) => x.targetMs)) >= 19.9,
+    'the floor fell again within 10 s of a late arrival');
+  assert.ok(at(55000) <= 10.5, 'the floor did not adapt again after 10 s of steady arrivals');
+  // without the mode, the same run keeps the 20 ms floor
+  const fixed = run({ seconds: 60, stalls: false, smooth: true });
+  assert.ok(Math.min(...fixed.map((x) => x.targetMs)) >= 19.9, 'the fixed floor moved');
 });

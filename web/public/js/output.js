@@ -2,7 +2,8 @@
 //   push(pts, left, right)  decoded stereo audio (Float32Arrays, ownership passes to the output)
 //   discontinuity()         the pts sequence jumps: forget arrival-jitter history
 //   reset()                 expected stop (connection closed): fade out, empty, prime again
-//   setFloorMs(ms), close()
+//   setFloorMs(ms)          the listener chose a floor: it no longer adapts
+//   close()
 //   onReport(r)             ~10×/s: {playing, bufferMs, targetMs, jitterMs, lateMs (the latest
 //                           arrival of the last 2 s, on the output clock), underruns, dropped,
 //                           inserted, skips, cutMs (catch-up), playAt: {pts, ctxTime}} (what
@@ -12,7 +13,7 @@
 // not exist). ScriptOutput: the worklet's ring on a ScriptProcessorNode (the other plain-HTTP
 // candidate, `?output=script`; measured against the buffers in docs/web.md). All use the same
 // target and drift logic (playout-core.js).
-import { PlayoutControl, resampleBlock, findCut, splice, STREAM_RATE } from './playout-core.js';
+import { PlayoutControl, SmoothClock, wallMs, resampleBlock, findCut, splice, STREAM_RATE } from './playout-core.js';
 import { RingPlayout } from './playout-ring.js';
 
 const Q = 128;
@@ -28,12 +29,12 @@ export class WorkletOutput {
     return new WorkletOutput(ctx, dest, opts);
   }
 
-  constructor(ctx, dest, { floorMs, onReport }) {
+  constructor(ctx, dest, { floorMs, adaptMinMs = 0, onReport }) {
     this.kind = 'worklet';
     this.ctx = ctx;
     this.node = new AudioWorkletNode(ctx, 'loopcast-playout', {
       numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [2],
-      processorOptions: { floorMs },
+      processorOptions: { floorMs, adaptMinMs },
     });
     this.node.connect(dest);
     this.node.port.onmessage = (e) => { if (e.data.type === 'stats') onReport(ringReport(e.data, ctx.sampleRate)); };
@@ -83,11 +84,11 @@ export class ScriptOutput {
 
   static async create(ctx, dest, opts) { return new ScriptOutput(ctx, dest, opts); }
 
-  constructor(ctx, dest, { floorMs, onReport, blockSize = 1024 }) {
+  constructor(ctx, dest, { floorMs, adaptMinMs = 0, onReport, blockSize = 1024 }) {
     this.kind = 'script';
     this.ctx = ctx;
     this.rate = ctx.sampleRate;
-    this.ring = new RingPlayout({ floorMs, rate: this.rate });
+    this.ring = new RingPlayout({ floorMs, adaptMinMs, rate: this.rate });
     this.node = ctx.createScriptProcessor(blockSize, 0, 2);
     this.next = 0;               // the frame after the last block computed
     this.node.onaudioprocess = (e) => {
@@ -112,12 +113,16 @@ const arrGet = (a, i) => a[i];
 export class BufferOutput {
   static async create(ctx, dest, opts) { return new BufferOutput(ctx, dest, opts); }
 
-  constructor(ctx, dest, { floorMs, onReport }) {
+  constructor(ctx, dest, { floorMs, adaptMinMs = 0, onReport }) {
     this.kind = 'buffers';
     this.ctx = ctx;
     this.rate = STREAM_RATE;         // AudioBuffers at the stream rate; Web Audio resamples if needed
     // Buffers may only be trimmed/padded once each: cap the correction rate at one per packet.
-    this.ctl = new PlayoutControl({ floorMs, rate: this.rate, maxRate: 1 / 960 });
+    this.ctl = new PlayoutControl({ floorMs, adaptMinMs, rate: this.rate, maxRate: 1 / 960 });
+    // currentTime stands still between the render thread's bursts (one device period each):
+    // arrivals and the fill are measured on a step-free clock instead (playout-core.js), fed
+    // every time this thread reads currentTime.
+    this.clock = new SmoothClock({ rate: this.rate });
     this.fader = ctx.createGain();   // for reset(): a 10 ms fade instead of a hard stop
     this.fader.connect(dest);
     this.onReport = onReport;
@@ -132,16 +137,26 @@ export class BufferOutput {
     this.timer = setInterval(() => this.report(), 100);
   }
 
+  // The output clock, step-free (frames), after observing currentTime now.
+  smoothNow() {
+    const w = wallMs();
+    this.clock.observe(this.ctx.currentTime * this.rate, w);
+    return this.clock.now(w);
+  }
+
   push(pts, l, r) {
     const ctx = this.ctx, sr = this.rate;
-    const now = ctx.currentTime;
+    const now = this.smoothNow() / sr;
     let n = l.length;
-    const fill = this.nextTime === null ? null : (this.nextTime - now) * sr;
-    this.ctl.arrive(now * sr, pts, fill !== null && fill >= 0 ? fill : null);
+    // Behind: the schedule ends before what the render thread has already rendered (currentTime,
+    // not the smooth clock: a buffer that starts at or after currentTime still plays in time).
+    const behind = this.nextTime !== null && this.nextTime < ctx.currentTime;
+    const fill = this.nextTime === null || behind ? null : Math.max(0, (this.nextTime - now) * sr);
+    this.ctl.arrive(now * sr, pts, fill);
     let fade = false;
-    if (fill === null || fill < 0) {
+    if (fill === null) {
       // Nothing scheduled, or the schedule fell behind the clock: (re)anchor one target ahead.
-      if (fill !== null) this.underruns++;
+      if (behind) this.underruns++;
       if (this.fresh) {
         this.ctl.resetTarget();
         this.fresh = false;
@@ -190,11 +205,12 @@ export class BufferOutput {
     this.sources.add(src);
     this.playAt = { pts, ctxTime: this.nextTime };
     this.nextTime += m / sr;
-    this.lastFill = fill === null || fill < 0 ? this.ctl.target : fill;
+    this.lastFill = fill === null ? this.ctl.target : fill;
   }
 
   report() {
     const ms = 1000 / this.rate;
+    this.smoothNow();
     const playing = this.nextTime !== null && this.nextTime > this.ctx.currentTime;
     this.onReport({
       playing,

@@ -33,6 +33,13 @@
 // target = max(floor, k × jitter + quantum), taken at once when it grows, relaxed with a time
 // constant of `shrinkMs` when it may shrink.
 //
+// Adaptive floor (adaptMinMs > 0, the page's default): the floor is a margin for lateness not yet
+// seen. After `steadyMs` with no outlier — no arrival later than twice the steady spread (the 95th
+// percentile above) and than adaptMinMs / 2 — the floor is adaptMinMs instead of floorMs, so the
+// target is what the spread itself needs (k × jitter + quantum), at least adaptMinMs; it relaxes to
+// that like any other. The first outlier puts the floor back at once, and it stays back until
+// arrivals have been steady for another `steadyMs`.
+//
 // Fill: how much audio is still queued at the moment a chunk arrives (before adding it), i.e. the
 // low point of the saw-tooth — the margin that protects against the next late packet. Its
 // exponential average (time constant `emaMs`) is what the drift control steers to the target.
@@ -62,6 +69,8 @@ export const STREAM_RATE = 48000;
 
 export const DEFAULTS = Object.freeze({
   floorMs: 20,        // the smallest target (configurable: ?floor=MS or the settings field)
+  adaptMinMs: 0,      // > 0: the floor falls to this once arrivals have been steady (see below)
+  steadyMs: 10000,    // ... for this long: no outlier
   k: 1.5,             // target = k × jitter (+ one render quantum)
   quantum: 128,       // samples the output needs at once (Web Audio render quantum)
   windowMs: 10000,    // jitter is measured over this sliding window
@@ -97,6 +106,7 @@ export class PlayoutControl {
     this.stalls = [];       // {end, peak, prev, rec} of the last memoryMs, oldest first
     this.spread = 0;        // the last 95th percentile of lateness
     this.recentLate = 0;    // the largest lateness of the last holdMs (reported: lateMs)
+    this.steadySince = null; // output clock since which no arrival was later than adaptMinMs / 2
     this.hist = [];         // [now, transit] inside the window, oldest first
     this.sorted = [];       // the same transits, ascending
     this.n = 0;
@@ -114,9 +124,18 @@ export class PlayoutControl {
 
   floor() { return this.o.floorMs * this.msToSamples; }
 
+  // The floor in force at `now`: adaptMinMs after steadyMs of steady arrivals, else floorMs.
+  floorAt(now) {
+    const o = this.o;
+    if (!(o.adaptMinMs > 0) || this.steadySince === null || now - this.steadySince < o.steadyMs * this.msToSamples) return this.floor();
+    return Math.min(this.floor(), o.adaptMinMs * this.msToSamples);
+  }
+
+  // A floor the listener chose: kept as it is (no adapting).
   setFloorMs(ms) {
     if (!(ms > 0)) return;
     this.o.floorMs = ms;
+    this.o.adaptMinMs = 0;
     this.target = Math.max(this.target, this.floor());
   }
 
@@ -140,10 +159,11 @@ export class PlayoutControl {
     while (cut < win.length - 1 && win[cut][0] < horizon) cut++;
     if (cut) win.splice(0, cut);
     this.noteStall(now, late);
+    if (this.steadySince === null || late > Math.max(2 * this.spread, this.o.quantum, 0.5 * this.o.adaptMinMs * this.msToSamples)) this.steadySince = now;
     // Recomputed every 8th arrival (a sort of ≤ 10 s of packets), and at once for an arrival
     // later than the current estimate accounts for (a stall raises the target immediately).
     if (++this.n % 8 === 0 || win.length < 16 || 0.6 * late > this.jitter) this.jitter = this.estimate(now);
-    const raw = Math.min(Math.max(this.floor(), this.o.k * this.jitter + this.o.quantum),
+    const raw = Math.min(Math.max(this.floorAt(now), this.o.k * this.jitter + this.o.quantum),
                          this.o.maxTargetMs * this.msToSamples);
     if (raw >= this.target) this.target = raw;
     else this.target += (raw - this.target) * (1 - Math.exp(-dt / (this.o.shrinkMs * this.msToSamples)));
@@ -217,12 +237,64 @@ export class PlayoutControl {
   }
 
   // The pts clock jumped (discontinuity, reconnect): old transits mean nothing any more.
-  resetJitter() { this.win = []; this.hist = []; this.sorted = []; this.stalls = []; this.lastArrival = null; this.recentLate = 0; }
+  resetJitter() {
+    this.win = []; this.hist = []; this.sorted = []; this.stalls = [];
+    this.lastArrival = null; this.recentLate = 0; this.steadySince = null;
+  }
   // A fresh start (new connection, after Stop): forget everything learnt about the old path.
   resetTarget() { this.target = this.floor(); this.jitter = 0; this.resetJitter(); }
   // Playback (re)started: the fill average starts again from the next measurement.
   resetFill() { this.fillAvg = null; this.acc = 0; }
 }
+
+// A step-free output clock. The output clock a page or processor can read (AudioWorklet
+// currentFrame, AudioContext.currentTime) advances in device periods: the audio thread renders
+// a period of 10.7–24 ms (PulseAudio) in one burst of render quanta, then sleeps, so an arrival
+// stamped with it is "late" by anything up to a period depending only on where in the period it
+// came — which the estimator counted as jitter (target ≈ 1.5 × period + quantum: 30–40 ms where
+// 20 would do). This clock runs at the wall clock's pace from the *end* of the latest burst:
+//   now(wall) = wall × rate + max over the last `windowMs` of (frame − wall × rate)
+// where (frame, wall) are observed whenever the clock is read (frame: the first frame not yet
+// rendered). Right after a burst frame − wall × rate is at its largest; the maximum is that edge.
+// Measured from it, the queue's fill (queued − rendered ahead) shrinks smoothly between bursts and
+// a burst needs only that fill ≥ 0 when it starts, whatever the period. The maximum over a window
+// (not over all time) lets it follow drift between the two clocks and a device that lost time for
+// good; it never runs more than `aheadMaxMs` past the last frame observed, so a clock that stands
+// still (the device missed periods) is not extrapolated into the future.
+export class SmoothClock {
+  constructor({ rate = STREAM_RATE, windowMs = 1000, aheadMaxMs = 50 } = {}) {
+    this.rate = rate;
+    this.windowMs = windowMs;
+    this.aheadMax = aheadMaxMs * rate / 1000;
+    this.q = [];            // [wall ms, frame − wall × rate], offsets decreasing (a max-deque)
+    this.lastFrame = null;
+  }
+
+  observe(frame, wallMs) {
+    const off = frame - wallMs * this.rate / 1000, q = this.q;
+    while (q.length && q[q.length - 1][1] <= off) q.pop();
+    q.push([wallMs, off]);
+    while (q.length > 1 && q[0][0] < wallMs - this.windowMs) q.shift();
+    this.lastFrame = frame;
+  }
+
+  // How far the clock has run past the last frame observed (frames, ≥ 0).
+  ahead(wallMs) { const t = this.now(wallMs); return t === null ? 0 : t - this.lastFrame; }
+
+  // The output clock (frames) at wall time wallMs; null before the first observation.
+  now(wallMs) {
+    if (this.lastFrame === null) return null;
+    const t = wallMs * this.rate / 1000 + this.q[0][1];
+    return Math.max(this.lastFrame, Math.min(t, this.lastFrame + this.aheadMax));
+  }
+
+  reset() { this.q = []; this.lastFrame = null; }
+}
+
+// The wall clock SmoothClock is fed with (ms): performance.now() where the scope has it (pages,
+// Workers), Date.now() in an AudioWorkletGlobalScope, which has no `performance`.
+const perf = globalThis.performance;
+export const wallMs = perf && typeof perf.now === 'function' ? () => perf.now() : () => Date.now();
 
 // Index of the first element of the ascending array a that is >= x.
 function lowerBound(a, x) {

@@ -18,7 +18,7 @@ const Q = 128;
 const ringGet = (a, i, cap) => a[i % cap];
 
 export class RingPlayout {
-  constructor({ floorMs = 20, rate = STREAM_RATE } = {}) {
+  constructor({ floorMs = 20, adaptMinMs = 0, rate = STREAM_RATE } = {}) {
     this.rate = rate;
     this.cap = Math.ceil(rate * 4);
     this.L = new Float32Array(this.cap);
@@ -28,7 +28,7 @@ export class RingPlayout {
     this.anchors = [];        // {idx, pts}: where the pts sequence (re)starts in the ring
     this.writePts = null;
     this.frame = 960;         // last chunk size (one Opus packet)
-    this.ctl = new PlayoutControl({ floorMs, rate, maxRate: 1 / 256 });
+    this.ctl = new PlayoutControl({ floorMs, adaptMinMs, rate, maxRate: 1 / 256 });
     this.playing = false;
     this.fresh = true;        // no audio played since construction / reset()
     this.settleUntil = 0;     // end of the settling period after a fresh start (context frames)
@@ -40,9 +40,10 @@ export class RingPlayout {
     this.last = [0, 0];
   }
 
-  // {type:'pcm'|'discontinuity'|'floor'|'reset'} from the producer; `now`: the output clock (frames).
-  onMessage(m, now) {
-    if (m.type === 'pcm') this.push(now, m.pts, m.l, m.r);
+  // {type:'pcm'|'discontinuity'|'floor'|'reset'} from the producer; `now`: the output clock
+  // (frames), `ahead`: how far it has run past the last frame rendered (see push()).
+  onMessage(m, now, ahead = 0) {
+    if (m.type === 'pcm') this.push(now, m.pts, m.l, m.r, ahead);
     else if (m.type === 'discontinuity') this.ctl.resetJitter();
     else if (m.type === 'floor') this.ctl.setFloorMs(m.ms);
     else if (m.type === 'reset') this.reset();
@@ -61,10 +62,14 @@ export class RingPlayout {
     this.fresh = true;
   }
 
-  push(now, pts, l, r) {
+  // A chunk arrives at output clock `now`. `ahead`: how far that clock has run past the last frame
+  // rendered (a SmoothClock between bursts, playout-core.js): what is queued beyond it is the fill
+  // the next burst finds, so that is what the drift control steers (≥ 0: below, the burst may
+  // still find what it needs, the arrival having come in time for it).
+  push(now, pts, l, r, ahead = 0) {
     const n = l.length;
     const fill = this.w - this.r;
-    this.ctl.arrive(now, pts, this.playing ? fill : null);
+    this.ctl.arrive(now, pts, this.playing ? Math.max(0, fill - ahead) : null);
     if (fill + n > this.cap) { this.r = this.w + n - this.cap; this.overflows++; }
     if (this.writePts === null || pts !== this.writePts) this.anchors.push({ idx: this.w, pts });
     let wi = this.w % this.cap;
