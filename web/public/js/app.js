@@ -70,15 +70,20 @@ const P = {
   error: '',
 };
 
-function floorMs() {
+// The jitter floor the listener chose (?floor=MS, else the settings field's stored value), or
+// null: the default, 20 ms, which adapts down to 10 ms while arrivals are steady (playout-core.js).
+function chosenFloorMs() {
   const q = Number(new URLSearchParams(location.search).get('floor'));
   if (q > 0) return Math.min(1000, q);
   try {
     const s = Number(localStorage.getItem('loopcast.floorMs'));
     if (s > 0) return Math.min(1000, s);
   } catch { /* default */ }
-  return 20;
+  return null;
 }
+const floorMs = () => chosenFloorMs() ?? 20;
+// A chosen floor is kept as it is; the default one adapts.
+const floorOptions = () => (chosenFloorMs() === null ? { floorMs: 20, adaptMinMs: 10 } : { floorMs: floorMs(), adaptMinMs: 0 });
 
 function buildGraph() {
   const AC = window.AudioContext || window.webkitAudioContext;
@@ -122,7 +127,7 @@ function outputFactory(opts) {
 async function ensureOutput() {
   if (P.output) return P.output;
   if (!P.outputInit) {
-    P.outputInit = outputFactory({ floorMs: floorMs(), onReport }).then((o) => { P.output = o; return o; });
+    P.outputInit = outputFactory({ ...floorOptions(), onReport }).then((o) => { P.output = o; return o; });
   }
   return P.outputInit;
 }
