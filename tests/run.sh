@@ -24,7 +24,8 @@ case "${1:-}" in
   *) echo "tests/run.sh: unknown option '$1' (use --quick or --long)" >&2; exit 2 ;;
 esac
 
-log() { printf '\n==== %s ====\n' "$*"; }
+# Each step's heading carries the time since the start: where the suite's minutes go.
+log() { printf '\n==== %s ==== (+%ds)\n' "$*" "$SECONDS"; }
 
 log "dependencies"
 ./deploy/install-deps.sh || { echo "tests/run.sh: installing dependencies failed" >&2; exit 1; }
