@@ -200,7 +200,10 @@ export class BufferOutput {
     const src = ctx.createBufferSource();
     src.buffer = buf;
     src.connect(this.fader);
-    src.onended = () => { this.sources.delete(src); src.disconnect(); };
+    // No disconnect() here: a source that has played is dropped from the graph by the browser
+    // itself, and every disconnect from this thread takes the graph lock, which the render thread
+    // must then wait for (Chromium renders silence for a quantum it cannot lock).
+    src.onended = () => { this.sources.delete(src); };
     src.start(this.nextTime);
     this.sources.add(src);
     this.playAt = { pts, ctxTime: this.nextTime };
