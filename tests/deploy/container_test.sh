@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/deploy/container_test.sh — builds deploy/Dockerfile with podman and runs the image the way
-# docs/deploy.md tells users to. Slow (a first run: debootstrap ~1 min + image build ~5 min on
-# 2 cores). It always runs, except that LC_CONTAINER_TESTS=0 (what `tests/run.sh --quick` sets)
+# docs/deploy.md tells users to. Slow the first time (debootstrap ~1 min + image build ~3 min on
+# 2 cores); later runs reuse the kept layer cache (podman_lib.sh) and rebuild what changed. It always runs, except that LC_CONTAINER_TESTS=0 (what `tests/run.sh --quick` sets)
 # skips it with ctest's skip code 77, so the run reports it as skipped, never as passed.
 #
 # What it proves, in order:

@@ -4,6 +4,14 @@
 #                               and run roots there too, so nothing leaks into /var/lib/containers)
 #   lcp_base_images             debian:bookworm and debian:bookworm-slim from a debootstrap rootfs
 #                               cached in $LC_ROOTFS_CACHE (made once per machine, ~1 min)
+# podman's image store (its graph root) is a cache that outlives the test: $LC_PODMAN_CACHE/KEY,
+# KEY = a hash of what the image's dependency layers are built from (deploy/Dockerfile,
+# deploy/install-deps.sh, web/package*.json, the rootfs). So a second run reuses the layers
+# that install the build dependencies and the web assets' npm packages (~2 of the build's 3
+# minutes) and builds only what the source changed. A new KEY starts a new store and removes the
+# old ones; a store over LC_PODMAN_CACHE_MAX_MB (each run adds its source and build layers) is
+# emptied first. One test at a time uses it (flock), as one podman's run root goes with a store.
+# LC_PODMAN_CACHE=none keeps the store in $LC_TMP (nothing kept).
 #   lcp_build TAG               podman build --pull=never --format docker -f deploy/Dockerfile .
 #   lcp_track_container NAME    / lcp_track_volume NAME / lcp_track_image NAME: removed on exit
 # Every container, volume and image tracked here is removed by lcp_cleanup (chained to the trap
@@ -11,6 +19,8 @@
 
 LC_ROOTFS_CACHE=${LC_ROOTFS_CACHE:-/var/cache/loopcast-test/rootfs-bookworm}
 LC_DEBIAN_MIRROR=${LC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+LC_PODMAN_CACHE=${LC_PODMAN_CACHE:-/var/cache/loopcast-test/podman}
+LC_PODMAN_CACHE_MAX_MB=${LC_PODMAN_CACHE_MAX_MB:-6000}
 LCP_CONTAINERS=()
 LCP_VOLUMES=()
 LCP_IMAGES=()
@@ -21,8 +31,15 @@ lcp_cleanup() {
     for x in "${LCP_CONTAINERS[@]:-}"; do [[ -n "$x" ]] && podman rm -f -t 2 "$x" >/dev/null 2>&1; done
     for x in "${LCP_VOLUMES[@]:-}"; do [[ -n "$x" ]] && podman volume rm -f "$x" >/dev/null 2>&1; done
     for x in "${LCP_IMAGES[@]:-}"; do [[ -n "$x" ]] && podman rmi -f "$x" >/dev/null 2>&1; done
-    # Intermediate build layers and the base images live in the private storage: drop it all.
-    podman system reset -f >/dev/null 2>&1 || true
+    # A private store goes entirely; a kept one (the layer cache) keeps its images, and loses
+    # only what this run tracked (above) and any container or volume left in it.
+    if [[ "${LCP_KEEP_STORE:-0}" == 1 ]]; then
+      podman rm -af -t 2 >/dev/null 2>&1 || true
+      podman volume prune -f >/dev/null 2>&1 || true
+      grep -o " $LCP_GRAPH/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+    else
+      podman system reset -f >/dev/null 2>&1 || true
+    fi
     # overlay mounts left by a killed build would make rm -rf fail: unmount what is ours.
     if [[ -d "${LCP_DIR:-}" ]]; then
       grep -o " $LCP_DIR/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
@@ -44,6 +61,30 @@ lcp_setup() {
   [[ $(id -u) -eq 0 ]] || lc_fail "the container tests run podman as root (rootful; no user namespaces needed)"
   LCP_DIR=$LC_TMP/podman
   mkdir -p "$LCP_DIR/run" "$LCP_DIR/storage" "$LCP_DIR/tmp" "$LCP_DIR/networks"
+  local graph=$LCP_DIR/storage
+  if [[ "$LC_PODMAN_CACHE" != none ]]; then
+    lcp_rootfs
+    local key
+    key=$( (cd "$LC_ROOT" && cat deploy/Dockerfile deploy/install-deps.sh web/package.json web/package-lock.json \
+            && stat -c %Y "$LC_ROOTFS_CACHE/.loopcast-complete") | sha256sum | cut -c1-16)
+    mkdir -p "$LC_PODMAN_CACHE" || lc_fail "cannot create $LC_PODMAN_CACHE (LC_PODMAN_CACHE=none: no layer cache)"
+    exec {LCP_LOCK_FD}>"$LC_PODMAN_CACHE/.lock"
+    flock -w 1800 "$LCP_LOCK_FD" || lc_fail "another test has held $LC_PODMAN_CACHE/.lock for 30 minutes"
+    local old
+    for old in "$LC_PODMAN_CACHE"/*; do
+      [[ -d "$old" && "$old" != "$LC_PODMAN_CACHE/$key" ]] || continue
+      echo "container: removing the layer cache of other build inputs: $old"
+      lcp_rm_store "$old"
+    done
+    graph=$LC_PODMAN_CACHE/$key
+    if [[ -d "$graph" ]] && (( $(du -sm "$graph" | cut -f1) > LC_PODMAN_CACHE_MAX_MB )); then
+      echo "container: the layer cache $graph is over $LC_PODMAN_CACHE_MAX_MB MB: starting it afresh"
+      lcp_rm_store "$graph"
+    fi
+    mkdir -p "$graph"
+    LCP_KEEP_STORE=1 LCP_GRAPH=$graph
+    echo "container: image layer cache $graph ($(du -sm "$graph" | cut -f1) MB)"
+  fi
   cat >"$LCP_DIR/containers.conf" <<EOF
 [containers]
 # This host's default hard limits are lower than podman's defaults: without these, runc fails
@@ -62,12 +103,17 @@ EOF
 [storage]
 driver = "overlay"
 runroot = "$LCP_DIR/run"
-graphroot = "$LCP_DIR/storage"
+graphroot = "$graph"
 EOF
   export CONTAINERS_CONF=$LCP_DIR/containers.conf CONTAINERS_STORAGE_CONF=$LCP_DIR/storage.conf
   export TMPDIR=$LCP_DIR/tmp
   podman info --format '{{.Host.OCIRuntime.Name}} {{.Store.GraphDriverName}}' >/dev/null 2>"$LCP_DIR/info.err" \
     || { cat "$LCP_DIR/info.err" >&2; lc_fail "podman info failed with the private configuration"; }
+  if [[ "${LCP_KEEP_STORE:-0}" == 1 ]]; then
+    # What a killed run left in the kept store (its run root is gone with its $LC_TMP).
+    podman rm -af -t 0 >/dev/null 2>&1 || true
+    podman volume prune -f >/dev/null 2>&1 || true
+  fi
 }
 
 # The debootstrap minbase rootfs is what Debian's own debian:bookworm-slim is built from
@@ -91,8 +137,19 @@ lcp_rootfs() {
   touch "$LC_ROOTFS_CACHE/.loopcast-complete"
 }
 
+# lcp_rm_store DIR: removes a podman graph root (overlay mounts left in it by a killed run first).
+lcp_rm_store() {
+  grep -o " $1/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  rm -rf "$1"
+}
+
 lcp_base_images() {
   lcp_rootfs
+  # A kept store has them from an earlier run, and the build's layer cache is keyed on their IDs:
+  # imported again they would get new IDs and miss it.
+  if podman image exists debian:bookworm && podman image exists debian:bookworm-slim; then
+    return 0
+  fi
   local r=$LC_ROOTFS_CACHE s=$LCP_DIR/rootfs-slim
   # Like the official images: updates and security suites enabled, no .deb cache, no apt lists.
   printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb http://deb.debian.org/debian-security bookworm-security main\n' \
