@@ -137,6 +137,11 @@ int lc_opus_config_check(const lc_opus_config *cfg, char *errbuf, size_t errlen)
     return LC_OK;
 }
 
+lc_opus_app lc_opus_app_for_frame(uint32_t frame_us)
+{
+    return frame_us <= 10000u ? LC_OPUS_APP_LOWDELAY : LC_OPUS_APP_AUDIO;
+}
+
 int lc_opus_parse_frame_ms(const char *s, uint32_t *frame_us)
 {
     static const struct {

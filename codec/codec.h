@@ -64,6 +64,10 @@ int lc_opus_config_check(const lc_opus_config *cfg, char *errbuf, size_t errlen)
 /* Parses "--frame-ms" text, exactly one of "2.5", "5", "10", "20", "40", "60", into
  * microseconds; anything else (or NULL) is LC_ERR_INVALID and leaves *frame_us untouched. */
 int lc_opus_parse_frame_ms(const char *s, uint32_t *frame_us);
+/* The application for a frame length: whoever asks for frames of 10 ms or less asks for latency,
+ * so RESTRICTED_LOWDELAY (CELT only, 2.5 ms lookahead instead of 6.5); it gives up SILK, which
+ * matters for speech at low bitrates, while music at the default bitrate is CELT either way. */
+lc_opus_app lc_opus_app_for_frame(uint32_t frame_us);
 
 typedef struct lc_opus_packet {
     uint64_t seq;          /* 0, 1, 2, ... */

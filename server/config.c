@@ -58,7 +58,7 @@ static const opt opts[O_COUNT_] = {
     [O_STATE_DIR] = {"--state-dir", "LOOPCAST_STATE_DIR", "DIR",
                      "where sessions.json and api-token live"}, /* + the default, in usage() */
     [O_FRAME_MS] = {"--frame-ms", "LOOPCAST_FRAME_MS", "MS",
-                    "Opus frame: 2.5, 5, 10, 20, 40 or 60 (default 20)"},
+                    "Opus frame: 2.5, 5, 10, 20, 40 or 60 (default 20; <= 10: low delay)"},
     [O_BITRATE] = {"--bitrate", "LOOPCAST_BITRATE", "BPS",
                    "Opus bitrate in bits/s, 6000..510000 (default 128000)"},
     [O_COMPLEXITY] = {"--complexity", "LOOPCAST_COMPLEXITY", "N",

@@ -223,6 +223,7 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
     lc_opus_config oc;
     lc_opus_config_default(&oc);
     oc.frame_us = cfg->frame_us;
+    oc.application = lc_opus_app_for_frame(cfg->frame_us);
     oc.bitrate = cfg->bitrate;
     oc.complexity = cfg->complexity;
     rc = lc_opus_create(&srv->enc, &oc, on_packet, srv, errbuf, errlen);

@@ -144,6 +144,14 @@ static void test_parse_frame_ms(void)
     }
     uint32_t us;
     CHECK_EQ_INT(lc_opus_parse_frame_ms(NULL, &us), LC_ERR_INVALID);
+    /* --frame-ms 10 and shorter: the low-delay application (2.5 ms lookahead); 20 and longer:
+     * audio. The lookaheads themselves are checked in test_frame_sizes. */
+    CHECK_EQ_INT(lc_opus_app_for_frame(2500), LC_OPUS_APP_LOWDELAY);
+    CHECK_EQ_INT(lc_opus_app_for_frame(5000), LC_OPUS_APP_LOWDELAY);
+    CHECK_EQ_INT(lc_opus_app_for_frame(10000), LC_OPUS_APP_LOWDELAY);
+    CHECK_EQ_INT(lc_opus_app_for_frame(20000), LC_OPUS_APP_AUDIO);
+    CHECK_EQ_INT(lc_opus_app_for_frame(40000), LC_OPUS_APP_AUDIO);
+    CHECK_EQ_INT(lc_opus_app_for_frame(60000), LC_OPUS_APP_AUDIO);
 }
 
 static void test_frame_sizes(void)
