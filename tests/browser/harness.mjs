@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
-import { DEFAULTS as PLAYOUT_DEFAULTS } from '../../web/public/js/playout-core.js';
+import { PAGE_FLOOR } from '../../web/public/js/playout-core.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..');
@@ -185,13 +185,14 @@ export async function waitFor(page, fn, arg, timeoutMs, what) {
 // Plays for sampleS seconds after settleMs and checks what proves steady playback: packets keep
 // arriving and decoding (>= 30/s), the output's dominant frequency is `tone` ± 1 analyser bin at a
 // real level, no unexplained underrun during the window, buffer near its target, a latency
-// figure. `floorMs` is the jitter floor the page runs with: its default unless ?floor= set one. Labels
+// figure. `minTargetMs` is the lowest target the page may hold: its default floor adapts down to
+// PAGE_FLOOR.adaptMinMs (a test that sets ?floor= passes that floor). Labels
 // starting "wasm" get the fallback path's wider buffer bound. Each sample shows the latest
 // arrival of the last 2 s (lateMs) and, with watchStalls installed, the page's largest
 // main-thread stall of that second; the window's worst are printed, and name the stall behind an
 // underrun (see below). Returns the samples.
-export async function checkSteadyPlay(page, label, { tone = 1000, floorMs = PLAYOUT_DEFAULTS.floorMs, settleMs = 3000, sampleS = 12 } = {}) {
-  const TONE = tone, FLOOR_MS = floorMs, SETTLE_MS = settleMs, SAMPLE_S = sampleS;
+export async function checkSteadyPlay(page, label, { tone = 1000, minTargetMs = PAGE_FLOOR.adaptMinMs, settleMs = 3000, sampleS = 12 } = {}) {
+  const TONE = tone, MIN_TARGET_MS = minTargetMs, SETTLE_MS = settleMs, SAMPLE_S = sampleS;
   const t0 = await stallsSince(page, Infinity);
   await sleep(SETTLE_MS);
   const first = await snapshot(page);
@@ -261,7 +262,7 @@ export async function checkSteadyPlay(page, label, { tone = 1000, floorMs = PLAY
   // the main thread at each arrival, so it is noisier) — a bound that still fails a runaway.
   const tol = label.startsWith('wasm') ? Math.max(24, last.targetMs) : Math.max(12, 0.5 * last.targetMs);
   assert.ok(meanErr <= tol, `${label}: buffer off its target by ${meanErr.toFixed(1)} ms on average (tolerance ${tol.toFixed(1)})`);
-  assert.ok(last.targetMs >= FLOOR_MS - 0.1 && last.targetMs < 500, `${label}: target ${last.targetMs} ms`);
+  assert.ok(last.targetMs >= MIN_TARGET_MS - 0.1 && last.targetMs < 500, `${label}: target ${last.targetMs} ms`);
   assert.ok(Number.isFinite(last.latencyMs) && last.latencyMs > 0 && last.latencyMs < 1000,
     `${label}: latency figure ${last.latencyMs}`);
   return samples;

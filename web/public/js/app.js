@@ -7,6 +7,7 @@
 import { sessionStore } from './connection.js';
 import { StreamClient } from './stream-client.js';
 import { WorkletOutput, BufferOutput, ScriptOutput } from './output.js';
+import { PAGE_FLOOR } from './playout-core.js';
 import { bindMediaSession } from './media-session.js';
 import { connectRoute } from './media-route.js';
 
@@ -81,9 +82,9 @@ function chosenFloorMs() {
   } catch { /* default */ }
   return null;
 }
-const floorMs = () => chosenFloorMs() ?? 20;
+const floorMs = () => chosenFloorMs() ?? PAGE_FLOOR.floorMs;
 // A chosen floor is kept as it is; the default one adapts.
-const floorOptions = () => (chosenFloorMs() === null ? { floorMs: 20, adaptMinMs: 10 } : { floorMs: floorMs(), adaptMinMs: 0 });
+const floorOptions = () => (chosenFloorMs() === null ? PAGE_FLOOR : { floorMs: floorMs(), adaptMinMs: 0 });
 
 function buildGraph() {
   const AC = window.AudioContext || window.webkitAudioContext;

@@ -67,6 +67,10 @@
 
 export const STREAM_RATE = 48000;
 
+// The page's default floor (no ?floor=, nothing chosen in Settings): 20 ms, adapting down to
+// 10 ms while arrivals are steady. A floor the listener chooses is kept fixed (app.js).
+export const PAGE_FLOOR = Object.freeze({ floorMs: 20, adaptMinMs: 10 });
+
 export const DEFAULTS = Object.freeze({
   floorMs: 20,        // the smallest target (configurable: ?floor=MS or the settings field)
   adaptMinMs: 0,      // > 0: the floor falls to this once arrivals have been steady (see below)
@@ -281,6 +285,13 @@ export class SmoothClock {
   // How far the clock has run past the last frame observed (frames, ≥ 0).
   ahead(wallMs) { const t = this.now(wallMs); return t === null ? 0 : t - this.lastFrame; }
 
+  // The clock at an earlier wall time (an event stamped where it happened, on another thread):
+  // like now(), but it may lie behind the last frame observed since.
+  at(wallMs) {
+    if (this.lastFrame === null) return null;
+    return Math.min(wallMs * this.rate / 1000 + this.q[0][1], this.lastFrame + this.aheadMax);
+  }
+
   // The output clock (frames) at wall time wallMs; null before the first observation.
   now(wallMs) {
     if (this.lastFrame === null) return null;
@@ -291,8 +302,8 @@ export class SmoothClock {
   reset() { this.q = []; this.lastFrame = null; }
 }
 
-// The wall clock SmoothClock is fed with (ms): performance.now() where the scope has it (pages,
-// Workers), Date.now() in an AudioWorkletGlobalScope, which has no `performance`.
+// The page's wall clock for its SmoothClock (ms): performance.now() where the scope has it,
+// else Date.now(). (The worklet uses Date.now(), the clock its producers stamp chunks with.)
 const perf = globalThis.performance;
 export const wallMs = perf && typeof perf.now === 'function' ? () => perf.now() : () => Date.now();
 
