@@ -91,7 +91,9 @@ function buildGraph() {
   let ctx;
   // ?latency=balanced|playback trades latency for a larger device buffer (measured: docs/web.md)
   const hint = new URLSearchParams(location.search).get('latency');
-  const latencyHint = ['interactive', 'balanced', 'playback'].includes(hint) ? hint : 'interactive';
+  const num = Number(hint);
+  const latencyHint = ['interactive', 'balanced', 'playback'].includes(hint) ? hint
+    : (hint && num > 0 && num <= 1 ? num : 'interactive');
   try { ctx = new AC({ sampleRate: STREAM_RATE, latencyHint }); } catch { ctx = new AC(); }
   P.ctx = ctx;
   P.gain = ctx.createGain();

@@ -41,7 +41,7 @@ export class WorkletOutput {
   }
 
   push(pts, l, r) {
-    this.node.port.postMessage({ type: 'pcm', pts, l, r, sent: Date.now() }, [l.buffer, r.buffer]);
+    this.node.port.postMessage({ type: 'pcm', pts, l, r }, [l.buffer, r.buffer]);
   }
   // A port on which a producer (the stream Worker) sends {type:'pcm'|'discontinuity'} straight
   // to the processor, bypassing this thread.

@@ -34,12 +34,12 @@
 // constant of `shrinkMs` when it may shrink.
 //
 // Adaptive floor (adaptMinMs > 0, the page's default): the floor is a margin for lateness not yet
-// seen. After `steadyMs` with no outlier — no arrival later than twice the steady spread (the 95th
-// percentile above) and than adaptMinMs / 2 — the floor is adaptMinMs instead of floorMs, so the
-// target is what the spread itself needs (k × jitter + quantum), at least adaptMinMs; it relaxes to
-// that like any other. The first outlier puts the floor back at once, and it stays back until
-// arrivals have been steady for another `steadyMs`.
-//
+// seen. Once `steadyMs` of arrivals have been seen, it is what the lateness seen covers instead:
+// the largest lateness of the last `steadyMs` plus one quantum, between adaptMinMs and floorMs. So
+// on a steady path the target falls to what the path needs (every arrival of the last 10 s would
+// have been in time), a late arrival raises it at once to cover that lateness, and it falls again
+// 10 s later, without an all-or-nothing switch that one 6 ms arrival would throw back to 20 ms.
+
 // Fill: how much audio is still queued at the moment a chunk arrives (before adding it), i.e. the
 // low point of the saw-tooth — the margin that protects against the next late packet. Its
 // exponential average (time constant `emaMs`) is what the drift control steers to the target.
@@ -73,8 +73,8 @@ export const PAGE_FLOOR = Object.freeze({ floorMs: 20, adaptMinMs: 10 });
 
 export const DEFAULTS = Object.freeze({
   floorMs: 20,        // the smallest target (configurable: ?floor=MS or the settings field)
-  adaptMinMs: 0,      // > 0: the floor falls to this once arrivals have been steady (see below)
-  steadyMs: 10000,    // ... for this long: no outlier
+  adaptMinMs: 0,      // > 0: the floor follows the lateness seen, down to this (see below)
+  steadyMs: 10000,    // ... over this long, once this long has been seen
   k: 1.5,             // target = k × jitter (+ one render quantum)
   quantum: 128,       // samples the output needs at once (Web Audio render quantum)
   windowMs: 10000,    // jitter is measured over this sliding window
@@ -110,7 +110,8 @@ export class PlayoutControl {
     this.stalls = [];       // {end, peak, prev, rec} of the last memoryMs, oldest first
     this.spread = 0;        // the last 95th percentile of lateness
     this.recentLate = 0;    // the largest lateness of the last holdMs (reported: lateMs)
-    this.steadySince = null; // output clock since which no arrival was later than adaptMinMs / 2
+    this.seenSince = null;  // output clock of the first arrival since the jitter was reset
+    this.maxLate = 0;       // the largest lateness of the last steadyMs (adaptive floor)
     this.hist = [];         // [now, transit] inside the window, oldest first
     this.sorted = [];       // the same transits, ascending
     this.n = 0;
@@ -128,11 +129,12 @@ export class PlayoutControl {
 
   floor() { return this.o.floorMs * this.msToSamples; }
 
-  // The floor in force at `now`: adaptMinMs after steadyMs of steady arrivals, else floorMs.
+  // The floor in force at `now`: floorMs, or once steadyMs of arrivals have been seen with an
+  // adaptive floor, the largest recent lateness + a quantum within [adaptMinMs, floorMs].
   floorAt(now) {
     const o = this.o;
-    if (!(o.adaptMinMs > 0) || this.steadySince === null || now - this.steadySince < o.steadyMs * this.msToSamples) return this.floor();
-    return Math.min(this.floor(), o.adaptMinMs * this.msToSamples);
+    if (!(o.adaptMinMs > 0) || this.seenSince === null || now - this.seenSince < o.steadyMs * this.msToSamples) return this.floor();
+    return Math.min(this.floor(), Math.max(o.adaptMinMs * this.msToSamples, this.maxLate + o.quantum));
   }
 
   // A floor the listener chose: kept as it is (no adapting).
@@ -163,7 +165,8 @@ export class PlayoutControl {
     while (cut < win.length - 1 && win[cut][0] < horizon) cut++;
     if (cut) win.splice(0, cut);
     this.noteStall(now, late);
-    if (this.steadySince === null || late > Math.max(2 * this.spread, this.o.quantum, 0.5 * this.o.adaptMinMs * this.msToSamples)) this.steadySince = now;
+    if (this.seenSince === null) this.seenSince = now;
+    if (late > this.maxLate) this.maxLate = late;      // at once; estimate() lets it fall
     // Recomputed every 8th arrival (a sort of ≤ 10 s of packets), and at once for an arrival
     // later than the current estimate accounts for (a stall raises the target immediately).
     if (++this.n % 8 === 0 || win.length < 16 || 0.6 * late > this.jitter) this.jitter = this.estimate(now);
@@ -187,6 +190,10 @@ export class PlayoutControl {
     for (let i = this.win.length - 1; i >= 0 && this.win[i][0] >= young; i--) fresh = Math.max(fresh, this.win[i][1]);
     for (const s of this.stalls) recurring = Math.max(recurring, s.rec);
     this.recentLate = fresh;
+    const since = now - this.o.steadyMs * this.msToSamples;
+    let maxLate = 0;
+    for (let i = this.win.length - 1; i >= 0 && this.win[i][0] >= since; i--) maxLate = Math.max(maxLate, this.win[i][1]);
+    this.maxLate = maxLate;
     return Math.max(this.spread, 0.6 * fresh, 0.6 * recurring);
   }
 
@@ -243,7 +250,7 @@ export class PlayoutControl {
   // The pts clock jumped (discontinuity, reconnect): old transits mean nothing any more.
   resetJitter() {
     this.win = []; this.hist = []; this.sorted = []; this.stalls = [];
-    this.lastArrival = null; this.recentLate = 0; this.steadySince = null;
+    this.lastArrival = null; this.recentLate = 0; this.seenSince = null; this.maxLate = 0;
   }
   // A fresh start (new connection, after Stop): forget everything learnt about the old path.
   resetTarget() { this.target = this.floor(); this.jitter = 0; this.resetJitter(); }
@@ -285,13 +292,6 @@ export class SmoothClock {
   // How far the clock has run past the last frame observed (frames, ≥ 0).
   ahead(wallMs) { const t = this.now(wallMs); return t === null ? 0 : t - this.lastFrame; }
 
-  // The clock at an earlier wall time (an event stamped where it happened, on another thread):
-  // like now(), but it may lie behind the last frame observed since.
-  at(wallMs) {
-    if (this.lastFrame === null) return null;
-    return Math.min(wallMs * this.rate / 1000 + this.q[0][1], this.lastFrame + this.aheadMax);
-  }
-
   // The output clock (frames) at wall time wallMs; null before the first observation.
   now(wallMs) {
     if (this.lastFrame === null) return null;
@@ -302,8 +302,8 @@ export class SmoothClock {
   reset() { this.q = []; this.lastFrame = null; }
 }
 
-// The page's wall clock for its SmoothClock (ms): performance.now() where the scope has it,
-// else Date.now(). (The worklet uses Date.now(), the clock its producers stamp chunks with.)
+// The wall clock SmoothClock is fed with (ms): performance.now() where the scope has it (pages,
+// Workers), Date.now() in an AudioWorkletGlobalScope, which has no `performance`.
 const perf = globalThis.performance;
 export const wallMs = perf && typeof perf.now === 'function' ? () => perf.now() : () => Date.now();
 

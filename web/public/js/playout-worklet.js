@@ -3,7 +3,7 @@
 // over the port the page hands it ({type:'source', port}) or from the page ({type:'pcm'}, buffers
 // transferred); every ~100 ms it reports {type:'stats', ...ring.stats()} to the page.
 import { RingPlayout } from './playout-ring.js';
-import { SmoothClock } from './playout-core.js';
+import { SmoothClock, wallMs } from './playout-core.js';
 
 class LoopcastPlayout extends AudioWorkletProcessor {
   constructor(options) {
@@ -12,11 +12,6 @@ class LoopcastPlayout extends AudioWorkletProcessor {
     this.ring = new RingPlayout({ floorMs: o.floorMs || 20, adaptMinMs: o.adaptMinMs || 0, rate: sampleRate });
     // Arrivals are stamped with a step-free clock, not with currentFrame, which stands still
     // between the bursts in which the audio thread renders a device period (playout-core.js).
-    // Its wall clock is Date.now(): this scope has no `performance`, and the producer stamps each
-    // chunk with Date.now() when it posts it (`sent`), because this thread handles messages only
-    // when it wakes to render a period: stamped on handling, every arrival would again look late
-    // by up to a period. (Handled before the render it is needed for, a chunk posted in time plays
-    // in time, so the post time is what its lateness is measured from.)
     this.clock = new SmoothClock({ rate: sampleRate });
     this.source = null;       // the stream Worker's MessagePort, once the page hands it over
     this.nextReport = 0;
@@ -31,16 +26,16 @@ class LoopcastPlayout extends AudioWorkletProcessor {
       this.source.onmessage = (e) => this.onMessage(e.data);
       return;
     }
-    const w = Date.now();
-    const now = this.clock.at(m.type === 'pcm' && m.sent > 0 ? Math.min(m.sent, w) : w);
+    const w = wallMs();
+    const now = this.clock.now(w);
     if (now === null) this.ring.onMessage(m, currentFrame);
-    else this.ring.onMessage(m, now, Math.max(0, now - this.clock.lastFrame));
+    else this.ring.onMessage(m, now, this.clock.ahead(w));
   }
 
   process(inputs, outputs) {
     const out = outputs[0];
     this.ring.render(out[0], out[1] || out[0], currentFrame);
-    this.clock.observe(currentFrame + 128, Date.now());
+    this.clock.observe(currentFrame + 128, wallMs());
     if (currentFrame >= this.nextReport) {
       this.nextReport = currentFrame + 4800;
       // the next sample out plays at the next quantum's first frame

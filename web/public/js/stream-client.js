@@ -18,7 +18,7 @@ export class StreamClient {
       return new StreamClient(w, null);
     }
     const sink = port
-      ? { pcm: (pts, l, r) => port.postMessage({ type: 'pcm', pts, l, r, sent: Date.now() }, [l.buffer, r.buffer]),
+      ? { pcm: (pts, l, r) => port.postMessage({ type: 'pcm', pts, l, r }, [l.buffer, r.buffer]),
         discontinuity: () => port.postMessage({ type: 'discontinuity' }) }
       : { pcm: (pts, l, r) => onMessage({ type: 'pcm', pts, l, r }),
         discontinuity: () => onMessage({ type: 'discontinuity' }) };

@@ -13,8 +13,7 @@ let pipe = null;
 
 function sinkTo(target) {
   return {
-    // sent: when it left, on the clock the worklet reads (playout-worklet.js)
-    pcm: (pts, l, r) => target.postMessage({ type: 'pcm', pts, l, r, sent: Date.now() }, [l.buffer, r.buffer]),
+    pcm: (pts, l, r) => target.postMessage({ type: 'pcm', pts, l, r }, [l.buffer, r.buffer]),
     discontinuity: () => target.postMessage({ type: 'discontinuity' }),
   };
 }
