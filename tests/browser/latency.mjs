@@ -133,7 +133,7 @@ async function measureLoopcast(page) {
     }
     return b;
   });
-  const sent = [];
+  const sent = [], writeLate = [];
   let k = 0, writing = true, measuring = false;
   const t0 = now();
   const writer = (async () => {
@@ -146,6 +146,7 @@ async function measureLoopcast(page) {
       const buf = phase < 2 ? burst[phase] : silence;
       if (phase === 0 && measuring) sent.push(now());
       fs.writeSync(w, buf);
+      if (measuring) writeLate.push(now() - due);
       k++;
     }
   })();
@@ -164,7 +165,9 @@ async function measureLoopcast(page) {
     await sleep(600);
     const page = await b.page.evaluate(() => ({ secure: window.isSecureContext, output: window.loopcast.output, route: window.loopcast.route, worker: window.loopcast.worker, latencyMs: window.loopcast.latencyMs, targetMs: window.loopcast.targetMs, bufferMs: window.loopcast.bufferMs, underruns: window.loopcast.underruns }));
     const on = rec.onsetTimes();
-    result = { ...match(sent, on), page };
+    writeLate.sort((a, b) => a - b);
+    const wq = (p) => writeLate[Math.floor(p * (writeLate.length - 1))];
+    result = { ...match(sent, on), page, writer: `FIFO writer late p50 ${wq(0.5).toFixed(1)}, p99 ${wq(0.99).toFixed(1)}, max ${wq(1).toFixed(1)} ms` };
   } finally {
     writing = false;
     await writer.catch(() => {});
@@ -184,7 +187,7 @@ try {
   for (const page of PAGES) {
     const lc = await measureLoopcast(page);
     const host = page;
-    console.log(`loopcast http://${page} (FIFO → capture → Opus ${FRAME_MS} ms → ws → page → sink): median ${lc.median?.toFixed(1)} ms, p90 ${lc.p90?.toFixed(1)} ms (${lc.n}/${lc.of} bursts; medians by third ${lc.thirds.map((x) => x?.toFixed(1)).join(' / ')}); page: ${JSON.stringify(lc.page)}`);
+    console.log(`loopcast http://${page} (FIFO → capture → Opus ${FRAME_MS} ms → ws → page → sink): median ${lc.median?.toFixed(1)} ms, p90 ${lc.p90?.toFixed(1)} ms (${lc.n}/${lc.of} bursts; medians by third ${lc.thirds.map((x) => x?.toFixed(1)).join(' / ')}); page: ${JSON.stringify(lc.page)}; ${lc.writer}`);
     const d = lc.median - floor.median;
     const goal = FRAME_MS <= 10 && lc.page.secure ? 30 : 50;
     console.log(`  difference of medians: ${d.toFixed(1)} ms (goal ≤ ${goal} ms)`);
