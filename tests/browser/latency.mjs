@@ -1,6 +1,8 @@
 // latency.mjs — end-to-end latency of loopcast, and the floor of the same set-up.
 //   node tests/browser/latency.mjs [seconds per run, default 20] [--frame-ms N (default 20)]
-//        [--pages 127.0.0.1,loopcast.test,loopcast.test/?output=script,...]
+//        [--pages 127.0.0.1,loopcast.test,loopcast.test/?output=script,...] [--settle S (default 3)]
+// --settle: seconds of playing before the bursts count (3: past the player's 2 s settling period;
+// 15: also past the 10 s of arrivals the adaptive floor waits for, i.e. the steady state).
 // A private headless PulseAudio with a null sink (shared/TESTING-AUDIO.md) takes Chromium's
 // output; parec records testsink.monitor. Bursts of 20 ms of 1 kHz every 500 ms:
 //   loopcast: written in real time into a FIFO read by `loopcast --frame-ms N --source pipe:…`,
@@ -29,6 +31,7 @@ const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
 const SECONDS = Number(argv[0] && !argv[0].startsWith('--') ? argv[0] : 20);
 const FRAME_MS = Number(opt('--frame-ms', 20));
+const SETTLE_S = Number(opt('--settle', 3));
 const PAGES = opt('--pages', '127.0.0.1,loopcast.test').split(',');
 const RATE = 48000;
 const now = () => Number(process.hrtime.bigint()) / 1e6;        // ms, one clock for everything
@@ -158,7 +161,7 @@ async function measureLoopcast(page) {
     await b.page.goto(`http://${host}:${port}/${query}`);
     await b.page.click('#play');
     await b.page.waitForFunction(() => window.loopcast.state === 'connected' && window.loopcast.decoded > 50, undefined, { timeout: 20000 });
-    await sleep(3000);                              // past the player's settling period
+    await sleep(SETTLE_S * 1000);                   // past the player's settling period (--settle)
     measuring = true;
     await sleep(SECONDS * 1000);
     measuring = false;
