@@ -8,7 +8,6 @@
 #include "platform.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,7 +236,7 @@ int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool al
         const char *k = it->string;
         if (!strcmp(k, "volume")) {
             double v = it->valuedouble;
-            if (!cJSON_IsNumber(it) || v != floor(v) || v < 0 || v > LC_SESSION_VOLUME_MAX) {
+            if (!cJSON_IsNumber(it) || !lc_session_volume_valid(v)) {
                 rc = bad_field(errbuf, errlen, k, "must be an integer from 0 to 100");
                 goto out;
             }

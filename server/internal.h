@@ -226,6 +226,9 @@ char *lc_wire_source_msg(lc_server *srv);
  * qr_svg}] into a cJSON object, for GET /api/v1/join. */
 void lc_join_print(const lc_server *srv);
 void lc_join_add_json(const lc_server *srv, void *obj);
+/* The one address --bind names, or NULL where the server listens on every interface: no --bind,
+ * or --bind 0.0.0.0 / :: (whose URLs are then each interface's, not the unspecified address). */
+const char *lc_join_bound_addr(const lc_config *cfg);
 
 /* api_http.c: the server's glue to session/ and api/. */
 int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen);

@@ -65,14 +65,27 @@ static void add_url(void *user, const char *ip, const char *ifname)
     l->n++;
 }
 
+const char *lc_join_bound_addr(const lc_config *cfg)
+{
+    static const uint8_t zero[16];
+    uint8_t a[16];
+    if (!cfg->bind)
+        return NULL;
+    int fam = lc_plat_ip_parse(cfg->bind, a);
+    if ((fam == 4 && !memcmp(a, zero, 4)) || (fam == 6 && !memcmp(a, zero, 16)))
+        return NULL;
+    return cfg->bind;
+}
+
 /* The LAN URLs in the order log_urls prints them (server.c): --bind's address, else every
  * interface's IPv4 address. 0 or LC_ERR_SYSTEM (l->n is then 0). */
 static int join_urls(const lc_server *srv, join_list *l)
 {
     l->srv = srv;
     l->n = 0;
-    if (srv->cfg.bind) {
-        add_url(l, srv->cfg.bind, "--bind");
+    const char *bound = lc_join_bound_addr(&srv->cfg);
+    if (bound) {
+        add_url(l, bound, "--bind");
         return 0;
     }
     return lc_plat_ipv4_addrs(add_url, l);

@@ -67,10 +67,11 @@ static void log_url(void *user, const char *ip, const char *ifname)
 static void log_urls(const lc_server *srv)
 {
     const char *scheme = srv->cfg.tls_cert ? "https" : "http";
-    if (srv->cfg.bind) {
-        int v6 = strchr(srv->cfg.bind, ':') != NULL;
+    const char *bound = lc_join_bound_addr(&srv->cfg);
+    if (bound) {
+        int v6 = strchr(bound, ':') != NULL;
         lc_log(LC_LOG_INFO, LC_LOG_MOD, "listener page: %s://%s%s%s:%d/", scheme, v6 ? "[" : "",
-               srv->cfg.bind, v6 ? "]" : "", srv->cfg.port);
+               bound, v6 ? "]" : "", srv->cfg.port);
         return;
     }
     if (lc_plat_ipv4_addrs(log_url, (void *)srv))

@@ -29,6 +29,11 @@ static int hexval(char c)
     return -1;
 }
 
+int lc_session_volume_valid(double v)
+{
+    return v >= 0 && v <= LC_SESSION_VOLUME_MAX && v == (double)(int)v;
+}
+
 int lc_session_id_valid(const char *id)
 {
     if (!id || strlen(id) != LC_SESSION_ID_LEN)

@@ -90,6 +90,9 @@ void lc_sessions_destroy(lc_sessions *s);
 
 /* 1 if `id` is a well-formed RFC 4122 GUID (any case, hyphenated). */
 int lc_session_id_valid(const char *id);
+/* 1 if `v` is a volume a session may hold: an integer from 0 to LC_SESSION_VOLUME_MAX (the API
+ * and the store file take the same values). */
+int lc_session_volume_valid(double v);
 /* The canonical form of a valid `id` (GUIDs compare case-insensitively; loopcast stores, sends
  * and compares them lower case) into `out`: 0, or LC_ERR_INVALID when `id` is not a GUID. */
 int lc_session_id_canonical(char out[LC_SESSION_ID_LEN + 1], const char *id);

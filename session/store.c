@@ -55,7 +55,7 @@ static int entry_from_json(const cJSON *o, lc_session_info *e)
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(o, "created");
     const cJSON *seen = cJSON_GetObjectItemCaseSensitive(o, "last_seen");
     if (!cJSON_IsString(id) || !lc_session_id_valid(id->valuestring) || !cJSON_IsNumber(vol) ||
-        vol->valuedouble < 0 || vol->valuedouble > LC_SESSION_VOLUME_MAX || !cJSON_IsBool(muted))
+        !lc_session_volume_valid(vol->valuedouble) || !cJSON_IsBool(muted))
         return LC_ERR_PARSE;
     if (name && (!cJSON_IsString(name) || !lc_utf8_name_valid(name->valuestring, LC_SESSION_NAME_MAX)))
         return LC_ERR_PARSE;

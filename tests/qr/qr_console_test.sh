@@ -7,6 +7,8 @@
 #      light terminal background;
 #   3. --log-format json: every line is still one JSON object, no drawing;
 #   4. --bind 127.0.0.1: no LAN URL, no drawing, one line saying so;
+#   6. --bind 0.0.0.0 (every interface, what a container's port mapping needs): the same LAN URLs
+#      and drawing as no --bind, not an http://0.0.0.0 URL no phone can open;
 #   5. GET /api/v1/join: 401 without the token, 405 for POST; with it, exactly the LAN URLs the
 #      log listed, each with an SVG (decoded in the admin page's browser test).
 source "$(dirname "$0")/../lib.sh"
@@ -93,3 +95,15 @@ grep -q 'QR code: no LAN address' "$LC_TMP/lo.log" || lc_fail "--bind 127.0.0.1:
 ! grep -q $'\xe2\x96[\x80\x84\x88]' "$LC_TMP/lo.log" || lc_fail "a drawing of a loopback URL"
 [[ $json == '{"urls":[]}' ]] || lc_fail "--bind 127.0.0.1: /api/v1/join answered $json"
 lc_pass "--bind 127.0.0.1: no QR code, one line saying why; /api/v1/join lists nothing"
+
+# ---- 6. --bind 0.0.0.0: every interface, listed as with no --bind ---------------------------------
+port=$(lc_free_port)
+lc_start_server "$LC_TMP/any.log" --source tone:440 --bind 0.0.0.0 --port "$port" \
+  --state-dir "$LC_TMP/s6" --api-token "$TOKEN"
+lc_stop_server || lc_fail "SIGTERM exit status (--bind 0.0.0.0)"
+! grep -q '://0\.0\.0\.0' "$LC_TMP/any.log" || lc_fail "--bind 0.0.0.0 printed the unspecified address: $(cat "$LC_TMP/any.log")"
+first=$(lan_urls "$LC_TMP/any.log" | head -1)
+[[ -n $first ]] || lc_fail "--bind 0.0.0.0: no LAN URL listed: $(cat "$LC_TMP/any.log")"
+got=$(python3 "$HERE/qr_decode.py" "$LC_TMP/any.log") || lc_fail "--bind 0.0.0.0: the drawing does not decode"
+[[ $got == "$first" ]] || lc_fail "--bind 0.0.0.0: drawing decodes to '$got', expected '$first'"
+lc_pass "--bind 0.0.0.0: each interface's URL listed and $first drawn, as with no --bind"

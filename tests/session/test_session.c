@@ -305,7 +305,10 @@ static void test_corrupt_file(void)
     const char *bad[] = {"{\"version\":1,\"sessions\":[{\"id\":", "garbage", "{\"version\":2,\"sessions\":[]}",
                          "{\"version\":1,\"sessions\":[{\"id\":\"x\",\"volume\":1,\"muted\":false}]}",
                          ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
-                          "500,\"muted\":false}]}")};
+                          "500,\"muted\":false}]}"),
+                         /* a volume the API would refuse is refused here too (it was truncated) */
+                         ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
+                          "50.5,\"muted\":false}]}")};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *dir = tmpdir();
         write_file(dir, "sessions.json", bad[i]);
