@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startPulse } from './pulse.mjs';
+import { now, startBurstWriter, onsetDetector } from './bursts.mjs';
 import { REPO, freePort, startServer, stopServer, stopAllServers, launchBrowser, sleep } from './harness.mjs';
 
 const require = createRequire(path.join(REPO, 'tests', 'package.json'));
@@ -33,31 +34,15 @@ const SECONDS = Number(argv[0] && !argv[0].startsWith('--') ? argv[0] : 20);
 const FRAME_MS = Number(opt('--frame-ms', 20));
 const SETTLE_S = Number(opt('--settle', 3));
 const PAGES = opt('--pages', '127.0.0.1,loopcast.test').split(',');
-const RATE = 48000;
-const now = () => Number(process.hrtime.bigint()) / 1e6;        // ms, one clock for everything
 
 // ---- PulseAudio ----------------------------------------------------------------------------------
 const pulse = await startPulse();
 
 // ---- recorder: onsets on testsink.monitor -------------------------------------------------------
 function startRecorder() {
-  const st = { samples: 0, offset: Infinity, onsets: [], quiet: 0 };
-  st.rec = pulse.recorder((buf) => {
-    const t = now();
-    const n = buf.length >> 1;
-    // Wall time of sample i ≈ offset + i/RATE, offset = the least-delayed chunk's (t − end/RATE).
-    st.offset = Math.min(st.offset, t - ((st.samples + n) / RATE) * 1000);
-    for (let i = 0; i < n; i++) {
-      const v = Math.abs(buf.readInt16LE(2 * i));
-      if (v > 3000) {
-        if (st.quiet > RATE * 0.1) st.onsets.push(st.samples + i);
-        st.quiet = 0;
-      } else st.quiet++;
-    }
-    st.samples += n;
-  });
-  st.onsetTimes = () => st.onsets.map((i) => st.offset + (i / RATE) * 1000);
-  return st;
+  const det = onsetDetector(1);
+  const rec = pulse.recorder((buf) => det.push(buf, now()));
+  return { rec, onsetTimes: () => det.onsetTimes(0) };
 }
 
 function match(sent, onsets) {
@@ -125,34 +110,7 @@ async function measureLoopcast(page) {
   const srvP = startServer(['--frame-ms', String(FRAME_MS), '--source', `pipe:${fifo}?format=s16le&rate=48000&channels=2`,
     '--bind', '127.0.0.1', '--port', String(port)], { logName: 'latency-loopcast' });
   const w = fs.openSync(fifo, 'w');                 // blocks until loopcast opens it
-  // Real-time writer: 10 ms blocks on an absolute schedule; block k*50 starts a 20 ms burst.
-  const block = RATE / 100;
-  const silence = Buffer.alloc(block * 4);
-  const burst = [0, 1].map((half) => {
-    const b = Buffer.alloc(block * 4);
-    for (let i = 0; i < block; i++) {
-      const v = Math.round(0.5 * 32767 * Math.sin(2 * Math.PI * 1000 * (half * block + i) / RATE));
-      b.writeInt16LE(v, 4 * i); b.writeInt16LE(v, 4 * i + 2);
-    }
-    return b;
-  });
-  const sent = [], writeLate = [];
-  let k = 0, writing = true, measuring = false;
-  const t0 = now();
-  const writer = (async () => {
-    while (writing) {
-      const due = t0 + k * 10;
-      const wait = due - now();
-      if (wait > 1) await sleep(wait - 0.5);
-      while (now() < due) { /* spin the last ms */ }
-      const phase = k % 50;
-      const buf = phase < 2 ? burst[phase] : silence;
-      if (phase === 0 && measuring) sent.push(now());
-      fs.writeSync(w, buf);
-      if (measuring) writeLate.push(now() - due);
-      k++;
-    }
-  })();
+  const writer = startBurstWriter(w);               // a 20 ms burst every 500 ms (bursts.mjs)
   const srv = await srvP;
   const b = await launchBrowser({ env: browserEnv, args: ['--host-resolver-rules=MAP loopcast.test 127.0.0.1'] });
   const rec = startRecorder();
@@ -162,18 +120,15 @@ async function measureLoopcast(page) {
     await b.page.click('#play');
     await b.page.waitForFunction(() => window.loopcast.state === 'connected' && window.loopcast.decoded > 50, undefined, { timeout: 20000 });
     await sleep(SETTLE_S * 1000);                   // past the player's settling period (--settle)
-    measuring = true;
+    writer.measuring = true;
     await sleep(SECONDS * 1000);
-    measuring = false;
+    writer.measuring = false;
     await sleep(600);
     const page = await b.page.evaluate(() => ({ secure: window.isSecureContext, output: window.loopcast.output, route: window.loopcast.route, worker: window.loopcast.worker, latencyMs: window.loopcast.latencyMs, targetMs: window.loopcast.targetMs, bufferMs: window.loopcast.bufferMs, underruns: window.loopcast.underruns }));
     const on = rec.onsetTimes();
-    writeLate.sort((a, b) => a - b);
-    const wq = (p) => writeLate[Math.floor(p * (writeLate.length - 1))];
-    result = { ...match(sent, on), page, writer: `FIFO writer late p50 ${wq(0.5).toFixed(1)}, p99 ${wq(0.99).toFixed(1)}, max ${wq(1).toFixed(1)} ms` };
+    result = { ...match(writer.sent, on), page, writer: writer.stats() };
   } finally {
-    writing = false;
-    await writer.catch(() => {});
+    await writer.stop();
     await b.close();
     rec.rec.stop();
     await stopServer(srv);

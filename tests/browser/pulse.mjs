@@ -21,13 +21,17 @@ function spawnGroup(cmd, args, opts) {
 }
 
 // Resolves to { env, recorder(), record(ms), stop() }. `env` goes to launchBrowser({ env }).
-export async function startPulse() {
+// mix: also two mono sinks, `left` and `right`, remapped onto testsink's two channels, so two
+// browsers (PULSE_SINK=left / right in their env) are heard in one stereo recording of
+// testsink.monitor (shared/TESTING-AUDIO.md, "Two listeners, one recording").
+export async function startPulse({ mix = false } = {}) {
   const rt = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-pulse-rt-'));
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-pulse-home-'));
   fs.chmodSync(rt, 0o700);
   const pa = path.join(home, 'default.pa');
   fs.writeFileSync(pa, ['load-module module-native-protocol-unix auth-anonymous=1',
     'load-module module-null-sink sink_name=testsink rate=48000 channels=2',
+    ...(mix ? ['left', 'right'].map((ch) => `load-module module-remap-sink sink_name=${ch} master=testsink channels=1 master_channel_map=front-${ch} channel_map=mono`) : []),
     'set-default-sink testsink', 'set-default-source testsink.monitor', ''].join('\n'));
   const env = { XDG_RUNTIME_DIR: rt, HOME: home, PULSE_SERVER: `unix:${rt}/pulse/native` };
   const full = { ...process.env, ...env };
@@ -39,9 +43,10 @@ export async function startPulse() {
     await sleep(100);
   }
 
-  // parec on the sink's monitor, mono s16 at 48 kHz; onData(Buffer, wall ms when it arrived).
-  const recorder = (onData) => {
-    const rec = spawnGroup('parec', ['--device=testsink.monitor', '--format=s16le', `--rate=${RATE}`, '--channels=1',
+  // parec on the sink's monitor, s16 at 48 kHz, mono (both channels mixed) or `channels: 2`;
+  // onData(Buffer, wall ms when it arrived).
+  const recorder = (onData, { channels = 1 } = {}) => {
+    const rec = spawnGroup('parec', ['--device=testsink.monitor', '--format=s16le', `--rate=${RATE}`, `--channels=${channels}`,
       '--latency-msec=5', '--raw'], { env: full, stdio: ['ignore', 'pipe', 'ignore'] });
     rec.stdout.on('data', (buf) => onData(buf, performance.now()));
     return { stop: () => { try { process.kill(-rec.pid, 'SIGKILL'); } catch { /* gone */ } } };
