@@ -108,6 +108,8 @@ static cJSON *session_obj(const lc_session_info *s, const lc_api_live *live)
         !cJSON_AddNumberToObject(o, "packets_dropped", (double)l->packets_dropped) ||
         !(l->delay_ms >= 0 ? cJSON_AddNumberToObject(o, "delay_ms", l->delay_ms)
                            : cJSON_AddNullToObject(o, "delay_ms")) ||
+        !(l->has_sync_error ? cJSON_AddNumberToObject(o, "sync_error_ms", l->sync_error_ms)
+                            : cJSON_AddNullToObject(o, "sync_error_ms")) ||
         !(l->decoder ? cJSON_AddStringToObject(o, "decoder", l->decoder)
                      : cJSON_AddNullToObject(o, "decoder")) ||
         !(l->output ? cJSON_AddStringToObject(o, "output", l->output)

@@ -41,6 +41,8 @@ typedef struct lc_api_live {
     char user_agent[160];
     uint64_t packets_sent, packets_dropped;
     int delay_ms;         /* the page's latest latency report, -1 if unknown */
+    bool has_sync_error;  /* synchronized playback (--sync-ms): the page's latest report of */
+    int sync_error_ms;    /* how late it plays against the delay (negative: early) */
     const char *decoder;  /* the page's decoder and output (its `stats`; static strings), NULL */
     const char *output;   /* until it reports them */
 } lc_api_live;

@@ -35,6 +35,7 @@ static void status_hook(void *user, void *obj)
                             (double)((lc_now_ns() - srv->start_ns) / 1000000u) / 1000.0);
     lc_wire_add_source(o, srv);
     lc_wire_add_codec(o, srv);
+    lc_wire_add_sync(o, srv);
     cJSON_AddNumberToObject(o, "listeners", srv->listeners);
 }
 

@@ -42,6 +42,7 @@ typedef enum {
     O_MAX_MSG_RATE,
     O_MAX_CONNS_PER_IP,
     O_MDNS,
+    O_SYNC_MS,
     O_COUNT_
 } opt_id;
 
@@ -76,6 +77,9 @@ static const opt opts[O_COUNT_] = {
                       "log lines as text (default) or one JSON object per line"},
     [O_MAX_LISTENERS] = {"--max-listeners", "LOOPCAST_MAX_LISTENERS", "N",
                          "audio connections served at once, 1..100000 (default 4096)"},
+    [O_SYNC_MS] = {"--sync-ms", "LOOPCAST_SYNC_MS", "MS",
+                   "listeners play each sample this long after capture, all in step, 0..3000 "
+                   "(default 0: each as early as it can)"},
     [O_MAX_LAG_MS] = {"--max-lag-ms", "LOOPCAST_MAX_LAG_MS", "MS",
                       "a listener further behind skips to live, 40..10000 (default 1000)"},
     [O_MAX_SESSIONS] = {"--max-sessions", "LOOPCAST_MAX_SESSIONS", "N",
@@ -445,6 +449,7 @@ static const struct {
     {O_MAX_MSG_BYTES, 64, 65536, offsetof(lc_config, max_msg_bytes), false},
     {O_MAX_MSG_RATE, 1, 10000, offsetof(lc_config, max_msg_rate), false},
     {O_MAX_CONNS_PER_IP, 1, 100000, offsetof(lc_config, max_conns_per_ip), false},
+    {O_SYNC_MS, 0, 3000, offsetof(lc_config, sync_ms), false},
 };
 
 static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)

@@ -61,6 +61,9 @@ typedef struct lc_config {
     unsigned max_conns_per_ip;  /* --max-conns-per-ip / LOOPCAST_MAX_CONNS_PER_IP, default 128 */
     bool mdns;                  /* --mdns / LOOPCAST_MDNS on|off: advertise on the LAN (mDNS/DNS-SD),
                                  * default on */
+    unsigned sync_ms;           /* --sync-ms / LOOPCAST_SYNC_MS, 0..3000: every listener plays the
+                                 * sample captured at T at T + this (server clock); 0 = off, each
+                                 * plays as early as it can (default) */
     bool help, version, list_sources;
     /* --service install|uninstall (Windows; run = what the service control manager starts) */
     enum { LC_SERVICE_NONE = 0, LC_SERVICE_INSTALL, LC_SERVICE_UNINSTALL, LC_SERVICE_RUN } service;

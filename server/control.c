@@ -124,6 +124,13 @@ static int parse_stats(const cJSON *root, lc_control_msg *m, char *err, size_t e
             *ms_out[i] = it->valuedouble;
         }
     }
+    if ((it = cJSON_GetObjectItemCaseSensitive(root, "sync_error_ms"))) {
+        if (!cJSON_IsNumber(it) || !(it->valuedouble >= -3600e3 && it->valuedouble <= 3600e3))
+            return fail(err, errlen, LC_ERR_INVALID,
+                        "sync_error_ms must be a number -3600000..3600000");
+        m->has_sync_error = true;
+        m->sync_error_ms = it->valuedouble;
+    }
     if ((it = cJSON_GetObjectItemCaseSensitive(root, "underruns"))) {
         if (!get_int(it, 0, 9007199254740991.0, &v))
             return fail(err, errlen, LC_ERR_INVALID, "underruns must be a non-negative integer");

@@ -62,6 +62,9 @@ typedef struct lc_control_msg {
     char name[LC_CONTROL_NAME_MAX + 1];
     /* stats: -1 = absent */
     double buffer_ms, latency_ms;
+    /* stats: synchronized playback, how late the page plays against --sync-ms (negative: early) */
+    bool has_sync_error;
+    double sync_error_ms;
     int64_t underruns;
     lc_control_decoder decoder;
     lc_control_output output;

@@ -218,6 +218,8 @@ lc_capture_state lc_source_state(lc_server *srv, char *err, size_t errlen);
 /* Adds "source": {uri, state, error} / "codec": {...} to `parent`; false if out of memory. */
 bool lc_wire_add_source(struct cJSON *parent, lc_server *srv);
 bool lc_wire_add_codec(struct cJSON *parent, lc_server *srv);
+/* Adds "sync_ms": --sync-ms (0 = off) to `parent`; false if out of memory. */
+bool lc_wire_add_sync(struct cJSON *parent, lc_server *srv);
 /* The `source` message {"type":"source",uri,state,error} (malloc'd), NULL on OOM. */
 char *lc_wire_source_msg(lc_server *srv);
 

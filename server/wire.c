@@ -1,8 +1,8 @@
 /*
  * wire.c — the server's own entities as JSON, each built in one place for every reader: the
- * capture source ({uri, state, error}) and the codec ({name, sample_rate, channels,
- * frame_samples, frame_ms, bitrate, lookahead}) in the page's hello, the `source` message on
- * both sockets, and GET /api/v1/status (and so the events hello). Sessions are serialized by
+ * capture source ({uri, state, error}), the codec ({name, sample_rate, channels, frame_samples,
+ * frame_ms, bitrate, lookahead}) and `sync_ms` (--sync-ms) in the page's hello, the `source`
+ * message on both sockets, and GET /api/v1/status (and so the events hello). Sessions are serialized by
  * api/ (lc_api_session_json); the page's own view of its session is in ws_stream.c.
  */
 #include "internal.h"
@@ -62,4 +62,9 @@ bool lc_wire_add_codec(cJSON *parent, lc_server *srv)
            cJSON_AddNumberToObject(o, "frame_ms", oc->frame_us / 1000.0) &&
            cJSON_AddNumberToObject(o, "bitrate", oc->bitrate) &&
            cJSON_AddNumberToObject(o, "lookahead", st.lookahead);
+}
+
+bool lc_wire_add_sync(cJSON *parent, lc_server *srv)
+{
+    return cJSON_AddNumberToObject(parent, "sync_ms", srv->cfg.sync_ms) != NULL;
 }

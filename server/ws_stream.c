@@ -63,6 +63,8 @@ struct lc_ws_conn {
     char name[LC_SESSION_NAME_MAX + 1];
     /* The page's latest playout figures (stats), for the API's delay_ms. */
     float buffer_ms, latency_ms;
+    bool has_sync_error;    /* the page plays synchronized (--sync-ms) and said how late */
+    float sync_error_ms;
     int64_t underruns;
     uint8_t decoder, output;
     char remote[LC_ADDR_MAX]; /* the client's address (lc_client_addr) */
@@ -145,7 +147,8 @@ static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
     cJSON_AddStringToObject(o, "version", LC_VERSION);
     cJSON_AddStringToObject(o, "host", srv->host);
     cJSON_AddNumberToObject(o, "time_ns", (double)lc_now_ns());
-    if (!add_session(root, pss) || !lc_wire_add_codec(root, srv) || !lc_wire_add_source(root, srv))
+    if (!add_session(root, pss) || !lc_wire_add_codec(root, srv) || !lc_wire_add_source(root, srv) ||
+        !lc_wire_add_sync(root, srv))
         goto fail;
     return write_json(wsi, srv, root);
 fail:
@@ -298,6 +301,10 @@ static void handle_message(lc_server *srv, ws_pss *pss, const char *buf, size_t 
             pss->buffer_ms = (float)m.buffer_ms;
         if (m.latency_ms >= 0)
             pss->latency_ms = (float)m.latency_ms; /* read by the API's live hook */
+        if (m.has_sync_error) {
+            pss->has_sync_error = true;
+            pss->sync_error_ms = (float)m.sync_error_ms;
+        }
         if (m.underruns >= 0)
             pss->underruns = m.underruns;
         if (m.decoder)
@@ -494,6 +501,9 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
             snprintf(out->remote, sizeof out->remote, "%s", c->remote);
             snprintf(out->user_agent, sizeof out->user_agent, "%s", c->user_agent);
             out->delay_ms = c->latency_ms > 0 ? (int)(c->latency_ms + 0.5f) : -1;
+            out->has_sync_error = c->has_sync_error;
+            out->sync_error_ms =
+                (int)(c->sync_error_ms + (c->sync_error_ms < 0 ? -0.5f : 0.5f)); /* ±1 h: fits */
             out->decoder = lc_control_decoder_name((lc_control_decoder)c->decoder);
             out->output = lc_control_output_name((lc_control_output)c->output);
         }

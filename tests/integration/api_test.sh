@@ -114,7 +114,7 @@ lc_pass "DELETE 204, then 404"
 # ---- 409: table full of connected sessions ------------------------------------------------------
 port2=$(lc_free_port)
 pid1=$LC_PID
-lc_start_server "$LC_TMP/api2.log" --source tone:440 --bind 127.0.0.1 --port "$port2" --state-dir "$LC_TMP/state2" --max-sessions 1 --frame-ms 10
+lc_start_server "$LC_TMP/api2.log" --source tone:440 --bind 127.0.0.1 --port "$port2" --state-dir "$LC_TMP/state2" --max-sessions 1 --frame-ms 10 --sync-ms 250
 "$LC_BENCH" listeners --port "$port2" --seconds 3 --warmup 0.1 --quiet >/dev/null &
 LC_PIDS+=($!)
 sleep 0.8
@@ -125,12 +125,12 @@ code=$(curl -sS -o "$LC_TMP/b" -w '%{http_code}' -X PUT -H "Authorization: Beare
 # --frame-ms 10 encodes with the low-delay application (2.5 ms lookahead: 120 samples), the
 # default 20 ms frames with the audio one (6.5 ms: 312), as /status's codec says.
 codec10=$(curl -sS -H "Authorization: Bearer $tok2" "http://127.0.0.1:$port2/api/v1/status" \
-          | python3 -c 'import json,sys; c=json.load(sys.stdin)["codec"]; print(c["frame_ms"], c["lookahead"])')
-codec20=$(curl -sS -H "$AUTH" "$base/status" | python3 -c 'import json,sys; c=json.load(sys.stdin)["codec"]; print(c["frame_ms"], c["lookahead"])')
-[[ $codec10 == "10 120" && $codec20 == "20 312" ]] || lc_fail "codec frame_ms/lookahead: '$codec10' at --frame-ms 10, '$codec20' at 20"
+          | python3 -c 'import json,sys; j=json.load(sys.stdin); c=j["codec"]; print(c["frame_ms"], c["lookahead"], j["sync_ms"])')
+codec20=$(curl -sS -H "$AUTH" "$base/status" | python3 -c 'import json,sys; j=json.load(sys.stdin); c=j["codec"]; print(c["frame_ms"], c["lookahead"], j["sync_ms"])')
+[[ $codec10 == "10 120 250" && $codec20 == "20 312 0" ]] || lc_fail "codec frame_ms/lookahead, sync_ms: '$codec10' at --frame-ms 10 --sync-ms 250, '$codec20' at the defaults"
 lc_stop_server TERM || lc_fail "second server exit status"
 LC_PID=$pid1
-lc_pass "409 table_full when every stored session is connected; lookahead 120 at 10 ms frames, 312 at 20"
+lc_pass "409 table_full when every stored session is connected; lookahead 120 at 10 ms frames, 312 at 20; /status sync_ms 250 with --sync-ms 250, 0 by default"
 
 # ---- restart: the token is reused, not printed again --------------------------------------------
 lc_stop_server TERM || lc_fail "exit status after SIGTERM"

@@ -150,11 +150,15 @@ else pass(`live fields: ${g.json.packets_sent} packets sent, remote ${g.json.rem
   const still = await api('GET', `sessions/${id}`);
   if (still.json.volume !== 5) fail(`refused set changed the volume to ${still.json.volume}`);
   else pass('refused set messages answer bad_value and change nothing');
-  L2.ws.send(JSON.stringify({ type: 'stats', latency_ms: 87.4, buffer_ms: 40, decoder: 'wasm-worker', output: 'buffers-element' }));
+  const before = await api('GET', `sessions/${id}`);
+  if (before.json.sync_error_ms !== null) fail(`sync_error_ms before any report: ${before.json.sync_error_ms}`);
+  L2.ws.send(JSON.stringify({ type: 'stats', latency_ms: 87.4, buffer_ms: 40, decoder: 'wasm-worker', output: 'buffers-element', sync_error_ms: -2.6 }));
   await sleep(100);
   const st = await api('GET', `sessions/${id}`);
   if (st.json.delay_ms !== 87) fail(`delay_ms from stats: ${st.json.delay_ms}`);
   else pass('stats latency shows as the session delay_ms');
+  if (st.json.sync_error_ms !== -3) fail(`sync_error_ms from stats: ${st.json.sync_error_ms}`);
+  else pass('stats sync_error_ms shows in the session (null before any report)');
   if (st.json.decoder !== 'wasm-worker' || st.json.output !== 'buffers-element') fail(`decoder/output from stats: ${st.json.decoder} ${st.json.output}`);
   else pass('stats decoder and output show in the session (wasm-worker, buffers-element)');
 

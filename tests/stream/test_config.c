@@ -49,6 +49,7 @@ static void test_defaults(void)
     CHECK(c.api_token[0] == '\0');
     CHECK(c.log_format == LC_LOG_TEXT);
     CHECK(c.mdns);
+    CHECK_EQ_INT(c.sync_ms, 0);
 }
 
 /* --mdns on|off and LOOPCAST_MDNS, the flag winning over the variable. */
@@ -113,6 +114,9 @@ static void test_bad_values(void)
     bad(ARGV("--mdns", "ON"), 2, NULL, "--mdns");
     bad(ARGV("--mdns", ""), 2, NULL, "--mdns");
     bad(ARGV("--max-lag-ms", "5"), 2, NULL, "--max-lag-ms");
+    bad(ARGV("--sync-ms", "3001"), 2, NULL, "--sync-ms");
+    bad(ARGV("--sync-ms", "-1"), 2, NULL, "--sync-ms");
+    bad(ARGV("--sync-ms", "250ms"), 2, NULL, "--sync-ms");
     bad(ARGV("--max-listeners", "0"), 2, NULL, "--max-listeners");
     bad(ARGV("--bind", "not-an-iface-xyz"), 2, NULL, "--bind");
     bad(ARGV("--source", ""), 2, NULL, "--source");
@@ -144,7 +148,7 @@ static void test_env_precedence(void)
     lc_config c;
     char *env[] = {"LOOPCAST_PORT=9100", "LOOPCAST_SOURCE=tone:1000", "LOOPCAST_BIND=127.0.0.1",
                    "LOOPCAST_BITRATE=96000", "LOOPCAST_FRAME_MS=10", "LOOPCAST_API_TOKEN=envtok",
-                   "LOOPCAST_LOG_FORMAT=json", "LOOPCAST_MAX_LAG_MS=300",
+                   "LOOPCAST_LOG_FORMAT=json", "LOOPCAST_MAX_LAG_MS=300", "LOOPCAST_SYNC_MS=250",
                    "LOOPCAST_PORTX=1", /* a longer name must not match */ NULL};
     char *none[] = {"loopcast", NULL};
     CHECK_EQ_INT(parse(&c, 1, none, env), 0);
@@ -156,6 +160,7 @@ static void test_env_precedence(void)
     CHECK(!strcmp(c.api_token, "envtok"));
     CHECK(c.log_format == LC_LOG_JSON);
     CHECK_EQ_INT(c.max_lag_ms, 300);
+    CHECK_EQ_INT(c.sync_ms, 250);
     /* Flags win. */
     char **a = ARGV("--port", "9200", "--source=tone:220", "--bitrate", "64000");
     CHECK_EQ_INT(parse(&c, 5, a, env), 0);

@@ -97,6 +97,13 @@ static void test_stats(void)
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"output\":1}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"decoder\":\"other\"}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"buffer_ms\":-5}"), LC_ERR_INVALID);
+    /* synchronized playback: how late the page plays against --sync-ms, early being negative */
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"sync_error_ms\":-3.5}"), 0);
+    CHECK(m.has_sync_error && m.sync_error_ms == -3.5);
+    CHECK_EQ_INT(P("{\"type\":\"stats\"}"), 0);
+    CHECK(!m.has_sync_error);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"sync_error_ms\":\"late\"}"), LC_ERR_INVALID);
+    CHECK_EQ_INT(P("{\"type\":\"stats\",\"sync_error_ms\":4e9}"), LC_ERR_INVALID);
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"underruns\":1.5}"), LC_ERR_INVALID);
 }
 

@@ -150,3 +150,35 @@ test('low-latency mode: the floor follows the lateness of the last 10 s, down to
   const fixed = run({ seconds: 60, stalls: false, smooth: true });
   assert.ok(Math.min(...fixed.map((x) => x.targetMs)) >= 19.9, 'the fixed floor moved');
 });
+
+test('synchronized playback: the target is the fill the sync loop asks for, never below what the jitter needs', () => {
+  const ctl = new PlayoutControl({});
+  // steady arrivals every 20 ms, the fill at its low point following the target
+  let t = 0;
+  const feed = (n) => { for (let k = 0; k < n; k++, t += FRAME) ctl.arrive(t, t, ctl.target); };
+  feed(100);
+  assert.ok(Math.abs(ctl.target - ms(20)) < 1, `target ${ctl.target / ms(1)} ms before sync`);
+  ctl.setSyncMs(180);
+  feed(1);
+  assert.equal(ctl.target, ms(180), 'the sync fill becomes the target at once');
+  assert.equal(ctl.syncShort(), 0);
+  // the fill average still at 20 ms: 160 ms short, a large error the output closes with a gap
+  ctl.fillAvg = ms(20);
+  ctl.fillSince = t;       // an average just (re)started: no gap until it has settled (emaMs)
+  assert.equal(ctl.syncGap(), 0);
+  ctl.fillSince = t - ms(2000);
+  assert.ok(Math.abs(ctl.syncGap() - ms(160)) < 1, `gap ${ctl.syncGap() / ms(1)} ms`);
+  ctl.fillAvg = ms(172);   // 8 ms short: the drift control's, no gap
+  assert.equal(ctl.syncGap(), 0);
+  // a delay shorter than the jitter needs: the page plays as early as it can, and says how short
+  ctl.setSyncMs(5);
+  feed(1);
+  assert.ok(Math.abs(ctl.target - ms(20)) < 1, `target ${ctl.target / ms(1)} ms with a 5 ms sync fill`);
+  assert.ok(Math.abs(ctl.syncShort() - ms(15)) < 1, `short ${ctl.syncShort() / ms(1)} ms`);
+  // off again: the target relaxes back to the jitter's from where it was
+  ctl.setSyncMs(180); feed(1);
+  ctl.setSyncMs(null); feed(1);
+  assert.ok(ctl.target < ms(180) && ctl.target > ms(20), 'the target relaxes, it does not jump, when sync goes off');
+  assert.equal(ctl.syncShort(), 0);
+  assert.equal(ctl.syncGap(), 0);
+});

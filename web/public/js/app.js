@@ -66,13 +66,16 @@ const P = {
   anchors: [],          // recent {pts, captureNs}: which stream sample was captured when
   report: null,         // last output report
   latencyMs: null,
+  syncErrorMs: null,    // synchronized playback: measured latency − the server's sync_ms (median)
+  syncErrs: [],         // the last readings behind it
+  syncGaps: 0,          // the output's count when they were taken
   hello: null,
   source: null,
   error: '',
 };
 
 // The jitter floor the listener chose (?floor=MS, else the settings field's stored value), or
-// null: the default, 20 ms, which adapts down to 10 ms while arrivals are steady (playout-core.js).
+// null: the default (PAGE_FLOOR: 20 ms, adapting down while arrivals are steady; playout-core.js).
 function chosenFloorMs() {
   const q = Number(new URLSearchParams(location.search).get('floor'));
   if (q > 0) return Math.min(1000, q);
@@ -221,6 +224,28 @@ function onReport(r) {
   const lat = ctxToPerf(r.playAt.ctxTime) - (cap / 1e6 + P.offsetMs);
   if (!Number.isFinite(lat) || lat < -1000 || lat > 60000) return;
   P.latencyMs = P.latencyMs === null ? lat : P.latencyMs + 0.3 * (lat - P.latencyMs);
+  syncStep(r, lat);
+}
+
+// Synchronized playback (the hello's sync_ms > 0; docs/web.md): the sample captured at T plays at
+// T + sync_ms on the server's clock. The latency just measured (capture → leaving the output
+// device, through the clock offset and getOutputTimestamp) minus sync_ms is how late this page
+// plays; the output is asked for the fill that closes it (its drift control moves there without a
+// sound, a large shortfall is closed with one gap). The median of the last 5 readings, so one odd
+// reading does not move the target; readings from before a gap are dropped.
+function syncStep(r, lat) {
+  const D = P.hello && P.hello.sync_ms > 0 ? P.hello.sync_ms : 0;
+  if (!D) {
+    if (P.syncErrorMs !== null && P.output) P.output.setSyncMs(null);
+    P.syncErrorMs = null;
+    return;
+  }
+  if (r.syncGaps !== P.syncGaps) { P.syncGaps = r.syncGaps; P.syncErrs = []; return; }
+  const errs = P.syncErrs;
+  errs.push(lat - D);
+  if (errs.length > 5) errs.shift();
+  P.syncErrorMs = [...errs].sort((a, b) => a - b)[errs.length >> 1];
+  if (r.playing && P.output) P.output.setSyncMs(Math.max(0, r.bufferMs - P.syncErrorMs));
 }
 
 // worklet | buffers, with "-element" when the audio leaves through the <audio> element route
@@ -237,6 +262,7 @@ function sendStats() {
     output: P.output ? outputName() : undefined,
   };
   if (P.latencyMs !== null) m.latency_ms = Math.round(P.latencyMs);
+  if (P.syncErrorMs !== null) m.sync_error_ms = Math.round(P.syncErrorMs * 10) / 10;
   P.client.send(m);
 }
 
@@ -280,6 +306,7 @@ function stop() {
   if (P.client) P.client.stop();
   if (P.output) P.output.reset();
   P.latencyMs = null;
+  P.syncErrs = [];
   const ctx = P.ctx;
   if (ctx) setTimeout(() => { if (!P.playing) { ctx.suspend(); P.route.pause(); } }, 60);
   render();
@@ -288,6 +315,7 @@ function stop() {
 function onClose() {
   if (P.output) P.output.reset();    // the rest of the buffer fades out; not an underrun
   P.latencyMs = null;
+  P.syncErrs = [];
 }
 
 function onMessage(m) {
@@ -434,6 +462,10 @@ Object.defineProperty(window, 'loopcast', {
     get lateMs() { return P.report ? P.report.lateMs : null; },
     get corrections() { return P.report ? { dropped: P.report.dropped, inserted: P.report.inserted, skips: P.report.skips, cutMs: P.report.cutMs } : null; },
     get latencyMs() { return P.latencyMs; },
+    get syncMs() { return P.hello && P.hello.sync_ms > 0 ? P.hello.sync_ms : 0; },
+    get syncErrorMs() { return P.syncErrorMs; },      // how late this page plays against sync_ms
+    get syncShortMs() { return P.report ? P.report.syncShortMs : null; }, // > 0: delay too short for this page's jitter
+    get syncGaps() { return P.report ? P.report.syncGaps : 0; },
     get rttMs() { return P.rttMs; },
     get reconnects() { return P.reconnects; },
     get gaps() { return P.counts.gaps; },

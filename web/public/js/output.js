@@ -3,11 +3,12 @@
 //   discontinuity()         the pts sequence jumps: forget arrival-jitter history
 //   reset()                 expected stop (connection closed): fade out, empty, prime again
 //   setFloorMs(ms)          the listener chose a floor: it no longer adapts
+//   setSyncMs(ms|null)      synchronized playback: the fill the page's sync loop asks for
 //   close()
 //   onReport(r)             ~10×/s: {playing, bufferMs, targetMs, jitterMs, lateMs (the latest
 //                           arrival of the last 2 s, on the output clock), underruns, dropped,
-//                           inserted, skips, cutMs (catch-up), playAt: {pts, ctxTime}} (what
-//                           plays when, for latency)
+//                           inserted, skips, cutMs (catch-up), syncShortMs, syncGaps,
+//                           playAt: {pts, ctxTime}} (what plays when, for latency and sync)
 // WorkletOutput: AudioWorklet + ring (secure contexts). BufferOutput: scheduled
 // AudioBufferSourceNodes (insecure contexts such as http://192.168.x.y, where AudioWorklet does
 // not exist). ScriptOutput: the worklet's ring on a ScriptProcessorNode (the other plain-HTTP
@@ -53,6 +54,7 @@ export class WorkletOutput {
   discontinuity() { this.node.port.postMessage({ type: 'discontinuity' }); }
   reset() { this.node.port.postMessage({ type: 'reset' }); }
   setFloorMs(ms) { this.node.port.postMessage({ type: 'floor', ms }); }
+  setSyncMs(ms) { this.node.port.postMessage({ type: 'sync', ms }); }
   close() { this.node.port.onmessage = null; this.node.disconnect(); }
 }
 
@@ -71,6 +73,8 @@ function ringReport(s, rate) {
     inserted: s.inserted,
     skips: s.skips,
     cutMs: s.cut * ms,
+    syncShortMs: s.syncShort * ms,
+    syncGaps: s.syncGaps,
     playAt: s.pts === null ? null : { pts: s.pts, ctxTime: s.frame / rate },
   };
 }
@@ -105,6 +109,7 @@ export class ScriptOutput {
   discontinuity() { this.ring.onMessage({ type: 'discontinuity' }); }
   reset() { this.ring.reset(); }
   setFloorMs(ms) { this.ring.ctl.setFloorMs(ms); }
+  setSyncMs(ms) { this.ring.ctl.setSyncMs(ms); }
   close() { clearInterval(this.timer); this.node.onaudioprocess = null; this.node.disconnect(); }
 }
 
@@ -130,6 +135,7 @@ export class BufferOutput {
     this.sources = new Set();
     this.underruns = 0;
     this.skips = 0;
+    this.syncGaps = 0;
     this.playAt = null;
     this.lastFill = 0;
     this.fresh = true;               // nothing played since construction / reset()
@@ -174,6 +180,14 @@ export class BufferOutput {
         this.skips++;
         this.ctl.resetFill();
         return;
+      }
+      // Synchronized, and far too early: start this packet that much later (a gap of silence).
+      const gap = this.ctl.syncGap();
+      if (gap > 0) {
+        this.nextTime += gap / sr;
+        this.ctl.resetFill();
+        this.syncGaps++;
+        fade = true;
       }
     }
     // Catch-up (playout-core.js): a fill well above the target loses one period of this packet
@@ -227,6 +241,8 @@ export class BufferOutput {
       inserted: this.ctl.inserted,
       skips: this.skips,
       cutMs: this.ctl.cutSamples * ms,
+      syncShortMs: this.ctl.syncShort() * ms,
+      syncGaps: this.syncGaps,
       playAt: this.playAt,
     });
   }
@@ -249,6 +265,7 @@ export class BufferOutput {
   }
 
   setFloorMs(ms) { this.ctl.setFloorMs(ms); }
+  setSyncMs(ms) { this.ctl.setSyncMs(ms); }
 
   close() {
     clearInterval(this.timer);

@@ -66,6 +66,7 @@
 // `accelKeepMs` to the target: the last ms are the drift control's.
 
 export const STREAM_RATE = 48000;
+const SYNC_GAP_MS = 10;   // synchronized playback: a larger shortfall is closed with a gap
 
 // The page's default floor (no ?floor=, nothing chosen in Settings): 20 ms, adapting down to
 // 7 ms where the last 10 s of arrivals were within 4.3 ms (a wired LAN, the same host; Wi-Fi
@@ -103,6 +104,7 @@ export class PlayoutControl {
     this.rate = this.o.rate || STREAM_RATE;
     this.msToSamples = this.rate / 1000;
     this.target = this.floor();
+    this.need = this.target; // what the jitter alone asks for (the target without sync)
     this.jitter = 0;
     this.fillAvg = null;
     this.acc = 0;
@@ -113,6 +115,8 @@ export class PlayoutControl {
     this.recentLate = 0;    // the largest lateness of the last holdMs (reported: lateMs)
     this.seenSince = null;  // output clock of the first arrival since the jitter was reset
     this.maxLate = 0;       // the largest lateness of the last steadyMs (adaptive floor)
+    this.syncFill = null;   // synchronized playback: the fill the page's sync loop asks for
+    this.fillSince = 0;     // output clock of the fill average's first reading
     this.hist = [];         // [now, transit] inside the window, oldest first
     this.sorted = [];       // the same transits, ascending
     this.n = 0;
@@ -146,6 +150,25 @@ export class PlayoutControl {
     this.target = Math.max(this.target, this.floor());
   }
 
+  // Synchronized playback (docs/web.md): the page measures when a sample plays against when the
+  // server wants it played and asks for the fill that closes the difference (ms; null: off, each
+  // page as early as it can). The target is that fill, but never below what the jitter needs: a
+  // page whose path is too long for the delay plays as early as it can (syncShort() says so).
+  setSyncMs(ms) { this.syncFill = ms === null || !(ms >= 0) ? null : ms * this.msToSamples; }
+  // Synchronized and the fill average more than SYNC_GAP_MS below the target: a large error,
+  // which the output closes at once with a gap of silence (0 otherwise: the drift control, ~4 ms/s
+  // at most, closes small ones without a sound). Samples.
+  // Only once the average has had emaMs to settle since it (re)started: right after a gap or a
+  // start its first readings are one packet's saw-tooth, and gaps would cascade.
+  syncGap() {
+    if (this.syncFill === null || this.fillAvg === null) return 0;
+    if (this.lastArrival - this.fillSince < this.o.emaMs * this.msToSamples) return 0;
+    const d = this.target - this.fillAvg;
+    return d > SYNC_GAP_MS * this.msToSamples ? d : 0;
+  }
+  // Synchronized, but the delay asked for is shorter than what the jitter needs (samples short).
+  syncShort() { return this.syncFill === null ? 0 : Math.max(0, this.need - this.syncFill); }
+
   // A chunk of decoded audio with first sample `pts` reaches the output at `now`; `fill` samples
   // were still queued (pass null while the output is not playing: only the jitter is updated).
   arrive(now, pts, fill) {
@@ -173,11 +196,13 @@ export class PlayoutControl {
     if (++this.n % 8 === 0 || win.length < 16 || 0.6 * late > this.jitter) this.jitter = this.estimate(now);
     const raw = Math.min(Math.max(this.floorAt(now), this.o.k * this.jitter + this.o.quantum),
                          this.o.maxTargetMs * this.msToSamples);
-    if (raw >= this.target) this.target = raw;
+    this.need = raw;
+    if (this.syncFill !== null) this.target = Math.max(raw, this.syncFill);
+    else if (raw >= this.target) this.target = raw;
     else this.target += (raw - this.target) * (1 - Math.exp(-dt / (this.o.shrinkMs * this.msToSamples)));
 
     if (fill !== null && fill !== undefined) {
-      if (this.fillAvg === null) this.fillAvg = fill;
+      if (this.fillAvg === null) { this.fillAvg = fill; this.fillSince = now; }
       else this.fillAvg += (fill - this.fillAvg) * (1 - Math.exp(-dt / (this.o.emaMs * this.msToSamples)));
     }
   }

@@ -35,6 +35,7 @@ export class RingPlayout {
     this.fadeIn = 0;
     this.underruns = 0;
     this.skips = 0;
+    this.syncGaps = 0;        // synchronized playback: large errors closed with a gap
     this.overflows = 0;
     this.cutWait = 0;         // render quanta until the catch-up searches for a cut again
     this.last = [0, 0];
@@ -46,6 +47,7 @@ export class RingPlayout {
     if (m.type === 'pcm') this.push(now, m.pts, m.l, m.r, ahead);
     else if (m.type === 'discontinuity') this.ctl.resetJitter();
     else if (m.type === 'floor') this.ctl.setFloorMs(m.ms);
+    else if (m.type === 'sync') this.ctl.setSyncMs(m.ms);
     else if (m.type === 'reset') this.reset();
   }
 
@@ -120,6 +122,15 @@ export class RingPlayout {
         oL.fill(0); oR.fill(0);
         return;
       }
+    }
+
+    if (this.ctl.syncGap() > 0) {     // synchronized, and far too early: fade out, prime again at
+      this.fadeOutFrom = this.last.slice();   // the target (a gap, not an underrun)
+      this.playing = false;
+      this.ctl.resetFill();
+      this.syncGaps++;
+      this.render(oL, oR, frame);
+      return;
     }
 
     if (fill < Q) {                   // underrun: conceal with a fade to silence, re-prime
@@ -204,6 +215,8 @@ export class RingPlayout {
       skips: this.skips,
       cut: this.ctl.cutSamples,
       overflows: this.overflows,
+      syncShort: this.ctl.syncShort(),
+      syncGaps: this.syncGaps,
       // the sample at ring index r is the next one out: it plays at `frame`
       frame,
       pts: this.playing ? this.ptsAt(this.r) : null,
