@@ -267,3 +267,11 @@ export async function checkSteadyPlay(page, label, { tone = 1000, minTargetMs = 
     `${label}: latency figure ${last.latencyMs}`);
   return samples;
 }
+
+// A busy page: the main thread blocked for 40 ms every 250 ms (layout, a GC, a slow script), from
+// before the page's own scripts run.
+export async function makeBusy(page) {
+  await page.addInitScript(() => {
+    setInterval(() => { const t = performance.now(); while (performance.now() - t < 40) { /* busy */ } }, 250);
+  });
+}

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   OUT, freePort, startServer, stopServer, stopAllServers, launchBrowser, watchPage, watchStalls,
-  snapshot, waitFor, sleep, loopcastBin, checkSteadyPlay as checkPlay,
+  snapshot, waitFor, sleep, loopcastBin, checkSteadyPlay as checkPlay, makeBusy,
 } from './harness.mjs';
 import { startPulse, analyseTone } from './pulse.mjs';
 
@@ -44,13 +44,6 @@ function judgeRecording(label, ms, a, { gapless = true, hzTol = 3 } = {}) {
   assert.ok(Math.abs(a.hz - TONE) < hzTol, `${label}: the sink played ${a.hz} Hz, expected ${TONE} ± ${hzTol}`);
   assert.ok(a.level > 0.05, `${label}: level ${a.level} at the sink`);
   return a;
-}
-
-// A busy page: the main thread blocked for 40 ms every 250 ms (layout, a GC, a slow script).
-async function makeBusy(page) {
-  await page.addInitScript(() => {
-    setInterval(() => { const t = performance.now(); while (performance.now() - t < 40) { /* busy */ } }, 250);
-  });
 }
 
 // The plain-HTTP name: not a secure context, though it is 127.0.0.1 underneath.

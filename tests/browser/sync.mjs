@@ -2,6 +2,7 @@
 // synchronized playback), heard the way a listener in the room would hear it.
 //   node tests/browser/sync.mjs [seconds measured, default 30] [--pages A,B] [--join-late S]
 //        [--frame-ms N] [--sync-ms N (loopcast's flag; default 0: off, each page as early as it can)]
+//        [--busy (page B's main thread blocked 40 ms every 250 ms)]
 // --pages: what each browser opens, as in latency.mjs ('127.0.0.1' is a secure context,
 // 'loopcast.test' the plain-HTTP page a phone gets; a query may follow: 'loopcast.test/?floor=40');
 // default 127.0.0.1,127.0.0.1. --join-late: B opens its page this long after A (default 5 s).
@@ -19,12 +20,13 @@ import { execFileSync } from 'node:child_process';
 import { startPulse } from './pulse.mjs';
 import { now, startBurstWriter, onsetDetector, quantile } from './bursts.mjs';
 import { fileURLToPath } from 'node:url';
-import { freePort, startServer, stopServer, launchBrowser, sleep } from './harness.mjs';
+import { freePort, startServer, stopServer, launchBrowser, sleep, makeBusy } from './harness.mjs';
 
 // Runs one measurement; resolves to { offsets, sent, lat: [A, B], pages: [A's state, B's], text }
 // (text: the lines the CLI prints). sync.test.mjs runs it in the suite.
+// busyB: page B's main thread is blocked 40 ms every 250 ms (harness.mjs makeBusy).
 export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0.1'], joinLateS = 5,
-  frameMs = 20, syncMs = 0 } = {}) {
+  frameMs = 20, syncMs = 0, busyB = false } = {}) {
   if (pages.length !== 2) throw new Error('two pages, A and B');
   const pulse = await startPulse({ mix: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-sync-'));
@@ -42,20 +44,21 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
     const det = onsetDetector(2);
     rec = pulse.recorder((buf) => det.push(buf, now()), { channels: 2 });
 
-    const open = async (page, sink) => {
+    const open = async (page, sink, busy) => {
       const [host, query = ''] = page.split('/');
       const b = await launchBrowser({ env: { ...pulse.env, PULSE_SINK: sink },
         args: ['--host-resolver-rules=MAP loopcast.test 127.0.0.1'] });
       browsers.push(b);
+      if (busy) await makeBusy(b.page);
       await b.page.goto(`http://${host}:${port}/${query}`);
       await b.page.click('#play');
       await b.page.waitForFunction(() => window.loopcast.state === 'connected' && window.loopcast.decoded > 50,
         undefined, { timeout: 20000 });
       return b;
     };
-    const a = await open(pages[0], 'left');
+    const a = await open(pages[0], 'left', false);
     await sleep(joinLateS * 1000);
-    const b = await open(pages[1], 'right');
+    const b = await open(pages[1], 'right', busyB);
     await sleep(3000);                              // past the players' settling period
     writer.measuring = true;
     await sleep(seconds * 1000);
@@ -64,7 +67,8 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
 
     const state = (p) => p.evaluate(() => ({ secure: window.isSecureContext, output: window.loopcast.output,
       targetMs: window.loopcast.targetMs, latencyMs: window.loopcast.latencyMs, underruns: window.loopcast.underruns,
-      syncErrorMs: window.loopcast.syncErrorMs, syncShortMs: window.loopcast.syncShortMs, syncGaps: window.loopcast.syncGaps }));
+      syncErrorMs: window.loopcast.syncErrorMs, syncShortMs: window.loopcast.syncShortMs, syncGaps: window.loopcast.syncGaps,
+      shown: document.getElementById('sync-row').hidden ? null : document.getElementById('sync').textContent }));
     const onsets = [det.onsetTimes(0), det.onsetTimes(1)];
     const heard = (ch, s) => onsets[ch].find((x) => x >= s && x < s + 450);
     const lat = [[], []], offsets = [];
@@ -76,7 +80,7 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
     const states = [await state(a.page), await state(b.page)];
     const abs = offsets.map(Math.abs);
     const f = (x) => x.toFixed(1);
-    const text = [0, 1].map((i) => `${'AB'[i]} http://${pages[i]} (${i ? `joined ${joinLateS} s later, ` : ''}${i ? 'right' : 'left'}): ` +
+    const text = [0, 1].map((i) => `${'AB'[i]} http://${pages[i]} (${i ? `joined ${joinLateS} s later, ${busyB ? 'busy, ' : ''}` : ''}${i ? 'right' : 'left'}): ` +
       `latency median ${f(quantile(lat[i], 0.5))} ms (${lat[i].length}/${writer.sent.length} bursts); page: ${JSON.stringify(states[i])}`);
     text.push(`offset B − A over ${offsets.length} bursts: |offset| median ${f(quantile(abs, 0.5))} ms, ` +
       `p95 ${f(quantile(abs, 0.95))} ms, max ${f(quantile(abs, 1))} ms; signed median ${f(quantile(offsets, 0.5))} ms ` +
@@ -102,6 +106,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     joinLateS: Number(opt('--join-late', 5)),
     frameMs: Number(opt('--frame-ms', 20)),
     syncMs: Number(opt('--sync-ms', 0)),
+    busyB: argv.includes('--busy'),
   });
   console.log(r.text);
   const med = quantile(r.offsets.map(Math.abs), 0.5);

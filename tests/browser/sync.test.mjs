@@ -21,5 +21,7 @@ test('--sync-ms 250: a secure page and a plain-HTTP page that joins 5 s later pl
     // each page measures itself against the delay: on time within a few ms, and not short of it
     assert.ok(Number.isFinite(p.syncErrorMs) && Math.abs(p.syncErrorMs) <= 10, `page ${'AB'[i]}: sync error ${p.syncErrorMs} ms`);
     assert.equal(p.syncShortMs, 0, `page ${'AB'[i]}: the 250 ms delay is shorter than its path`);
+    // and the listener sees it: "250 ms delay, +1.2 ms"
+    assert.match(p.shown || '', /^250 ms delay, [+−]\d+\.\d ms$/, `page ${'AB'[i]} shows '${p.shown}'`);
   }
 });

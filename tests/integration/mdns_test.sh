@@ -100,13 +100,16 @@ NAME="loopcast\\032on\\032$HOST"
 snapshot() { SNAP=$(timeout 5 avahi-browse -arptk 2>/dev/null | grep "^=;"); }
 # line TYPE PORT: our instance of TYPE on PORT in $SNAP ("" if none)
 line() { awk -F';' -v t="$1" -v p="$2" '$5 == t && $9 == p' <<<"$SNAP"; }
-# wait_for PORT TYPE...: snapshots until every TYPE is there on PORT (10 s at most)
+# wait_for PORT TYPE...: snapshots until every TYPE is there on PORT, for 20 s at most (a publish
+# takes ~1 s of probing, a snapshot ~1 s; on a loaded 2-core machine under ASan the TLS server's
+# services once took longer than the 10 snapshots this used to allow); WAITED says how long it took.
 wait_for() {
-  local port=$1 t ok; shift
-  for ((i = 0; i < 10; i++)); do
+  local port=$1 t ok start=$SECONDS; shift
+  while ((SECONDS - start < 20)); do
     snapshot
     ok=1
     for t in "$@"; do [[ -n "$(line "$t" "$port")" ]] || ok=0; done
+    WAITED=$((SECONDS - start))
     ((ok)) && return 0
   done
   return 1
@@ -171,7 +174,11 @@ R=$(lc_free_port)
   --tls-cert "$LC_TMP/cert/tls-cert.pem" --tls-key "$LC_TMP/cert/tls-key.pem" >"$LC_TMP/tls.log" 2>&1 &
 LC_PID=$!
 LC_PIDS+=("$LC_PID")
+# serving first (TLS set-up under ASan is slow), so the wait below is the advertisement's alone
+for ((i = 0; i < 200; i++)); do curl -fsSk -o /dev/null --max-time 1 "https://127.0.0.1:$P/healthz" 2>/dev/null && break; sleep 0.1; done
+((i < 200)) || check 1 "TLS: the server did not answer on https://127.0.0.1:$P in 20 s: $(tail -5 "$LC_TMP/tls.log")"
 wait_for "$P" _https._tcp _loopcast._tcp
+echo "TLS: _https._tcp and _loopcast._tcp seen ${WAITED:-?} s after the server answered"
 wait_for "$R" _http._tcp
 https=$(line _https._tcp "$P")
 lc=$(line _loopcast._tcp "$P")

@@ -391,6 +391,15 @@ function render() {
   $('play-label').textContent = P.playing ? 'Stop' : 'Play';
   const r = P.report;
   $('latency').textContent = P.playing ? fmtMs(P.latencyMs) : '–';
+  // synchronized playback (--sync-ms): the delay every page plays at, and how far off this one is
+  const D = P.hello && P.hello.sync_ms > 0 ? P.hello.sync_ms : 0;
+  $('sync-row').hidden = !D;
+  if (D) {
+    const e = P.syncErrorMs, short = r && r.syncShortMs > 0;
+    $('sync').textContent = !P.playing || e === null ? `${D} ms delay`
+      : short ? `${D} ms delay: too short here, ${Math.round(e)} ms late`
+        : `${D} ms delay, ${e >= 0 ? '+' : '−'}${Math.abs(e).toFixed(1)} ms`;
+  }
   $('buffer').textContent = P.playing && r && Number.isFinite(r.bufferMs) ? `${Math.round(r.bufferMs)} / ${fmtMs(r.targetMs)}` : '–';
   $('jitter').textContent = P.playing && r ? fmtMs(r.jitterMs) : '–';
   $('underruns').textContent = r ? String(r.underruns) : '0';
