@@ -168,8 +168,12 @@ test('synchronized playback: the target is the fill the sync loop asks for, neve
   assert.equal(ctl.syncGap(), 0);
   ctl.fillSince = t - ms(2000);
   assert.ok(Math.abs(ctl.syncGap() - ms(160)) < 1, `gap ${ctl.syncGap() / ms(1)} ms`);
-  ctl.fillAvg = ms(172);   // 8 ms short: the drift control's, no gap
+  ctl.fillAvg = ms(172);   // 8 ms short: the drift control's, no gap; and now in step
   assert.equal(ctl.syncGap(), 0);
+  ctl.fillAvg = ms(150);   // once in step, 30 ms short is still the drift control's ...
+  assert.equal(ctl.syncGap(), 0);
+  ctl.fillAvg = ms(120);   // ... and only a large error (> 50 ms) a gap
+  assert.ok(Math.abs(ctl.syncGap() - ms(60)) < 1, `gap ${ctl.syncGap() / ms(1)} ms once in step`);
   // a delay shorter than the jitter needs: the page plays as early as it can, and says how short
   ctl.setSyncMs(5);
   feed(1);

@@ -66,7 +66,10 @@
 // `accelKeepMs` to the target: the last ms are the drift control's.
 
 export const STREAM_RATE = 48000;
-const SYNC_GAP_MS = 10;   // synchronized playback: a larger shortfall is closed with a gap
+// Synchronized playback: a shortfall larger than this is closed with a gap of silence: 10 ms
+// until the page is first in step (joining), 50 ms after that (a large error: smaller ones are the
+// drift control's, so a burst of odd readings on a loaded machine costs no gap).
+const SYNC_GAP_MS = 10, SYNC_JUMP_MS = 50;
 
 // The page's default floor (no ?floor=, nothing chosen in Settings): 20 ms, adapting down to
 // 7 ms where the last 10 s of arrivals were within 4.3 ms (a wired LAN, the same host; Wi-Fi
@@ -117,6 +120,7 @@ export class PlayoutControl {
     this.maxLate = 0;       // the largest lateness of the last steadyMs (adaptive floor)
     this.syncFill = null;   // synchronized playback: the fill the page's sync loop asks for
     this.fillSince = 0;     // output clock of the fill average's first reading
+    this.syncInStep = false; // synchronized playback: in step once since the last fresh start
     this.hist = [];         // [now, transit] inside the window, oldest first
     this.sorted = [];       // the same transits, ascending
     this.n = 0;
@@ -154,17 +158,21 @@ export class PlayoutControl {
   // server wants it played and asks for the fill that closes the difference (ms; null: off, each
   // page as early as it can). The target is that fill, but never below what the jitter needs: a
   // page whose path is too long for the delay plays as early as it can (syncShort() says so).
-  setSyncMs(ms) { this.syncFill = ms === null || !(ms >= 0) ? null : ms * this.msToSamples; }
-  // Synchronized and the fill average more than SYNC_GAP_MS below the target: a large error,
-  // which the output closes at once with a gap of silence (0 otherwise: the drift control, ~4 ms/s
-  // at most, closes small ones without a sound). Samples.
+  setSyncMs(ms) {
+    this.syncFill = ms === null || !(ms >= 0) ? null : ms * this.msToSamples;
+    if (this.syncFill === null) this.syncInStep = false;
+  }
+  // Synchronized and the fill average well below the target (SYNC_GAP_MS before the page was first
+  // in step, SYNC_JUMP_MS after): an error the output closes at once with a gap of silence (0
+  // otherwise: the drift control, ~4 ms/s at most, closes small ones without a sound). Samples.
   // Only once the average has had emaMs to settle since it (re)started: right after a gap or a
   // start its first readings are one packet's saw-tooth, and gaps would cascade.
   syncGap() {
     if (this.syncFill === null || this.fillAvg === null) return 0;
     if (this.lastArrival - this.fillSince < this.o.emaMs * this.msToSamples) return 0;
     const d = this.target - this.fillAvg;
-    return d > SYNC_GAP_MS * this.msToSamples ? d : 0;
+    if (!this.syncInStep && Math.abs(d) <= SYNC_GAP_MS * this.msToSamples) this.syncInStep = true;
+    return d > (this.syncInStep ? SYNC_JUMP_MS : SYNC_GAP_MS) * this.msToSamples ? d : 0;
   }
   // Synchronized, but the delay asked for is shorter than what the jitter needs (samples short).
   syncShort() { return this.syncFill === null ? 0 : Math.max(0, this.need - this.syncFill); }
@@ -279,7 +287,7 @@ export class PlayoutControl {
     this.lastArrival = null; this.recentLate = 0; this.seenSince = null; this.maxLate = 0;
   }
   // A fresh start (new connection, after Stop): forget everything learnt about the old path.
-  resetTarget() { this.target = this.floor(); this.jitter = 0; this.resetJitter(); }
+  resetTarget() { this.target = this.floor(); this.jitter = 0; this.syncInStep = false; this.resetJitter(); }
   // Playback (re)started: the fill average starts again from the next measurement.
   resetFill() { this.fillAvg = null; this.acc = 0; }
 }

@@ -9,7 +9,9 @@
 //              the audio (findCut + splice, ≤ 10 %, pitch kept); a fill far above target (a burst
 //              after a stall) is cut with a 128-sample cross-fade;
 //   underrun — the ring ran dry: fade from the last samples to zero over one quantum (no click),
-//              count it, and go back to priming.
+//              count it, and go back to priming;
+//   sync gap — synchronized playback (playout-core.js syncGap) and far too early: fade out, play
+//              the shortfall as silence with the ring untouched, fade in where it left off.
 // stats(frame) is what the host reports to the page every ~100 ms: fill, average fill, target,
 // jitter, underruns, corrections, and which stream sample (pts) plays at which frame (latency).
 import { PlayoutControl, resampleBlock, findCut, splice, STREAM_RATE } from './playout-core.js';
@@ -36,6 +38,7 @@ export class RingPlayout {
     this.underruns = 0;
     this.skips = 0;
     this.syncGaps = 0;        // synchronized playback: large errors closed with a gap
+    this.hold = 0;            // frames of a sync gap still to play as silence
     this.overflows = 0;
     this.cutWait = 0;         // render quanta until the catch-up searches for a cut again
     this.last = [0, 0];
@@ -61,6 +64,7 @@ export class RingPlayout {
     this.ctl.resetFill();
     if (this.playing) this.fadeOutFrom = this.last.slice();
     this.playing = false;
+    this.hold = 0;
     this.fresh = true;
   }
 
@@ -102,6 +106,13 @@ export class RingPlayout {
       return;
     }
 
+    if (this.hold > 0) {              // a sync gap: silence, the ring untouched, then a fade-in
+      oL.fill(0); oR.fill(0);
+      this.hold -= Q;
+      if (this.hold <= 0) this.fadeIn = Q;
+      return;
+    }
+
     if (!this.playing) {
       const target = this.ctl.target;
       if (fill >= target + this.frame) {
@@ -124,9 +135,10 @@ export class RingPlayout {
       }
     }
 
-    if (this.ctl.syncGap() > 0) {     // synchronized, and far too early: fade out, prime again at
-      this.fadeOutFrom = this.last.slice();   // the target (a gap, not an underrun)
-      this.playing = false;
+    const gap = this.ctl.syncGap();
+    if (gap > 0) {                    // synchronized, and far too early: fade out, then hold the
+      this.hold = Math.round(gap / Q) * Q - Q;   // audio back by the shortfall (this quantum,
+      this.fadeOutFrom = this.last.slice();      // the fade, is the first of it)
       this.ctl.resetFill();
       this.syncGaps++;
       this.render(oL, oR, frame);
@@ -219,7 +231,7 @@ export class RingPlayout {
       syncGaps: this.syncGaps,
       // the sample at ring index r is the next one out: it plays at `frame`
       frame,
-      pts: this.playing ? this.ptsAt(this.r) : null,
+      pts: this.playing && this.hold <= 0 ? this.ptsAt(this.r) : null,
     };
   }
 }
