@@ -64,10 +64,15 @@ test('admin page: token once, live sessions, controls', async () => {
     const row = `tr[data-id="${id}"]`;
     await page.waitForSelector(`${row} .state.on`, { timeout: 3000 });
 
-    // API → admin page, live
+    // the page's figures (its stats: delay, and with --sync-ms how far off the delay it plays)
+    listener.send(JSON.stringify({ type: 'stats', latency_ms: 251, sync_error_ms: -1.4 }));
+    await sleep(100);
+
+    // API → admin page, live (the row comes back with the figures above)
     await api(base, 'PATCH', `sessions/${id}`, { name: 'Kitchen', volume: 64 });
     await page.waitForFunction((sel) => document.querySelector(`${sel} .vol`).textContent === '64' &&
       document.querySelector(`${sel} .name`).value === 'Kitchen', row, { timeout: 2000 });
+    assert.equal(await page.textContent(`${row} .delay`), '251 ms (−1 ms off sync)', 'the delay column');
 
     // admin page → API: volume slider, mute, rename
     await page.$eval(`${row} .volume`, (el) => { el.value = '23'; el.dispatchEvent(new Event('input', { bubbles: true })); });

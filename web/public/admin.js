@@ -38,7 +38,14 @@ async function api(method, path, body) {
   return data;
 }
 
-function fmtDelay(s) { return s.delay_ms == null ? '—' : s.delay_ms + ' ms'; }
+// The page's capture-to-ear delay; with --sync-ms also how far off the common delay it plays
+// (a lasting positive value: a listener whose own path is longer than the delay).
+function fmtDelay(s) {
+  if (s.delay_ms == null) return '—';
+  if (s.sync_error_ms == null) return `${s.delay_ms} ms`;
+  const e = s.sync_error_ms;
+  return `${s.delay_ms} ms (${e > 0 ? '+' : e < 0 ? '−' : '±'}${Math.abs(e)} ms off sync)`;
+}
 
 function render(s) {
   let tr = rows.get(s.id);
