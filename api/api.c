@@ -83,6 +83,7 @@ bool lc_api_put_session_settings(void *obj, const lc_session_info *s)
     return cJSON_AddStringToObject(o, "id", s->id) && cJSON_AddStringToObject(o, "name", s->name) &&
            cJSON_AddNumberToObject(o, "volume", s->volume) &&
            cJSON_AddBoolToObject(o, "muted", s->muted) &&
+           cJSON_AddNumberToObject(o, "latency_trim_ms", s->latency_trim_ms) &&
            cJSON_AddBoolToObject(o, "persist", s->persist);
 }
 
@@ -244,6 +245,13 @@ int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool al
             }
             out->has_volume = true;
             out->volume = (int)v;
+        } else if (!strcmp(k, "latency_trim_ms")) {
+            if (!cJSON_IsNumber(it) || !lc_session_trim_valid(it->valuedouble)) {
+                rc = bad_field(errbuf, errlen, k, "must be an integer from -1000 to 1000");
+                goto out;
+            }
+            out->has_latency_trim = true;
+            out->latency_trim_ms = (int)it->valuedouble;
         } else if (!strcmp(k, "muted")) {
             if (!cJSON_IsBool(it)) {
                 rc = bad_field(errbuf, errlen, k, "must be true or false");

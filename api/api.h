@@ -92,9 +92,9 @@ int lc_api_authorized(const lc_api *api, const char *authorization);
 
 /* The JSON object for one session (the API's and the events socket's shape). Caller frees. */
 char *lc_api_session_json(const lc_session_info *s, const lc_api_live *live);
-/* The settings every view of a session starts with — {id, name, volume, muted, persist} — added
- * to `obj` (a cJSON object): the listener page's hello and `session` messages carry exactly
- * these, the API's session object these and more. false if out of memory. */
+/* The settings every view of a session starts with — {id, name, volume, muted, latency_trim_ms,
+ * persist} — added to `obj` (a cJSON object): the listener page's hello and `session` messages
+ * carry exactly these, the API's session object these and more. false if out of memory. */
 bool lc_api_put_session_settings(void *obj, const lc_session_info *s);
 /* An events-socket message: {"type":"session.updated","session":{...}} etc. Caller frees. */
 char *lc_api_event_json(lc_session_event ev, const lc_session_info *s, const lc_api_live *live);

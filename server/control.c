@@ -69,8 +69,9 @@ static int parse_set(const char *text, size_t len, lc_control_msg *m, char *err,
         return fail(err, errlen, LC_ERR_INVALID,
                     strstr(why, "unknown field") ? "set has an unknown field" : why);
     }
-    if (!m->patch.has_volume && !m->patch.has_muted && !m->patch.has_name)
-        return fail(err, errlen, LC_ERR_INVALID, "set needs volume, muted or name");
+    if (!m->patch.has_volume && !m->patch.has_muted && !m->patch.has_name &&
+        !m->patch.has_latency_trim)
+        return fail(err, errlen, LC_ERR_INVALID, "set needs volume, muted, name or latency_trim_ms");
     m->has_volume = m->patch.has_volume;
     m->volume = m->patch.volume;
     m->has_muted = m->patch.has_muted;

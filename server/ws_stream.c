@@ -58,7 +58,7 @@ struct lc_ws_conn {
     /* The session's settings as last seen (hello, then every session event): muted is what
      * send_audio obeys. The table (session/) is the truth; this is the connection's copy. */
     char id[LC_SESSION_ID_LEN + 1];
-    int volume;
+    int volume, latency_trim_ms;
     bool muted, persist;
     char name[LC_SESSION_NAME_MAX + 1];
     /* The page's latest playout figures (stats), for the API's delay_ms. */
@@ -128,7 +128,8 @@ static int write_json(struct lws *wsi, lc_server *srv, cJSON *root)
 /* The session fields the hello and every `session` message carry; NULL if out of memory. */
 static cJSON *add_session(cJSON *root, const ws_pss *pss)
 {
-    lc_session_info s = {.volume = pss->volume, .muted = pss->muted, .persist = pss->persist};
+    lc_session_info s = {.volume = pss->volume, .muted = pss->muted,
+                         .latency_trim_ms = pss->latency_trim_ms, .persist = pss->persist};
     memcpy(s.id, pss->id, sizeof s.id);
     memcpy(s.name, pss->name, sizeof s.name);
     cJSON *o = cJSON_AddObjectToObject(root, "session");
@@ -156,7 +157,8 @@ fail:
     return -1;
 }
 
-/* {"type":"session","session":{id,name,volume,muted,persist}} — the hello's session fields. */
+/* {"type":"session","session":{id,name,volume,muted,latency_trim_ms,persist}} — the hello's
+ * session fields. */
 static int send_session(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
     cJSON *root = cJSON_CreateObject();
@@ -452,6 +454,7 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
             memcpy(pss->name, info.name, sizeof pss->name);
             pss->volume = info.volume;
             pss->muted = info.muted;
+            pss->latency_trim_ms = info.latency_trim_ms;
             pss->persist = info.persist;
             srv->listeners++;
             pss->counted = true;
@@ -481,6 +484,7 @@ void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_se
             memcpy(c->name, s->name, sizeof c->name);
             c->volume = s->volume;
             c->muted = s->muted;
+            c->latency_trim_ms = s->latency_trim_ms;
             c->persist = s->persist;
             c->session_pending = true;
         }

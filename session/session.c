@@ -34,6 +34,11 @@ int lc_session_volume_valid(double v)
     return v >= 0 && v <= LC_SESSION_VOLUME_MAX && v == (double)(int)v;
 }
 
+int lc_session_trim_valid(double v)
+{
+    return v >= -LC_SESSION_TRIM_MAX && v <= LC_SESSION_TRIM_MAX && v == (double)(int)v;
+}
+
 int lc_session_id_valid(const char *id)
 {
     if (!id || strlen(id) != LC_SESSION_ID_LEN)
@@ -119,6 +124,7 @@ static void settings_default(lc_sessions *s, lc_session_info *e)
 {
     e->volume = s->cfg.default_volume;
     e->muted = false;
+    e->latency_trim_ms = 0;
     e->name[0] = 0;
 }
 
@@ -249,6 +255,10 @@ int lc_session_patch_check(const lc_session_patch *p, char *errbuf, size_t errle
         lc_errf(errbuf, errlen, "volume must be an integer from 0 to 100");
         return LC_ERR_INVALID;
     }
+    if (p->has_latency_trim && !lc_session_trim_valid(p->latency_trim_ms)) {
+        lc_errf(errbuf, errlen, "latency_trim_ms must be an integer from -1000 to 1000");
+        return LC_ERR_INVALID;
+    }
     if (p->has_name && !lc_utf8_name_valid(p->name, LC_SESSION_NAME_MAX)) {
         lc_errf(errbuf, errlen, "name must be valid UTF-8 of at most %d bytes without control characters",
                 LC_SESSION_NAME_MAX);
@@ -265,6 +275,8 @@ static int apply(lc_sessions *s, lc_session_info *e, const lc_session_patch *p)
         e->volume = p->volume, changed = 1;
     if (p->has_muted && e->muted != p->muted)
         e->muted = p->muted, changed = 1;
+    if (p->has_latency_trim && e->latency_trim_ms != p->latency_trim_ms)
+        e->latency_trim_ms = p->latency_trim_ms, changed = 1;
     if (p->has_name && strcmp(e->name, p->name)) {
         snprintf(e->name, sizeof e->name, "%s", p->name);
         changed = 1;
@@ -306,7 +318,8 @@ int lc_sessions_put(lc_sessions *s, const char *id, const lc_session_patch *p, b
         lc_session_info before = *e;
         settings_default(s, e); /* PUT replaces: absent fields return to their defaults */
         apply(s, e, p);
-        if (e->persist && (before.volume != e->volume || before.muted != e->muted || strcmp(before.name, e->name)))
+        if (e->persist && (before.volume != e->volume || before.muted != e->muted ||
+                           before.latency_trim_ms != e->latency_trim_ms || strcmp(before.name, e->name)))
             lc_store_mark_dirty(s);
         *out = *e;
     }

@@ -35,12 +35,15 @@ extern "C" {
 #define LC_SESSION_ID_LEN 36   /* RFC 4122 text form, lower case: 8-4-4-4-12 */
 #define LC_SESSION_NAME_MAX 64 /* bytes of UTF-8 */
 #define LC_SESSION_VOLUME_MAX 100
+#define LC_SESSION_TRIM_MAX 1000 /* |latency_trim_ms| */
 
 typedef struct lc_session_info {
     char id[LC_SESSION_ID_LEN + 1];
     char name[LC_SESSION_NAME_MAX + 1];
     int volume;          /* 0..100, perceptual: the page applies gain = (volume/100)^3 */
     bool muted;          /* enforced by the server: a muted session is sent no audio */
+    int latency_trim_ms; /* -1000..1000: synchronized playback plays this much earlier, for a
+                          * speaker with its own delay (Bluetooth: positive) */
     bool persist;        /* false: never written to disk */
     int64_t created_ms;  /* Unix epoch milliseconds */
     int64_t last_seen_ms;/* last connect or disconnect, Unix epoch milliseconds */
@@ -49,10 +52,11 @@ typedef struct lc_session_info {
 
 /* Which fields of a change are present. */
 typedef struct lc_session_patch {
-    bool has_volume, has_muted, has_name;
+    bool has_volume, has_muted, has_name, has_latency_trim;
     int volume;
     bool muted;
     char name[LC_SESSION_NAME_MAX + 1];
+    int latency_trim_ms;
 } lc_session_patch;
 
 typedef struct lc_sessions_config {
@@ -93,6 +97,9 @@ int lc_session_id_valid(const char *id);
 /* 1 if `v` is a volume a session may hold: an integer from 0 to LC_SESSION_VOLUME_MAX (the API
  * and the store file take the same values). */
 int lc_session_volume_valid(double v);
+/* 1 if `v` is a latency trim a session may hold: an integer from -LC_SESSION_TRIM_MAX to
+ * LC_SESSION_TRIM_MAX ms (API and store file alike). */
+int lc_session_trim_valid(double v);
 /* The canonical form of a valid `id` (GUIDs compare case-insensitively; loopcast stores, sends
  * and compares them lower case) into `out`: 0, or LC_ERR_INVALID when `id` is not a GUID. */
 int lc_session_id_canonical(char out[LC_SESSION_ID_LEN + 1], const char *id);

@@ -52,6 +52,7 @@ static int entry_from_json(const cJSON *o, lc_session_info *e)
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
     const cJSON *vol = cJSON_GetObjectItemCaseSensitive(o, "volume");
     const cJSON *muted = cJSON_GetObjectItemCaseSensitive(o, "muted");
+    const cJSON *trim = cJSON_GetObjectItemCaseSensitive(o, "latency_trim_ms"); /* optional */
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(o, "created");
     const cJSON *seen = cJSON_GetObjectItemCaseSensitive(o, "last_seen");
     if (!cJSON_IsString(id) || !lc_session_id_valid(id->valuestring) || !cJSON_IsNumber(vol) ||
@@ -59,12 +60,15 @@ static int entry_from_json(const cJSON *o, lc_session_info *e)
         return LC_ERR_PARSE;
     if (name && (!cJSON_IsString(name) || !lc_utf8_name_valid(name->valuestring, LC_SESSION_NAME_MAX)))
         return LC_ERR_PARSE;
+    if (trim && (!cJSON_IsNumber(trim) || !lc_session_trim_valid(trim->valuedouble)))
+        return LC_ERR_PARSE;
     memset(e, 0, sizeof *e);
     lc_session_id_canonical(e->id, id->valuestring); /* valid: checked above */
     if (name)
         snprintf(e->name, sizeof e->name, "%s", name->valuestring);
     e->volume = (int)vol->valuedouble;
     e->muted = cJSON_IsTrue(muted);
+    e->latency_trim_ms = trim ? (int)trim->valuedouble : 0; /* absent: a file from before it */
     e->persist = true;
     /* timestamps are informative: a bad one becomes 0 rather than costing the settings */
     e->created_ms = cJSON_IsNumber(created) && created->valuedouble >= 0 && created->valuedouble < 1e15
@@ -224,9 +228,9 @@ corrupt:
  * is held for a copy instead of a tree build.
  * Returns the text's length, or -1 (out of memory).
  */
-#define SNAP_ENTRY_MAX (sizeof "{\"id\":\"\",\"name\":\"\",\"volume\":,\"muted\":false,\"created\":," \
-                        "\"last_seen\":},"                                                         \
-                        + LC_SESSION_ID_LEN + 6 * LC_SESSION_NAME_MAX + 3 * 20)
+#define SNAP_ENTRY_MAX (sizeof "{\"id\":\"\",\"name\":\"\",\"volume\":,\"muted\":false,\"latency_trim_ms\":," \
+                        "\"created\":,\"last_seen\":},"                                            \
+                        + LC_SESSION_ID_LEN + 6 * LC_SESSION_NAME_MAX + 4 * 20)
 static long snapshot(lc_sessions *s)
 {
     size_t persisted = 0;
@@ -263,8 +267,10 @@ static long snapshot(lc_sessions *s)
                 *o++ = (char)*c;
             }
         }
-        o += sprintf(o, "\",\"volume\":%d,\"muted\":%s,\"created\":%lld,\"last_seen\":%lld}", e->volume,
-                     e->muted ? "true" : "false", (long long)e->created_ms, (long long)e->last_seen_ms);
+        o += sprintf(o, "\",\"volume\":%d,\"muted\":%s,\"latency_trim_ms\":%d,\"created\":%lld,"
+                        "\"last_seen\":%lld}",
+                     e->volume, e->muted ? "true" : "false", e->latency_trim_ms, (long long)e->created_ms,
+                     (long long)e->last_seen_ms);
     }
     o += sprintf(o, "]}\n");
     return (long)(o - s->snap);

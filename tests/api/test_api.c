@@ -147,11 +147,17 @@ static void test_crud(void)
     CHECK_EQ_INT(cJSON_GetObjectItem(j, "volume")->valueint, 100);
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(j, "muted")));
     CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "name")), ""));
+    CHECK_EQ_INT(cJSON_GetObjectItem(j, "latency_trim_ms")->valueint, 0);
     cJSON_Delete(j);
     /* PATCH changes only what it names */
+    j = call("PATCH", "/api/v1/sessions/" ID, AUTH, "application/json", "{\"latency_trim_ms\":-120}", &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK_EQ_INT(cJSON_GetObjectItem(j, "latency_trim_ms")->valueint, -120);
+    cJSON_Delete(j);
     j = call("PATCH", "/api/v1/sessions/" ID, AUTH, "application/json", "{\"volume\":5,\"name\":\"Küche\"}", &st);
     CHECK_EQ_INT(st, 200);
     CHECK_EQ_INT(cJSON_GetObjectItem(j, "volume")->valueint, 5);
+    CHECK_EQ_INT(cJSON_GetObjectItem(j, "latency_trim_ms")->valueint, -120);
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(j, "muted")));
     CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "name")), "Küche"));
     cJSON_Delete(j);
@@ -182,6 +188,9 @@ static void test_bad_bodies_change_nothing(void)
         "{\"name\":\"bad\\u0001\"}", /* control character */
         "{\"volume\":10,\"colour\":\"red\"}", /* unknown field: nothing applied, not even volume */
         "{\"persist\":false}",       /* persist is PUT-only */
+        "{\"latency_trim_ms\":1001}", /* range */
+        "{\"latency_trim_ms\":2.5}",  /* not an integer */
+        "{\"latency_trim_ms\":null}",
         "",
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {

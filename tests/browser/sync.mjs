@@ -2,7 +2,7 @@
 // synchronized playback), heard the way a listener in the room would hear it.
 //   node tests/browser/sync.mjs [seconds measured, default 30] [--pages A,B] [--join-late S]
 //        [--frame-ms N] [--sync-ms N (loopcast's flag; default 0: off, each page as early as it can)]
-//        [--busy (page B's main thread blocked 40 ms every 250 ms)]
+//        [--busy (page B's main thread blocked 40 ms every 250 ms)] [--trim-b MS (B's latency_trim_ms)]
 // --pages: what each browser opens, as in latency.mjs ('127.0.0.1' is a secure context,
 // 'loopcast.test' the plain-HTTP page a phone gets; a query may follow: 'loopcast.test/?floor=40');
 // default 127.0.0.1,127.0.0.1. --join-late: B opens its page this long after A (default 5 s).
@@ -24,9 +24,10 @@ import { freePort, startServer, stopServer, launchBrowser, sleep, makeBusy } fro
 
 // Runs one measurement; resolves to { offsets, sent, lat: [A, B], pages: [A's state, B's], text }
 // (text: the lines the CLI prints). sync.test.mjs runs it in the suite.
-// busyB: page B's main thread is blocked 40 ms every 250 ms (harness.mjs makeBusy).
+// busyB: page B's main thread is blocked 40 ms every 250 ms (harness.mjs makeBusy). trimB: B's
+// session gets this latency_trim_ms through the API once it plays (B should play that much earlier).
 export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0.1'], joinLateS = 5,
-  frameMs = 20, syncMs = 0, busyB = false } = {}) {
+  frameMs = 20, syncMs = 0, busyB = false, trimB = 0 } = {}) {
   if (pages.length !== 2) throw new Error('two pages, A and B');
   const pulse = await startPulse({ mix: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-sync-'));
@@ -36,8 +37,10 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
   let srv, writer, rec, fd;
   try {
     const port = await freePort();
+    const token = 'sync-test-token-0123456789abcdef';
     const srvP = startServer(['--frame-ms', String(frameMs), '--sync-ms', String(syncMs), '--source',
-      `pipe:${fifo}?format=s16le&rate=48000&channels=2`, '--bind', '127.0.0.1', '--port', String(port)], { logName: 'sync' });
+      `pipe:${fifo}?format=s16le&rate=48000&channels=2`, '--bind', '127.0.0.1', '--port', String(port),
+      '--state-dir', dir, '--api-token', token], { logName: 'sync' });
     fd = fs.openSync(fifo, 'w');                    // blocks until loopcast opens it
     writer = startBurstWriter(fd);
     srv = await srvP;
@@ -59,6 +62,13 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
     const a = await open(pages[0], 'left', false);
     await sleep(joinLateS * 1000);
     const b = await open(pages[1], 'right', busyB);
+    if (trimB) {
+      const id = await b.page.evaluate(() => window.loopcast.session);
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/sessions/${id}`, { method: 'PATCH',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ latency_trim_ms: trimB }) });
+      if (res.status !== 200) throw new Error(`PATCH latency_trim_ms: ${res.status} ${await res.text()}`);
+    }
     await sleep(3000);                              // past the players' settling period
     writer.measuring = true;
     await sleep(seconds * 1000);
@@ -80,7 +90,7 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
     const states = [await state(a.page), await state(b.page)];
     const abs = offsets.map(Math.abs);
     const f = (x) => x.toFixed(1);
-    const text = [0, 1].map((i) => `${'AB'[i]} http://${pages[i]} (${i ? `joined ${joinLateS} s later, ${busyB ? 'busy, ' : ''}` : ''}${i ? 'right' : 'left'}): ` +
+    const text = [0, 1].map((i) => `${'AB'[i]} http://${pages[i]} (${i ? `joined ${joinLateS} s later, ${busyB ? 'busy, ' : ''}${trimB ? `latency_trim_ms ${trimB}, ` : ''}` : ''}${i ? 'right' : 'left'}): ` +
       `latency median ${f(quantile(lat[i], 0.5))} ms (${lat[i].length}/${writer.sent.length} bursts); page: ${JSON.stringify(states[i])}`);
     text.push(`offset B − A over ${offsets.length} bursts: |offset| median ${f(quantile(abs, 0.5))} ms, ` +
       `p95 ${f(quantile(abs, 0.95))} ms, max ${f(quantile(abs, 1))} ms; signed median ${f(quantile(offsets, 0.5))} ms ` +
@@ -107,6 +117,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     frameMs: Number(opt('--frame-ms', 20)),
     syncMs: Number(opt('--sync-ms', 0)),
     busyB: argv.includes('--busy'),
+    trimB: Number(opt('--trim-b', 0)),
   });
   console.log(r.text);
   const med = quantile(r.offsets.map(Math.abs), 0.5);

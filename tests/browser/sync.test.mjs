@@ -25,3 +25,12 @@ test('--sync-ms 250: a secure page and a plain-HTTP page that joins 5 s later pl
     assert.match(p.shown || '', /^250 ms delay, [+−]\d+\.\d ms$/, `page ${'AB'[i]} shows '${p.shown}'`);
   }
 });
+
+test('latency_trim_ms 40 on one listener (a speaker with its own delay): it plays 40 ms earlier than the other, within 10 ms', async () => {
+  const r = await measureSync({ seconds: 10, pages: ['127.0.0.1', '127.0.0.1'], joinLateS: 2, syncMs: 250, trimB: 40 });
+  console.log(r.text);
+  assert.ok(r.offsets.length >= r.sent * 0.9, `bursts heard in both channels: ${r.offsets.length}/${r.sent}`);
+  const signed = quantile(r.offsets, 0.5);
+  assert.ok(Math.abs(signed + 40) <= 10, `B plays ${(-signed).toFixed(1)} ms before A (median), not ~40`);
+  assert.match(r.pages[1].shown || '', /^210 ms delay, /, `page B shows '${r.pages[1].shown}'`);
+});

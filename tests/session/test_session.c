@@ -187,7 +187,8 @@ static void test_persist_roundtrip(void)
     lc_sessions_attach(s, NULL, true, &a);
     lc_sessions_attach(s, NULL, false, &b); /* NOPERSIST */
     lc_session_patch p = {.has_volume = true, .volume = 12, .has_muted = true, .muted = true,
-                          .has_name = true, .name = "Bad \"quote\" \\ name"};
+                          .has_name = true, .name = "Bad \"quote\" \\ name",
+                          .has_latency_trim = true, .latency_trim_ms = -1000};
     CHECK_EQ_INT(lc_sessions_patch(s, a.id, &p, &x), 0);
     CHECK_EQ_INT(lc_sessions_patch(s, b.id, &p, &x), 0);
     lc_sessions_destroy(s); /* flushes */
@@ -197,6 +198,7 @@ static void test_persist_roundtrip(void)
     CHECK_EQ_INT(x.volume, 12);
     CHECK(x.muted);
     CHECK(!strcmp(x.name, "Bad \"quote\" \\ name"));
+    CHECK_EQ_INT(x.latency_trim_ms, -1000);
     CHECK_EQ_INT(x.connections, 0);
     CHECK_EQ_INT(lc_sessions_get(s, b.id, &x), LC_ERR_NOT_FOUND);
     CHECK_EQ_INT(count_prefix(dir, "sessions.json.tmp"), 0);
@@ -306,6 +308,10 @@ static void test_corrupt_file(void)
                          "{\"version\":1,\"sessions\":[{\"id\":\"x\",\"volume\":1,\"muted\":false}]}",
                          ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
                           "500,\"muted\":false}]}"),
+                         ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
+                          "50,\"muted\":false,\"latency_trim_ms\":1001}]}"),
+                         ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
+                          "50,\"muted\":false,\"latency_trim_ms\":\"20\"}]}"),
                          /* a volume the API would refuse is refused here too (it was truncated) */
                          ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
                           "50.5,\"muted\":false}]}")};

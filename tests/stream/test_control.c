@@ -64,6 +64,13 @@ static void test_set(void)
     CHECK(!m.has_volume); /* nothing half-parsed leaks */
 }
 
+static void test_set_trim(void)
+{
+    CHECK_EQ_INT(P("{\"type\":\"set\",\"latency_trim_ms\":150}"), 0);
+    CHECK(m.type == LC_CONTROL_SET && m.patch.has_latency_trim && m.patch.latency_trim_ms == 150);
+    CHECK_EQ_INT(P("{\"type\":\"set\",\"latency_trim_ms\":-1001}"), LC_ERR_INVALID);
+}
+
 static void test_stats(void)
 {
     CHECK_EQ_INT(P("{\"type\":\"stats\",\"buffer_ms\":40.5,\"latency_ms\":80,\"underruns\":3,"
@@ -145,4 +152,4 @@ static void test_refusals(void)
     CHECK_EQ_INT(lc_control_parse(NULL, 0, &m, err, sizeof err), LC_ERR_PARSE);
 }
 
-LC_TEST_MAIN(TEST(test_ping), TEST(test_set), TEST(test_stats), TEST(test_refusals))
+LC_TEST_MAIN(TEST(test_ping), TEST(test_set), TEST(test_stats), TEST(test_set_trim), TEST(test_refusals))

@@ -233,8 +233,15 @@ function onReport(r) {
 // plays; the output is asked for the fill that closes it (its drift control moves there without a
 // sound, a large shortfall is closed with one gap). The median of the last 5 readings, so one odd
 // reading does not move the target; readings from before a gap are dropped.
+// The delay this page plays at: the server's sync_ms less the session's latency_trim_ms (a speaker
+// with its own delay plays earlier by it); 0 = not synchronized.
+function syncDelayMs() {
+  const h = P.hello;
+  return h && h.sync_ms > 0 ? Math.max(1, h.sync_ms - sessionTrim()) : 0;
+}
+
 function syncStep(r, lat) {
-  const D = P.hello && P.hello.sync_ms > 0 ? P.hello.sync_ms : 0;
+  const D = syncDelayMs();
   if (!D) {
     if (P.syncErrorMs !== null && P.output) P.output.setSyncMs(null);
     P.syncErrorMs = null;
@@ -349,6 +356,7 @@ function sendSet(change) {
   const c = {};
   if (typeof change.volume === 'number') c.volume = Math.round(change.volume);
   if (typeof change.muted === 'boolean') c.muted = change.muted;
+  if (typeof change.latency_trim_ms === 'number') c.latency_trim_ms = Math.round(change.latency_trim_ms);
   binding.lastLocal = performance.now();
   binding.pending = { ...(binding.pending || {}), ...c };
   if (binding.timer) return;
@@ -379,6 +387,12 @@ const STATE_TEXT = {
 
 const DECODER_TEXT = { webcodecs: 'WebCodecs', wasm: 'WASM', none: 'none' };
 
+// The session's latency_trim_ms as the server last said it (0 before the hello).
+function sessionTrim() {
+  const s = P.hello && P.hello.session;
+  return s && Number.isFinite(s.latency_trim_ms) ? s.latency_trim_ms : 0;
+}
+
 function fmtMs(x) { return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x)} ms`; }
 
 function render() {
@@ -391,8 +405,9 @@ function render() {
   $('play-label').textContent = P.playing ? 'Stop' : 'Play';
   const r = P.report;
   $('latency').textContent = P.playing ? fmtMs(P.latencyMs) : '–';
-  // synchronized playback (--sync-ms): the delay every page plays at, and how far off this one is
-  const D = P.hello && P.hello.sync_ms > 0 ? P.hello.sync_ms : 0;
+  if (document.activeElement !== $('trim')) $('trim').value = String(sessionTrim());
+  // synchronized playback (--sync-ms): the delay this page plays at, and how far off it is
+  const D = syncDelayMs();
   $('sync-row').hidden = !D;
   if (D) {
     const e = P.syncErrorMs, short = r && r.syncShortMs > 0;
@@ -508,6 +523,12 @@ function init() {
   $('play').addEventListener('click', onPlayClick);
   $('volume').addEventListener('input', (e) => controls.set({ volume: Number(e.target.value) }));
   $('mute').addEventListener('click', () => controls.set({ muted: !controls.muted }));
+  const trim = $('trim');
+  trim.addEventListener('change', () => {
+    const v = Number(trim.value);
+    if (!(Number.isInteger(v) && v >= -1000 && v <= 1000)) { trim.value = String(sessionTrim()); return; }
+    sendSet({ latency_trim_ms: v });
+  });
   const floor = $('floor');
   floor.value = String(floorMs());
   floor.addEventListener('change', () => {
