@@ -3,6 +3,7 @@
 //   node tests/browser/sync.mjs [seconds measured, default 30] [--pages A,B] [--join-late S]
 //        [--frame-ms N] [--sync-ms N (loopcast's flag; default 0: off, each page as early as it can)]
 //        [--busy (page B's main thread blocked 40 ms every 250 ms)] [--trim-b MS (B's latency_trim_ms)]
+//        [--reconnect-b (B's connection closed once it plays; it connects again by itself)]
 // --pages: what each browser opens, as in latency.mjs ('127.0.0.1' is a secure context,
 // 'loopcast.test' the plain-HTTP page a phone gets; a query may follow: 'loopcast.test/?floor=40');
 // default 127.0.0.1,127.0.0.1. --join-late: B opens its page this long after A (default 5 s).
@@ -26,8 +27,10 @@ import { freePort, startServer, stopServer, launchBrowser, sleep, makeBusy } fro
 // (text: the lines the CLI prints). sync.test.mjs runs it in the suite.
 // busyB: page B's main thread is blocked 40 ms every 250 ms (harness.mjs makeBusy). trimB: B's
 // session gets this latency_trim_ms through the API once it plays (B should play that much earlier).
+// reconnectB: once B plays, its session is deleted through the API, which closes its connection
+// (1008): B connects again by itself with a new session and must find its way back into step.
 export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0.1'], joinLateS = 5,
-  frameMs = 20, syncMs = 0, busyB = false, trimB = 0 } = {}) {
+  frameMs = 20, syncMs = 0, busyB = false, trimB = 0, reconnectB = false } = {}) {
   if (pages.length !== 2) throw new Error('two pages, A and B');
   const pulse = await startPulse({ mix: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-sync-'));
@@ -62,13 +65,21 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
     const a = await open(pages[0], 'left', false);
     await sleep(joinLateS * 1000);
     const b = await open(pages[1], 'right', busyB);
-    if (trimB) {
+    const apiB = async (method, body) => {
       const id = await b.page.evaluate(() => window.loopcast.session);
-      const res = await fetch(`http://127.0.0.1:${port}/api/v1/sessions/${id}`, { method: 'PATCH',
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/sessions/${id}`, { method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ latency_trim_ms: trimB }) });
-      if (res.status !== 200) throw new Error(`PATCH latency_trim_ms: ${res.status} ${await res.text()}`);
+        body: body ? JSON.stringify(body) : undefined });
+      if (!res.ok) throw new Error(`${method} B's session: ${res.status} ${await res.text()}`);
+    };
+    if (reconnectB) {
+      await sleep(3000);                            // in step first
+      const before = await b.page.evaluate(() => window.loopcast.reconnects);
+      await apiB('DELETE');
+      await b.page.waitForFunction((n) => window.loopcast.reconnects > n && window.loopcast.state === 'connected',
+        before, { timeout: 20000 });
     }
+    if (trimB) await apiB('PATCH', { latency_trim_ms: trimB });
     await sleep(3000);                              // past the players' settling period
     writer.measuring = true;
     await sleep(seconds * 1000);
@@ -77,6 +88,7 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
 
     const state = (p) => p.evaluate(() => ({ secure: window.isSecureContext, output: window.loopcast.output,
       targetMs: window.loopcast.targetMs, latencyMs: window.loopcast.latencyMs, underruns: window.loopcast.underruns,
+      reconnects: window.loopcast.reconnects,
       syncErrorMs: window.loopcast.syncErrorMs, syncShortMs: window.loopcast.syncShortMs, syncGaps: window.loopcast.syncGaps,
       shown: document.getElementById('sync-row').hidden ? null : document.getElementById('sync').textContent }));
     const onsets = [det.onsetTimes(0), det.onsetTimes(1)];
@@ -90,7 +102,7 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
     const states = [await state(a.page), await state(b.page)];
     const abs = offsets.map(Math.abs);
     const f = (x) => x.toFixed(1);
-    const text = [0, 1].map((i) => `${'AB'[i]} http://${pages[i]} (${i ? `joined ${joinLateS} s later, ${busyB ? 'busy, ' : ''}${trimB ? `latency_trim_ms ${trimB}, ` : ''}` : ''}${i ? 'right' : 'left'}): ` +
+    const text = [0, 1].map((i) => `${'AB'[i]} http://${pages[i]} (${i ? `joined ${joinLateS} s later, ${busyB ? 'busy, ' : ''}${reconnectB ? 'reconnected, ' : ''}${trimB ? `latency_trim_ms ${trimB}, ` : ''}` : ''}${i ? 'right' : 'left'}): ` +
       `latency median ${f(quantile(lat[i], 0.5))} ms (${lat[i].length}/${writer.sent.length} bursts); page: ${JSON.stringify(states[i])}`);
     text.push(`offset B − A over ${offsets.length} bursts: |offset| median ${f(quantile(abs, 0.5))} ms, ` +
       `p95 ${f(quantile(abs, 0.95))} ms, max ${f(quantile(abs, 1))} ms; signed median ${f(quantile(offsets, 0.5))} ms ` +
@@ -118,6 +130,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     syncMs: Number(opt('--sync-ms', 0)),
     busyB: argv.includes('--busy'),
     trimB: Number(opt('--trim-b', 0)),
+    reconnectB: argv.includes('--reconnect-b'),
   });
   console.log(r.text);
   const med = quantile(r.offsets.map(Math.abs), 0.5);
