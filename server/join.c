@@ -33,18 +33,27 @@ typedef struct join_list {
     int n;
 } join_list;
 
+static const uint8_t zero[16];
+
+/* 0.0.0.0 or :: (every interface), from lc_plat_ip_parse's family and bytes */
+static bool unspecified(int fam, const uint8_t a[16])
+{
+    return (fam == 4 && !memcmp(a, zero, 4)) || (fam == 6 && !memcmp(a, zero, 16));
+}
+
 /* Whether a numeric address is one a phone on the LAN can reach: 0 (not LAN), 4 or 6. */
 static int lan_family(const char *ip)
 {
-    static const uint8_t zero[16];
     uint8_t a[16];
     int fam = lc_plat_ip_parse(ip, a);
+    if (unspecified(fam, a))
+        return 0;
     if (fam == 4)
-        return a[0] == 127 || !memcmp(a, zero, 4) ? 0 : 4;
+        return a[0] == 127 ? 0 : 4;
     if (fam == 6) {
         bool loop = !memcmp(a, zero, 15) && a[15] == 1;
         bool link = a[0] == 0xfe && (a[1] & 0xc0) == 0x80; /* needs a zone: no use in a URL */
-        return loop || link || !memcmp(a, zero, 16) ? 0 : 6;
+        return loop || link ? 0 : 6;
     }
     return 0; /* a name (--bind eth0): not an address a phone can type */
 }
@@ -67,14 +76,10 @@ static void add_url(void *user, const char *ip, const char *ifname)
 
 const char *lc_join_bound_addr(const lc_config *cfg)
 {
-    static const uint8_t zero[16];
     uint8_t a[16];
     if (!cfg->bind)
         return NULL;
-    int fam = lc_plat_ip_parse(cfg->bind, a);
-    if ((fam == 4 && !memcmp(a, zero, 4)) || (fam == 6 && !memcmp(a, zero, 16)))
-        return NULL;
-    return cfg->bind;
+    return unspecified(lc_plat_ip_parse(cfg->bind, a), a) ? NULL : cfg->bind;
 }
 
 /* The LAN URLs in the order log_urls prints them (server.c): --bind's address, else every

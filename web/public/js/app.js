@@ -227,12 +227,6 @@ function onReport(r) {
   syncStep(r, lat);
 }
 
-// Synchronized playback (the hello's sync_ms > 0; docs/web.md): the sample captured at T plays at
-// T + sync_ms on the server's clock. The latency just measured (capture → leaving the output
-// device, through the clock offset and getOutputTimestamp) minus sync_ms is how late this page
-// plays; the output is asked for the fill that closes it (its drift control moves there without a
-// sound, a large shortfall is closed with one gap). The median of the last 5 readings, so one odd
-// reading does not move the target; readings from before a gap are dropped.
 // The delay this page plays at: the server's sync_ms less the session's latency_trim_ms (a speaker
 // with its own delay plays earlier by it); 0 = not synchronized.
 function syncDelayMs() {
@@ -240,6 +234,12 @@ function syncDelayMs() {
   return h && h.sync_ms > 0 ? Math.max(1, h.sync_ms - sessionTrim()) : 0;
 }
 
+// Synchronized playback (the hello's sync_ms > 0; docs/web.md): the sample captured at T plays at
+// T + syncDelayMs() on the server's clock. The latency just measured (capture → leaving the output
+// device, through the clock offset and getOutputTimestamp) minus that delay is how late this page
+// plays; the output is asked for the fill that closes it (its drift control moves there without a
+// sound, a large shortfall is closed with one gap). The median of the last 5 readings, so one odd
+// reading does not move the target; readings from before a gap are dropped.
 function syncStep(r, lat) {
   const D = syncDelayMs();
   if (!D) {

@@ -39,7 +39,7 @@
 // on a steady path the target falls to what the path needs (every arrival of the last 10 s would
 // have been in time), a late arrival raises it at once to cover that lateness, and it falls again
 // 10 s later, without an all-or-nothing switch that one 6 ms arrival would throw back to 20 ms.
-
+//
 // Fill: how much audio is still queued at the moment a chunk arrives (before adding it), i.e. the
 // low point of the saw-tooth — the margin that protects against the next late packet. Its
 // exponential average (time constant `emaMs`) is what the drift control steers to the target.
