@@ -4,7 +4,7 @@
  * route (404/405), then the body's envelope (413/415), then its content (400) — and only a
  * request that passed all of them touches the session table.
  */
-#include "api.h"
+#include "api_int.h"
 #include "platform.h"
 
 #include <cjson/cJSON.h>
@@ -15,13 +15,8 @@
 #include <strings.h>
 
 #define PREFIX "/api/v1/"
-
-struct lc_api {
-    lc_sessions *sessions;
-    char *token;   /* immutable after create */
-    size_t token_len;
-    lc_api_hooks hooks;
-};
+#define IN_GROUP "this session is in a group, whose stream it hears: change the group's stream, or " \
+                 "take the session out of the group first"
 
 int lc_api_create(lc_api **out, lc_sessions *sessions, const char *token, const lc_api_hooks *hooks)
 {
@@ -114,7 +109,9 @@ static cJSON *session_obj(const lc_session_info *s, const lc_api_live *live)
         !(l->decoder ? cJSON_AddStringToObject(o, "decoder", l->decoder)
                      : cJSON_AddNullToObject(o, "decoder")) ||
         !(l->output ? cJSON_AddStringToObject(o, "output", l->output)
-                    : cJSON_AddNullToObject(o, "output")))
+                    : cJSON_AddNullToObject(o, "output")) ||
+        !cJSON_AddStringToObject(o, "stream", l->stream ? l->stream : s->stream[0] ? s->stream : "default") ||
+        !(s->group[0] ? cJSON_AddStringToObject(o, "group", s->group) : cJSON_AddNullToObject(o, "group")))
         goto fail;
     return o;
 fail:
@@ -154,7 +151,20 @@ char *lc_api_event_json(lc_session_event ev, const lc_session_info *s, const lc_
     return txt;
 }
 
-static void respond(lc_api_response *r, int status, cJSON *body)
+const char *lc_api_stream_name(lc_api *api, const char *name)
+{
+    if (!api->hooks.stream)
+        return name && *name ? name : "default";
+    const char *n = api->hooks.stream(api->hooks.user, name);
+    return n ? n : api->hooks.stream(api->hooks.user, NULL); /* gone since: the first */
+}
+
+bool lc_api_stream_exists(lc_api *api, const char *name)
+{
+    return !api->hooks.stream || api->hooks.stream(api->hooks.user, name) != NULL;
+}
+
+void lc_api_respond(lc_api_response *r, int status, cJSON *body)
 {
     r->status = status;
     r->body = body ? cJSON_PrintUnformatted(body) : NULL;
@@ -168,14 +178,14 @@ static void respond(lc_api_response *r, int status, cJSON *body)
     }
 }
 
-static void api_error(lc_api_response *r, int status, const char *code, const char *msg)
+void lc_api_error(lc_api_response *r, int status, const char *code, const char *msg)
 {
     cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
     if (e) {
         cJSON_AddStringToObject(e, "code", code);
         cJSON_AddStringToObject(e, "message", msg);
     }
-    respond(r, status, root);
+    lc_api_respond(r, status, root);
 }
 
 static int bad_field(char *errbuf, size_t errlen, const char *field, const char *what)
@@ -199,24 +209,20 @@ static bool has_nul_escape(const char *s, size_t len)
     return false;
 }
 
-int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool allow_type,
-                       lc_session_patch *out, bool *persist, bool *has_persist, char *errbuf,
-                       size_t errlen)
+cJSON *lc_api_parse_object(const char *json, size_t len, int *rc, char *errbuf, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    if (has_persist)
-        *has_persist = false;
+    *rc = LC_ERR_INVALID;
     if (has_nul_escape(json, len)) {
         lc_errf(errbuf, errlen, "strings must not contain NUL characters");
-        return LC_ERR_INVALID;
+        return NULL;
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    int rc = 0;
     if (!root) {
         lc_errf(errbuf, errlen, "body is not valid JSON (error near byte %zu)",
                 end ? (size_t)(end - json) : (size_t)0);
-        return LC_ERR_PARSE;
+        *rc = LC_ERR_PARSE;
+        return NULL;
     }
     /* Without a terminator requirement cJSON stops after the first value: what follows must
      * be whitespace, or '{"volume":5} x' would be taken for '{"volume":5}'. */
@@ -225,14 +231,35 @@ int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool al
     if (end < json + len) {
         lc_errf(errbuf, errlen, "body is not valid JSON (data after the value at byte %zu)",
                 (size_t)(end - json));
-        cJSON_Delete(root);
-        return LC_ERR_PARSE;
-    }
-    if (!cJSON_IsObject(root)) {
+        *rc = LC_ERR_PARSE;
+    } else if (!cJSON_IsObject(root)) {
         lc_errf(errbuf, errlen, "body must be a JSON object");
-        rc = LC_ERR_INVALID;
-        goto out;
+    } else {
+        *rc = 0;
+        return root;
     }
+    cJSON_Delete(root);
+    return NULL;
+}
+
+void lc_api_unknown_field(const char *key, char *errbuf, size_t errlen)
+{
+    char field[48];
+    snprintf(field, sizeof field, "%s", key); /* a hostile key is cut, never echoed whole */
+    lc_errf(errbuf, errlen, "unknown field '%s'", field);
+}
+
+int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool allow_type,
+                       lc_session_patch *out, bool *persist, bool *has_persist, char *errbuf,
+                       size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (has_persist)
+        *has_persist = false;
+    int rc;
+    cJSON *root = lc_api_parse_object(json, len, &rc, errbuf, errlen);
+    if (!root)
+        return rc;
     const cJSON *it;
     cJSON_ArrayForEach(it, root)
     {
@@ -266,6 +293,21 @@ int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool al
             }
             out->has_name = true;
             snprintf(out->name, sizeof out->name, "%s", it->valuestring);
+        } else if (!strcmp(k, "stream")) {
+            if (!cJSON_IsString(it) || !lc_session_stream_name_valid(it->valuestring)) {
+                rc = bad_field(errbuf, errlen, k, "must name a stream (GET /api/v1/streams)");
+                goto out;
+            }
+            out->has_stream = true;
+            snprintf(out->stream, sizeof out->stream, "%s", it->valuestring);
+        } else if (!strcmp(k, "group") && !allow_persist) { /* PATCH (and `set`) only */
+            out->has_group = true;
+            if (cJSON_IsNull(it))
+                continue; /* leave any group */
+            if (!cJSON_IsString(it) || lc_session_id_canonical(out->group, it->valuestring)) {
+                rc = bad_field(errbuf, errlen, k, "must be a group id (GUID) or null");
+                goto out;
+            }
         } else if (!strcmp(k, "persist") && allow_persist) {
             if (!cJSON_IsBool(it)) {
                 rc = bad_field(errbuf, errlen, k, "must be true or false");
@@ -278,9 +320,7 @@ int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool al
         } else if (!strcmp(k, "type") && allow_type) {
             continue;
         } else {
-            char field[48];
-            snprintf(field, sizeof field, "%s", k); /* a hostile key is cut, never echoed whole */
-            lc_errf(errbuf, errlen, "unknown field '%s'", field);
+            lc_api_unknown_field(k, errbuf, errlen);
             rc = LC_ERR_INVALID;
             goto out;
         }
@@ -291,7 +331,7 @@ out:
     return rc;
 }
 
-static bool is_json(const char *ct)
+bool lc_api_is_json(const char *ct)
 {
     if (!ct)
         return false;
@@ -311,9 +351,9 @@ static void get_join(lc_api *api, lc_api_response *r)
     if (o && !cJSON_GetObjectItemCaseSensitive(o, "urls"))
         cJSON_AddArrayToObject(o, "urls");
     if (!o)
-        api_error(r, 500, "internal", "out of memory");
+        lc_api_error(r, 500, "internal", "out of memory");
     else
-        respond(r, 200, o);
+        lc_api_respond(r, 200, o);
 }
 
 static void get_status(lc_api *api, lc_api_response *r)
@@ -336,7 +376,7 @@ static void get_status(lc_api *api, lc_api_response *r)
                 cJSON_AddNullToObject(store, "error");
         }
     }
-    respond(r, 200, o);
+    lc_api_respond(r, 200, o);
 }
 
 static void list_sessions(lc_api *api, lc_api_response *r)
@@ -344,7 +384,7 @@ static void list_sessions(lc_api *api, lc_api_response *r)
     size_t cap = lc_sessions_count(api->sessions) + 16, n;
     lc_session_info *all = malloc(cap * sizeof *all);
     if (!all) {
-        api_error(r, 500, "internal", "out of memory");
+        lc_api_error(r, 500, "internal", "out of memory");
         return;
     }
     n = lc_sessions_list(api->sessions, all, cap);
@@ -359,14 +399,14 @@ static void list_sessions(lc_api *api, lc_api_response *r)
             cJSON_AddItemToArray(arr, o);
     }
     free(all);
-    respond(r, 200, root);
+    lc_api_respond(r, 200, root);
 }
 
 static void one_session(lc_api *api, lc_api_response *r, int status, const lc_session_info *s)
 {
     lc_api_live live;
     live_of(api, s->id, &live);
-    respond(r, status, session_obj(s, &live));
+    lc_api_respond(r, status, session_obj(s, &live));
 }
 
 static void session_route(lc_api *api, const lc_api_request *req, const char *id, lc_api_response *r)
@@ -375,61 +415,79 @@ static void session_route(lc_api *api, const lc_api_request *req, const char *id
          put = !strcmp(req->method, "PUT"), del = !strcmp(req->method, "DELETE");
     if (!get && !patch && !put && !del) {
         r->allow = "GET, PATCH, PUT, DELETE";
-        api_error(r, 405, "method_not_allowed", "use GET, PATCH, PUT or DELETE on a session");
+        lc_api_error(r, 405, "method_not_allowed", "use GET, PATCH, PUT or DELETE on a session");
         return;
     }
     if (!lc_session_id_valid(id)) {
-        api_error(r, 400, "invalid_id", "session id must be a GUID like 9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab");
+        lc_api_error(r, 400, "invalid_id", "session id must be a GUID like 9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab");
         return;
     }
     lc_session_info s;
     if (get || del) {
         int rc = get ? lc_sessions_get(api->sessions, id, &s) : lc_sessions_delete(api->sessions, id);
         if (rc == LC_ERR_NOT_FOUND)
-            api_error(r, 404, "not_found", "no session with that id");
+            lc_api_error(r, 404, "not_found", "no session with that id");
         else if (get)
             one_session(api, r, 200, &s);
         else
-            respond(r, 204, NULL);
+            lc_api_respond(r, 204, NULL);
         return;
     }
-    size_t max_body = req->max_body ? req->max_body : LC_API_MAX_BODY;
-    if (req->body_too_large || req->body_len > max_body) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "request body is over %zu bytes", max_body);
-        api_error(r, 413, "body_too_large", msg);
+    if (!lc_api_body_ok(req, r))
         return;
-    }
-    if (!is_json(req->content_type)) {
-        api_error(r, 415, "unsupported_media_type", "send the body as Content-Type: application/json");
-        return;
-    }
     lc_session_patch p;
     bool persist = true, has_persist = false;
     char err[160];
     if (lc_api_parse_patch(req->body ? req->body : "", req->body_len, put, false, &p, &persist, &has_persist,
                            err, sizeof err) < 0) {
-        api_error(r, 400, "invalid_body", err);
+        lc_api_error(r, 400, "invalid_body", err);
+        return;
+    }
+    if (p.has_stream && !lc_api_stream_exists(api, p.stream)) {
+        snprintf(err, sizeof err, "'stream': no stream called '%s' (GET /api/v1/streams)", p.stream);
+        lc_api_error(r, 400, "invalid_body", err);
         return;
     }
     if (patch) {
         int rc = lc_sessions_patch(api->sessions, id, &p, &s);
-        if (rc == LC_ERR_NOT_FOUND)
-            api_error(r, 404, "not_found", "no session with that id (PUT creates one)");
+        if (rc == LC_ERR_INVALID && p.has_group) /* checked under the table's lock */
+            lc_api_error(r, 400, "invalid_body", "'group': no group with that id (GET /api/v1/groups)");
+        else if (rc == LC_ERR_STATE)
+            lc_api_error(r, 409, "in_group", IN_GROUP);
+        else if (rc == LC_ERR_NOT_FOUND)
+            lc_api_error(r, 404, "not_found", "no session with that id (PUT creates one)");
         else if (rc < 0)
-            api_error(r, 400, "invalid_body", lc_strerror(rc));
+            lc_api_error(r, 400, "invalid_body", lc_strerror(rc));
         else
             one_session(api, r, 200, &s);
         return;
     }
     bool created = false;
     int rc = lc_sessions_put(api->sessions, id, &p, persist, &s, &created);
-    if (rc == LC_ERR_FULL)
-        api_error(r, 409, "table_full", "every stored session is connected; none can be evicted to make room");
+    if (rc == LC_ERR_STATE)
+        lc_api_error(r, 409, "in_group", IN_GROUP);
+    else if (rc == LC_ERR_FULL)
+        lc_api_error(r, 409, "table_full", "every stored session is connected; none can be evicted to make room");
     else if (rc < 0)
-        api_error(r, 400, "invalid_body", lc_strerror(rc));
+        lc_api_error(r, 400, "invalid_body", lc_strerror(rc));
     else
         one_session(api, r, created ? 201 : 200, &s);
+}
+
+bool lc_api_body_ok(const lc_api_request *req, lc_api_response *r)
+{
+    size_t max_body = req->max_body ? req->max_body : LC_API_MAX_BODY;
+    if (req->body_too_large || req->body_len > max_body) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "request body is over %zu bytes", max_body);
+        lc_api_error(r, 413, "body_too_large", msg);
+        return false;
+    }
+    if (!lc_api_is_json(req->content_type)) {
+        lc_api_error(r, 415, "unsupported_media_type", "send the body as Content-Type: application/json");
+        return false;
+    }
+    return true;
 }
 
 void lc_api_handle(lc_api *api, const lc_api_request *req, lc_api_response *r)
@@ -437,40 +495,54 @@ void lc_api_handle(lc_api *api, const lc_api_request *req, lc_api_response *r)
     memset(r, 0, sizeof *r);
     if (!lc_api_authorized(api, req->authorization)) {
         r->auth_challenge = true;
-        api_error(r, 401, "unauthorized", "send Authorization: Bearer <token> (see the server's api-token)");
+        lc_api_error(r, 401, "unauthorized", "send Authorization: Bearer <token> (see the server's api-token)");
         return;
     }
     const char *path = req->path ? req->path : "";
     if (strncmp(path, PREFIX, sizeof PREFIX - 1)) {
-        api_error(r, 404, "not_found", "no such API path");
+        lc_api_error(r, 404, "not_found", "no such API path");
         return;
     }
     const char *rest = path + sizeof PREFIX - 1;
     if (!strcmp(rest, "status")) {
         if (strcmp(req->method, "GET")) {
             r->allow = "GET";
-            api_error(r, 405, "method_not_allowed", "use GET on /api/v1/status");
+            lc_api_error(r, 405, "method_not_allowed", "use GET on /api/v1/status");
             return;
         }
         get_status(api, r);
     } else if (!strcmp(rest, "join")) {
         if (strcmp(req->method, "GET")) {
             r->allow = "GET";
-            api_error(r, 405, "method_not_allowed", "use GET on /api/v1/join");
+            lc_api_error(r, 405, "method_not_allowed", "use GET on /api/v1/join");
             return;
         }
         get_join(api, r);
     } else if (!strcmp(rest, "sessions") || !strcmp(rest, "sessions/")) {
         if (strcmp(req->method, "GET")) {
             r->allow = "GET";
-            api_error(r, 405, "method_not_allowed", "use GET on /api/v1/sessions (PUT a session by its id)");
+            lc_api_error(r, 405, "method_not_allowed", "use GET on /api/v1/sessions (PUT a session by its id)");
             return;
         }
         list_sessions(api, r);
     } else if (!strncmp(rest, "sessions/", 9) && !strchr(rest + 9, '/')) {
         session_route(api, req, rest + 9, r);
+    } else if (!strcmp(rest, "streams")) {
+        if (strcmp(req->method, "GET")) {
+            r->allow = "GET";
+            lc_api_error(r, 405, "method_not_allowed", "use GET on /api/v1/streams");
+            return;
+        }
+        cJSON *o = cJSON_CreateObject();
+        if (o && api->hooks.streams)
+            api->hooks.streams(api->hooks.user, o);
+        if (o && !cJSON_GetObjectItemCaseSensitive(o, "streams"))
+            cJSON_AddArrayToObject(o, "streams");
+        lc_api_respond(r, 200, o);
+    } else if (!strcmp(rest, "groups") || !strncmp(rest, "groups/", 7)) {
+        lc_api_groups_route(api, req, rest + 6, r);
     } else {
-        api_error(r, 404, "not_found", "no such API path");
+        lc_api_error(r, 404, "not_found", "no such API path");
     }
 }
 

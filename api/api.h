@@ -12,10 +12,14 @@
  *   PATCH  /api/v1/sessions/{id}       {"volume":0..100, "muted":bool, "name":"..."} (any subset)
  *   PUT    /api/v1/sessions/{id}       create or replace settings (+ optional "persist":bool)
  *   DELETE /api/v1/sessions/{id}       forget (the server disconnects its listeners)
+ *   GET    /api/v1/streams             every stream (the server's hook)
+ *   GET    /api/v1/groups              every group (room); POST creates one (the id is ours)
+ *   GET/PUT/PATCH/DELETE /api/v1/groups/{id}   one group (api_groups.c)
  *
  * Errors: {"error":{"code":"...","message":"..."}} with 400 (malformed JSON, wrong type or
  * range, unknown field, malformed id), 401 (missing/wrong token), 404, 405 (+ Allow), 413 (body
- * over the limit), 415 (not application/json). A refused request changes nothing.
+ * over the limit), 415 (not application/json), 409 (a grouped session's stream: `in_group`; the
+ * table or the group list full). A refused request changes nothing.
  *
  * Threading: lc_api_handle may be called from any thread; the session table locks itself.
  */
@@ -45,6 +49,8 @@ typedef struct lc_api_live {
     int sync_error_ms;    /* how late it plays against the delay (negative: early) */
     const char *decoder;  /* the page's decoder and output (its `stats`; static strings), NULL */
     const char *output;   /* until it reports them */
+    const char *stream;   /* the stream it hears now (its group's when grouped; a string that
+                           * outlives the call), NULL = its own `stream` field */
 } lc_api_live;
 
 typedef struct lc_api_hooks {
@@ -56,6 +62,12 @@ typedef struct lc_api_hooks {
     /* Adds "urls": the LAN URLs of the listener page with their QR codes (GET /api/v1/join).
      * Optional: without it the list is empty. */
     void (*join)(void *user, void *cjson_obj);
+    /* The stream called `name` (its name, a string that outlives the call), or NULL when there is
+     * none; NULL or "" asks for the first stream. Optional: without it every well-formed name
+     * exists and the first is "default". */
+    const char *(*stream)(void *user, const char *name);
+    /* Adds "streams": [...] to `obj` (GET /api/v1/streams). Optional: an empty list. */
+    void (*streams)(void *user, void *cjson_obj);
 } lc_api_hooks;
 
 typedef struct lc_api lc_api;
@@ -98,6 +110,9 @@ char *lc_api_session_json(const lc_session_info *s, const lc_api_live *live);
 bool lc_api_put_session_settings(void *obj, const lc_session_info *s);
 /* An events-socket message: {"type":"session.updated","session":{...}} etc. Caller frees. */
 char *lc_api_event_json(lc_session_event ev, const lc_session_info *s, const lc_api_live *live);
+/* {"type":"group.created"|"group.updated"|"group.removed","group":{...}} (its members read from
+ * the table now; none for a removed group). Caller frees; NULL if out of memory. */
+char *lc_api_group_event_json(lc_api *api, lc_group_event ev, const lc_group_info *g);
 
 /*
  * Parses a session change from JSON text (PATCH/PUT bodies and the page's "set" control

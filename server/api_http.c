@@ -33,13 +33,23 @@ static void status_hook(void *user, void *obj)
     cJSON_AddStringToObject(o, "host", srv->host);
     cJSON_AddNumberToObject(o, "uptime_s",
                             (double)((lc_now_ns() - srv->start_ns) / 1000000u) / 1000.0);
-    lc_wire_add_source(o, srv);
+    lc_wire_add_source(o, &srv->feeds[0]); /* the first stream's, as before streams */
+    lc_wire_add_streams(o, srv);
     lc_wire_add_codec(o, srv);
     lc_wire_add_sync(o, srv);
     cJSON_AddNumberToObject(o, "listeners", srv->listeners);
 }
 
 static void join_hook(void *user, void *obj) { lc_join_add_json(user, obj); }
+
+static const char *stream_hook(void *user, const char *name)
+{
+    lc_server *srv = user;
+    lc_feed *f = name && *name ? lc_feed_find(srv, name) : &srv->feeds[0];
+    return f ? f->def->name : NULL;
+}
+
+static void streams_hook(void *user, void *obj) { lc_wire_add_streams(obj, user); }
 
 /* ---- creation ------------------------------------------------------------------------------ */
 
@@ -76,7 +86,8 @@ int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen)
 {
     char tok[LC_CONFIG_TOKEN_MAX + 1], note[256];
     lc_sessions_config sc;
-    lc_api_hooks hooks = {.user = srv, .live = live_hook, .status = status_hook, .join = join_hook};
+    lc_api_hooks hooks = {.user = srv, .live = live_hook, .status = status_hook, .join = join_hook,
+                          .stream = stream_hook, .streams = streams_hook};
     int rc;
 
     srv->lws_thread = lc_thread_id();
@@ -100,6 +111,7 @@ int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen)
         lc_errf(errbuf, errlen, "session store in '%s': %s", srv->state_dir, lc_strerror(rc));
         goto out;
     }
+    lc_sessions_on_group_event(srv->sessions, lc_fanout_group_event, srv);
     if (note[0])
         lc_log(LC_LOG_ERROR, LC_LOG_MOD, "session store: %s", note);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "sessions: %zu loaded from %s (max %zu)",

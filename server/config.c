@@ -43,6 +43,7 @@ typedef enum {
     O_MAX_CONNS_PER_IP,
     O_MDNS,
     O_SYNC_MS,
+    O_STREAM,
     O_COUNT_
 } opt_id;
 
@@ -103,6 +104,9 @@ static const opt opts[O_COUNT_] = {
     [O_MAX_CONNS_PER_IP] = {"--max-conns-per-ip", "LOOPCAST_MAX_CONNS_PER_IP", "N",
                             "open connections from one client address, 1..100000 (default 128; "
                             "more get 429)"},
+    [O_STREAM] = {"--stream", "LOOPCAST_STREAMS", "NAME=URI",
+                  "one more stream, repeatable (the variable: NAME=URI items separated by spaces); "
+                  "with --stream, --source is needed to keep the stream 'default'"},
     [O_MDNS] = {"--mdns", "LOOPCAST_MDNS", "on|off",
                 "announce the page on the LAN by mDNS/DNS-SD as 'loopcast on HOST' (default on; "
                 "Linux: avahi-daemon, Windows 10 1809+)"},
@@ -111,7 +115,10 @@ static const opt opts[O_COUNT_] = {
 void lc_config_default(lc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->source = "auto";
+    snprintf(cfg->streams[0].name, sizeof cfg->streams[0].name, "default");
+    snprintf(cfg->streams[0].uri, sizeof cfg->streams[0].uri, "auto");
+    cfg->streams[0].from_source = true;
+    cfg->n_streams = 1;
     cfg->port = 8080;
     cfg->frame_us = 20000;
     cfg->bitrate = 128000;
@@ -452,18 +459,108 @@ static const struct {
     {O_SYNC_MS, 0, 3000, offsetof(lc_config, sync_ms), false},
 };
 
-static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
+bool lc_config_stream_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > LC_STREAM_NAME_MAX)
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.' || *c == '-'))
+            return false;
+    return true;
+}
+
+/* Appends one NAME=URI (`len` bytes of `item`) to cfg->streams; `who` names the flag or variable. */
+static int add_stream(lc_config *cfg, const char *item, size_t len, const char *who, char *errbuf,
+                      size_t errlen)
+{
+    const char *eq = memchr(item, '=', len);
+    size_t nlen = eq ? (size_t)(eq - item) : 0;
+    char name[LC_STREAM_NAME_MAX + 2];
+    if (!eq || nlen == 0 || nlen > LC_STREAM_NAME_MAX) {
+        lc_errf(errbuf, errlen, "%s: '%.*s' is not NAME=URI (a name of 1..%d characters)", who,
+                (int)(len > 60 ? 60 : len), item, LC_STREAM_NAME_MAX);
+        return LC_ERR_INVALID;
+    }
+    memcpy(name, item, nlen);
+    name[nlen] = '\0';
+    size_t ulen = len - nlen - 1;
+    if (!lc_config_stream_name_valid(name)) {
+        lc_errf(errbuf, errlen, "%s: stream name '%s' may use only letters, digits, '_', '.' and "
+                "'-'", who, name);
+        return LC_ERR_INVALID;
+    }
+    if (ulen == 0 || ulen >= LC_STREAM_URI_MAX) {
+        lc_errf(errbuf, errlen, "%s: stream '%s' needs a source URI of 1..%d bytes", who, name,
+                LC_STREAM_URI_MAX - 1);
+        return LC_ERR_INVALID;
+    }
+    for (size_t i = 0; i < cfg->n_streams; i++)
+        if (!strcmp(cfg->streams[i].name, name)) {
+            lc_errf(errbuf, errlen, "%s: stream '%s' is named twice%s", who, name,
+                    strcmp(name, "default") ? "" : " (--source is the stream 'default')");
+            return LC_ERR_INVALID;
+        }
+    if (cfg->n_streams == LC_CONFIG_MAX_STREAMS) {
+        lc_errf(errbuf, errlen, "%s: more than %d streams", who, LC_CONFIG_MAX_STREAMS);
+        return LC_ERR_INVALID;
+    }
+    lc_stream_def *d = &cfg->streams[cfg->n_streams++];
+    d->from_source = false;
+    memcpy(d->name, name, nlen + 1);
+    memcpy(d->uri, eq + 1, ulen);
+    d->uri[ulen] = '\0';
+    return 0;
+}
+
+/* The stream list: --source (or its variable) as "default" first, then every --stream flag, or,
+ * when no --stream flag was given, the items of LOOPCAST_STREAMS. Nothing at all: default=auto
+ * (lc_config_default). Each URI is checked later, by lc_capture_open. */
+static int build_streams(lc_config *cfg, const raw *r, const char *const *flags, size_t n_flags,
+                         char *errbuf, size_t errlen)
+{
+    const char *env = n_flags ? NULL : r[O_STREAM].val;
+    if (!r[O_SOURCE].val && !n_flags && !env)
+        return 0;
+    cfg->n_streams = 0;
+    if (r[O_SOURCE].val) {
+        const char *u = r[O_SOURCE].val;
+        if (!*u || strlen(u) >= LC_STREAM_URI_MAX) {
+            lc_errf(errbuf, errlen, "%s: %s source URI", origin(r, O_SOURCE),
+                    *u ? "an overlong" : "empty");
+            return LC_ERR_INVALID;
+        }
+        snprintf(cfg->streams[0].name, sizeof cfg->streams[0].name, "default");
+        snprintf(cfg->streams[0].uri, sizeof cfg->streams[0].uri, "%s", u);
+        cfg->streams[0].from_source = true;
+        cfg->n_streams = 1;
+    }
+    for (size_t i = 0; i < n_flags; i++)
+        if (add_stream(cfg, flags[i], strlen(flags[i]), opts[O_STREAM].flag, errbuf, errlen))
+            return LC_ERR_INVALID;
+    for (const char *p = env; p && *p;) {
+        p += strspn(p, " \t");
+        size_t n = strcspn(p, " \t");
+        if (n && add_stream(cfg, p, n, opts[O_STREAM].env, errbuf, errlen))
+            return LC_ERR_INVALID;
+        p += n;
+    }
+    if (!cfg->n_streams) {
+        lc_errf(errbuf, errlen, "%s: no NAME=URI in it", opts[O_STREAM].env);
+        return LC_ERR_INVALID;
+    }
+    return 0;
+}
+
+static int validate(lc_config *cfg, const raw *r, const char *const *streams,
+                    size_t n_flag_streams, char *errbuf, size_t errlen)
 {
     long v;
     const char *name;
 
-    if (r[O_SOURCE].val) {
-        if (!*r[O_SOURCE].val) {
-            lc_errf(errbuf, errlen, "%s: empty source URI", origin(r, O_SOURCE));
-            return LC_ERR_INVALID;
-        }
-        cfg->source = r[O_SOURCE].val; /* the URI itself is checked by lc_capture_open */
-    }
+    if (build_streams(cfg, r, streams, n_flag_streams, errbuf, errlen))
+        return LC_ERR_INVALID;
     if ((name = origin(r, O_BIND)), r[O_BIND].val) {
         const char *b = r[O_BIND].val;
         uint8_t addr[16];
@@ -625,6 +722,8 @@ int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *en
                     size_t errlen)
 {
     raw r[O_COUNT_];
+    const char *streams[LC_CONFIG_MAX_STREAMS + 1]; /* the --stream flags, in order */
+    size_t n_streams = 0;
     memset(r, 0, sizeof r);
     lc_config_default(cfg);
 
@@ -682,6 +781,14 @@ int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *en
             }
             val = argv[++a];
         }
+        if (id == O_STREAM) { /* repeatable: every value is kept */
+            if (n_streams == LC_CONFIG_MAX_STREAMS + 1) {
+                lc_errf(errbuf, errlen, "--stream: more than %d streams", LC_CONFIG_MAX_STREAMS);
+                return LC_ERR_INVALID;
+            }
+            streams[n_streams++] = val;
+            continue;
+        }
         r[id].val = val;
         r[id].from_flag = true;
         if (id == O_API_TOKEN || id == O_API_TOKEN_FILE)
@@ -697,5 +804,5 @@ int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *en
     }
     if (cfg->help || cfg->version)
         return 0; /* nothing else matters, and a bad env must not hide --help */
-    return validate(cfg, r, errbuf, errlen);
+    return validate(cfg, r, streams, n_streams, errbuf, errlen);
 }

@@ -21,6 +21,9 @@ extern "C" {
 
 #define LC_CONFIG_TOKEN_MAX 256
 #define LC_CONFIG_MAX_CIDRS 16
+#define LC_CONFIG_MAX_STREAMS 16 /* each is a capture thread and an encoder */
+#define LC_STREAM_NAME_MAX 32     /* bytes: [A-Za-z0-9_.-] */
+#define LC_STREAM_URI_MAX 512
 
 /* One trusted-proxy network: family 4 (IPv4) or 6 (IPv6), address bytes, prefix length. */
 typedef struct lc_cidr {
@@ -29,8 +32,20 @@ typedef struct lc_cidr {
     unsigned prefix;
 } lc_cidr;
 
+/* One stream: a name (the API's, the page's) and the source URI it captures. */
+typedef struct lc_stream_def {
+    char name[LC_STREAM_NAME_MAX + 1];
+    char uri[LC_STREAM_URI_MAX];
+    bool from_source; /* it is --source (or the implicit "auto"): errors name --source */
+} lc_stream_def;
+
 typedef struct lc_config {
-    const char *source;         /* --source / LOOPCAST_SOURCE, default "auto" */
+    /* The streams, in order; the first is where new sessions listen and what `source` reports.
+     * --source URI (LOOPCAST_SOURCE) is the stream "default", first; each --stream NAME=URI
+     * (repeatable; LOOPCAST_STREAMS holds them separated by spaces, and any --stream hides it)
+     * follows. With neither: one stream "default" = "auto". */
+    lc_stream_def streams[LC_CONFIG_MAX_STREAMS];
+    size_t n_streams;           /* 1..LC_CONFIG_MAX_STREAMS after a successful parse */
     const char *bind;           /* --bind / LOOPCAST_BIND, NULL = every interface */
     int port;                   /* --port / LOOPCAST_PORT, 1..65535, default 8080 */
     const char *state_dir;      /* --state-dir / LOOPCAST_STATE_DIR, NULL = the default
@@ -92,6 +107,8 @@ bool lc_config_cidr_match(const lc_cidr *list, size_t n, const char *addr);
 /* "*" or a comma list of "http(s)://host[:port]" origins (no path, no spaces inside an item).
  * Returns 0 or LC_ERR_INVALID with the reason in why. */
 int lc_config_check_origins(const char *text, char *why, size_t whylen);
+/* 1 if `name` is a stream name: 1..LC_STREAM_NAME_MAX bytes of [A-Za-z0-9_.-]. */
+bool lc_config_stream_name_valid(const char *name);
 
 /* Prints --help: every flag, its variable and default. */
 void lc_config_usage(FILE *out, const char *argv0);

@@ -19,6 +19,7 @@ const char *lc_control_error_code(int rc)
     case LC_ERR_LIMIT: return "too_large";
     case LC_ERR_PARSE: return "bad_json";
     case LC_ERR_NOT_FOUND: return "unknown_type";
+    case LC_ERR_STATE: return "in_group"; /* a `set` of the stream of a grouped session */
     default: return "bad_value";
     }
 }

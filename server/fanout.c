@@ -1,7 +1,7 @@
 /*
  * fanout.c — the one place where a change reaches the open connections: a session change (from
  * the table's event callback) goes to that session's audio connections and to every events
- * client; a capture-state change (a 250 ms poll) goes to every audio connection and every events
+ * client; a group change to its members' connections and every events client; a capture-state change (a 250 ms poll) goes to every audio connection and every events
  * client. Each protocol file only queues what it is given, so none of them calls another.
  *
  * Threads: lc_sessions calls back on the thread that made the change, and the server makes every
@@ -33,19 +33,39 @@ void lc_fanout_session_event(void *user, lc_session_event ev, const lc_session_i
     }
 }
 
+void lc_fanout_group_event(void *user, lc_group_event ev, const lc_group_info *g)
+{
+    lc_server *srv = user;
+    if (lc_thread_id() != srv->lws_thread) {
+        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "group event off the lws thread dropped (bug)");
+        return;
+    }
+    if (srv->tearing_down)
+        return;
+    /* A group's stream, volume, mute or sync reach each member's page; membership changes come
+     * as session events too */
+    lc_ws_stream_group_event(srv);
+    if (srv->events_clients)
+        lc_ws_events_push(srv, lc_api_group_event_json(srv->api, ev, g));
+}
+
 /* lc_capture has no state callback (its thread must not call into lws), so the lws thread looks
- * every 250 ms: cheap (two atomic loads and a short copy) and well inside "a panel sees it". */
+ * every 250 ms at every stream: cheap (two atomic loads and a short copy each) and well inside
+ * "a panel sees it". A change goes to that stream's listeners and to every events client. */
 static void source_poll(lws_sorted_usec_list_t *sul)
 {
     lc_server *srv = lws_container_of(sul, lc_server, source_poll);
-    char err[160];
-    lc_capture_state st = lc_source_state(srv, err, sizeof err);
-    if (st != srv->src_state || strcmp(err, srv->src_error)) {
-        srv->src_state = st;
-        snprintf(srv->src_error, sizeof srv->src_error, "%s", err);
-        lc_ws_stream_source_changed(srv);
+    for (unsigned i = 0; i < srv->n_feeds; i++) {
+        lc_feed *f = &srv->feeds[i];
+        char err[160];
+        lc_capture_state st = lc_feed_state(f, err, sizeof err);
+        if (st == f->src_state && !strcmp(err, f->src_error))
+            continue;
+        f->src_state = st;
+        snprintf(f->src_error, sizeof f->src_error, "%s", err);
+        lc_ws_stream_source_changed(srv, f);
         if (srv->events_clients)
-            lc_ws_events_push(srv, lc_wire_source_msg(srv));
+            lc_ws_events_push(srv, lc_wire_source_msg(f));
     }
     if (!srv->stopping)
         lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);
@@ -53,8 +73,6 @@ static void source_poll(lws_sorted_usec_list_t *sul)
 
 void lc_fanout_start_source_poll(lc_server *srv)
 {
-    char err[160];
-    srv->src_state = lc_source_state(srv, err, sizeof err);
-    snprintf(srv->src_error, sizeof srv->src_error, "%s", err);
+    /* each feed's src_state was taken when its capture started (lc_feeds_start) */
     lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);
 }

@@ -316,16 +316,13 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
         return respond(wsi, pss, 200, "text/plain; charset=utf-8", "no-store",
                        (const uint8_t *)"ok\n", 3, NULL, head, NULL, NULL);
     if (!strcmp(url, "/readyz")) {
-        char reason[256], esc[300];
-        size_t len = 0;
-        int ready = lc_server_ready(srv, reason, sizeof reason);
-        lc_json_escape(esc, sizeof esc, reason);
-        uint8_t *b = fmt_body(&len, "{\"ready\":%s,\"reason\":\"%s\"}\n", ready ? "true" : "false",
-                              esc);
+        /* 200 while the first stream runs; every stream's state in the body (wire.c) */
+        int ready = 0;
+        char *b = lc_wire_readyz(srv, &ready);
         if (!b)
             return -1;
-        return respond(wsi, pss, ready ? 200 : 503, "application/json", "no-store", b, len, b,
-                       head, NULL, NULL);
+        return respond(wsi, pss, ready ? 200 : 503, "application/json", "no-store", (uint8_t *)b,
+                       strlen(b), (uint8_t *)b, head, NULL, NULL);
     }
     if (!strcmp(url, "/metrics")) {
         size_t len = 0;

@@ -3,8 +3,8 @@
  * Not a public header: only the server's own .c files include it.
  *
  * Threads that touch this struct and how (every field below names its guard):
- *   capture thread   on_packet(): publishes into the ring, bumps the atomics marked "capture",
- *                    calls lws_cancel_service(ctx);
+ *   capture threads  one per stream (lc_feed): on_packet() publishes into its feed's ring, bumps
+ *                    the feed's atomics marked "capture", calls lws_cancel_service(ctx);
  *   lws thread       everything else (HTTP, WebSockets, metrics) — the fields marked "lws";
  *   stop watcher     (platform: the sigwait thread, Windows' console handler) sets
  *                    stop_requested and calls lws_cancel_service(ctx);
@@ -71,12 +71,38 @@ typedef enum {
 
 #define LC_API_CODES 16 /* distinct HTTP statuses counted for /metrics */
 
-struct lc_server {
-    /* Immutable after lc_server_create (read by every thread). */
-    lc_config cfg;
+/* One stream (feed.c): its capture thread, its encoder (it encodes once for all its listeners)
+ * and its packet ring, which each listener of the stream reads through its own cursor. */
+typedef struct lc_feed {
+    /* Immutable after lc_feeds_create (read by every thread). */
+    lc_server *srv;
+    const lc_stream_def *def; /* name and URI: srv->cfg.streams[index] */
+    unsigned index;
     lc_capture *cap;
     lc_opus_encoder *enc;
     lc_stream *ring;
+
+    /* capture thread writes, anyone reads: relaxed atomics (a timestamp and a counter; nobody
+     * derives ordering from them). */
+    _Atomic uint64_t last_packet_ns; /* lc_now_ns() of the newest published packet, 0 = none */
+    _Atomic uint64_t publish_errors;
+
+    /* lws thread only. */
+    lc_capture_state src_state;      /* last state pushed to clients (fanout.c's poll) */
+    char src_error[160];             /* last error pushed ("" = none) */
+    unsigned listeners;              /* counted audio connections on this stream now */
+    uint64_t packets_sent;           /* to this stream's listeners */
+
+    /* main thread (lc_server_run / destroy). */
+    int tap_id;
+    bool capture_started;
+} lc_feed;
+
+struct lc_server {
+    /* Immutable after lc_server_create (read by every thread). */
+    lc_config cfg;
+    lc_feed *feeds;          /* cfg.n_streams of them, in the configured order (feed.c) */
+    unsigned n_feeds;
     struct lws_context *ctx; /* set before capture starts; the capture and signal threads use it
                               * only for lws_cancel_service() and only while it exists */
     struct lws_vhost *vh;
@@ -97,11 +123,6 @@ struct lc_server {
     uint64_t lws_thread;     /* lc_thread_id() of the thread running lc_server_run (set
                               * before the loop) */
 
-    /* capture thread writes, anyone reads: relaxed atomics (counters and a timestamp; nobody
-     * derives ordering from them). */
-    _Atomic uint64_t last_packet_ns; /* lc_now_ns() of the newest published packet, 0 = none */
-    _Atomic uint64_t publish_errors;
-
     /* stop watcher (or lc_server_stop) writes, lws thread reads. */
     atomic_int stop_requested;
 
@@ -116,9 +137,7 @@ struct lc_server {
     lc_ws_conn *audio_conns;     /* every established audio connection (ws_stream.c) */
     lc_ev_conn *ev_conns;        /* every events connection (ws_events.c) */
     unsigned events_clients;     /* authenticated events connections */
-    lws_sorted_usec_list_t source_poll; /* 250 ms capture-state poll (ws_events.c) */
-    lc_capture_state src_state;  /* last state pushed to clients */
-    char src_error[160];         /* last error pushed ("" = none) */
+    lws_sorted_usec_list_t source_poll; /* 250 ms capture-state poll (fanout.c) */
     lc_auth_slot auth[LC_AUTH_SLOTS];
     uint64_t api_auth_failures;
     int api_code[LC_API_CODES];  /* HTTP statuses seen, with their counts below */
@@ -137,8 +156,6 @@ struct lc_server {
 
     /* main thread: the OS stop-request watcher (lc_plat_stop_watch) */
     bool stop_watch_started;
-    int tap_id;
-    bool capture_started;
 };
 
 #define LC_TXBUF (LC_STREAM_MAX_PACKET + 2048u)
@@ -198,7 +215,10 @@ size_t lc_ws_pss_size(void);
 /* ws_stream.c: session changes, live figures and source changes for audio connections. */
 void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_session_info *s);
 void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out);
-void lc_ws_stream_source_changed(lc_server *srv);
+/* A group changed: every audio connection looks at its session and group again. */
+void lc_ws_stream_group_event(lc_server *srv);
+/* Stream `f`'s source changed state: its listeners get a `source` message. */
+void lc_ws_stream_source_changed(lc_server *srv, lc_feed *f);
 
 /* ws_events.c: the events WebSocket (/api/v1/events). */
 int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -209,19 +229,38 @@ void lc_ws_events_push(lc_server *srv, char *text);
 
 /* fanout.c: changes to the connections. The lc_sessions event callback (lws thread). */
 void lc_fanout_session_event(void *user, lc_session_event ev, const lc_session_info *s);
-/* Starts the capture-state poll (every 250 ms; pushes `source` on a change). */
+/* The table's group event callback (lws thread). */
+void lc_fanout_group_event(void *user, lc_group_event ev, const lc_group_info *g);
+/* Starts the capture-state poll (every 250 ms, every stream; pushes `source` on a change). */
 void lc_fanout_start_source_poll(lc_server *srv);
 
 /* wire.c: the server's entities as JSON, one serializer each. */
-/* Current capture state and error ("" when running). */
-lc_capture_state lc_source_state(lc_server *srv, char *err, size_t errlen);
-/* Adds "source": {uri, state, error} / "codec": {...} to `parent`; false if out of memory. */
-bool lc_wire_add_source(struct cJSON *parent, lc_server *srv);
+/* Adds "source": {uri, state, error} of stream `f` to `parent`; false if out of memory. */
+bool lc_wire_add_source(struct cJSON *parent, lc_feed *f);
+/* Adds "streams": [{name, uri, state, error, listeners}], every stream in order. */
+bool lc_wire_add_streams(struct cJSON *parent, lc_server *srv);
 bool lc_wire_add_codec(struct cJSON *parent, lc_server *srv);
 /* Adds "sync_ms": --sync-ms (0 = off) to `parent`; false if out of memory. */
 bool lc_wire_add_sync(struct cJSON *parent, lc_server *srv);
-/* The `source` message {"type":"source",uri,state,error} (malloc'd), NULL on OOM. */
-char *lc_wire_source_msg(lc_server *srv);
+/* The `source` message {"type":"source",stream,uri,state,error} (malloc'd), NULL on OOM. */
+char *lc_wire_source_msg(lc_feed *f);
+/* /readyz's body {ready, reason, streams:[{..., ready, reason}]} (malloc'd; *ready set). */
+char *lc_wire_readyz(lc_server *srv, int *ready);
+
+/* feed.c: the streams. create (main thread, before lws), start (lc_server_run), stop (capture
+ * threads joined), destroy. */
+int lc_feeds_create(lc_server *srv, char *errbuf, size_t errlen);
+int lc_feeds_start(lc_server *srv);
+void lc_feeds_stop(lc_server *srv);
+void lc_feeds_destroy(lc_server *srv);
+/* The stream called `name`, or NULL (NULL or "" finds none). */
+lc_feed *lc_feed_find(lc_server *srv, const char *name);
+/* The stream called `name`, or the first one when there is none by that name. */
+lc_feed *lc_feed_for(lc_server *srv, const char *name);
+/* Its capture state, and the error ("" when running). */
+lc_capture_state lc_feed_state(lc_feed *f, char *err, size_t errlen);
+/* 1 when its capture runs and a packet was encoded in the last 2 s; else 0 and a reason. */
+int lc_feed_ready(lc_feed *f, char *reason, size_t reason_len);
 
 /* join.c: the LAN URLs as QR codes (issue 13). lc_join_print: after the URLs at start-up, the
  * first one drawn on the console (text logs only). lc_join_add_json: "urls":[{url, interface,
@@ -253,7 +292,8 @@ int lc_state_token(const char *dir, char *tok, size_t cap, char *errbuf, size_t 
 
 /* metrics.c: renders /metrics into a malloc'd string (*len set); NULL on OOM. */
 char *lc_metrics_render(lc_server *srv, size_t *len);
-/* 1 when capture runs and a packet was encoded in the last 2 s; else 0 and a reason. */
+/* The first stream's lc_feed_ready (one failed stream of several must not take the server out of
+ * its Service), 0 while shutting down. */
 int lc_server_ready(lc_server *srv, char *reason, size_t reason_len);
 
 #endif

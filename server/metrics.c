@@ -11,34 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READY_WINDOW_NS (2000u * 1000000ull)
-
 int lc_server_ready(lc_server *srv, char *reason, size_t reason_len)
 {
-    lc_capture_state st = lc_capture_get_state(srv->cap);
     if (srv->stopping) {
         lc_errf(reason, reason_len, "shutting down");
         return 0;
     }
-    if (st != LC_CAPTURE_RUNNING) {
-        lc_capture_stats cs;
-        lc_capture_get_stats(srv->cap, &cs);
-        lc_errf(reason, reason_len, "capture is %s%s%s", lc_capture_state_name(st),
-                cs.last_error[0] ? ": " : "", cs.last_error);
-        return 0;
-    }
-    uint64_t last = atomic_load_explicit(&srv->last_packet_ns, memory_order_relaxed);
-    uint64_t now = lc_now_ns();
-    if (!last) {
-        lc_errf(reason, reason_len, "no packet encoded yet");
-        return 0;
-    }
-    if (now - last > READY_WINDOW_NS) {
-        lc_errf(reason, reason_len, "no packet encoded for %.1f s", (double)(now - last) / 1e9);
-        return 0;
-    }
-    lc_errf(reason, reason_len, "capture running, packets flowing");
-    return 1;
+    return lc_feed_ready(&srv->feeds[0], reason, reason_len);
 }
 
 typedef struct sbuf {
@@ -84,15 +63,59 @@ static void metric(sbuf *b, const char *name, const char *type, const char *help
         sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.9g\n", name, help, name, type, name, v);
 }
 
+/* Per stream, labelled {stream="NAME"} (names are [A-Za-z0-9_.-]: no escaping needed). */
+static void stream_metrics(sbuf *b, lc_server *srv)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"loopcast_stream_up", "gauge",
+         "1 while the stream's capture runs and packets flow (what /readyz lists), else 0."},
+        {"loopcast_stream_listeners", "gauge", "Audio connections listening to the stream now."},
+        {"loopcast_stream_packets_encoded_total", "counter", "Opus packets encoded."},
+        {"loopcast_stream_packets_sent_total", "counter", "Packets written to its listeners."},
+        {"loopcast_stream_capture_xruns_total", "counter", "Capture overruns recovered."},
+        {"loopcast_stream_capture_reopens_total", "counter",
+         "Times the source was lost and opened again."},
+    };
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
+        for (unsigned i = 0; i < srv->n_feeds; i++) {
+            lc_feed *f = &srv->feeds[i];
+            lc_capture_stats cs;
+            lc_opus_stats os;
+            char reason[8];
+            lc_capture_get_stats(f->cap, &cs);
+            lc_opus_get_stats(f->enc, &os);
+            uint64_t v[] = {(uint64_t)lc_feed_ready(f, reason, sizeof reason), f->listeners,
+                            os.packets, f->packets_sent, cs.xruns, cs.reopens};
+            sb_printf(b, "%s{stream=\"%s\"} %llu\n", m[k].name, f->def->name,
+                      (unsigned long long)v[k]);
+        }
+    }
+}
+
 char *lc_metrics_render(lc_server *srv, size_t *len)
 {
     sbuf b = {malloc(4096), 0, 4096, 0};
     if (!b.p)
         return NULL;
-    lc_capture_stats cs;
-    lc_opus_stats os;
-    lc_capture_get_stats(srv->cap, &cs);
-    lc_opus_get_stats(srv->enc, &os);
+    /* The unlabelled capture and encoder totals add every stream up; the loopcast_stream_*
+     * series below give each stream's own. */
+    lc_capture_stats cs, one;
+    lc_opus_stats os, eo;
+    memset(&cs, 0, sizeof cs);
+    memset(&os, 0, sizeof os);
+    for (unsigned i = 0; i < srv->n_feeds; i++) {
+        lc_capture_get_stats(srv->feeds[i].cap, &one);
+        lc_opus_get_stats(srv->feeds[i].enc, &eo);
+        cs.xruns += one.xruns;
+        cs.reopens += one.reopens;
+        cs.frames += one.frames;
+        os.packets += eo.packets;
+        os.encode_ns_total += eo.encode_ns_total;
+        os.errors += eo.errors;
+    }
     char reason[8];
 
     metric(&b, "loopcast_listeners", "gauge", "Audio WebSocket connections open now.",
@@ -158,6 +181,7 @@ char *lc_metrics_render(lc_server *srv, size_t *len)
            srv->events_clients);
     metric(&b, "loopcast_ready", "gauge", "1 when /readyz answers 200.",
            lc_server_ready(srv, reason, sizeof reason));
+    stream_metrics(&b, srv);
     metric(&b, "loopcast_uptime_seconds", "gauge", "Seconds since start.",
            (double)(lc_now_ns() - srv->start_ns) / 1e9);
     sb_printf(&b, "# HELP loopcast_build_info Build and configuration.\n"

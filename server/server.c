@@ -1,10 +1,10 @@
 /*
- * server.c — wiring: capture → encoder tap → ring → lws; the service loop; signals; shutdown.
+ * server.c — wiring: the streams (feed.c: capture → encoder tap → ring) → lws; the service loop;
+ * signals; shutdown.
  *
- * The capture thread's whole job per packet is on_packet(): copy ~300 bytes into a ring slot,
- * store a timestamp, poke lws (lws_cancel_service). It never touches a socket, a lock the lws
- * thread holds, or the allocator. The lws thread, woken, asks every audio connection whether it
- * is writeable and each sends what its cursor has not seen yet (ws_stream.c).
+ * A capture thread, on each packet, pokes lws (lws_cancel_service); the lws thread, woken, asks
+ * every audio connection whether it is writeable and each sends what its cursor into its
+ * stream's ring has not seen yet (ws_stream.c).
  */
 #include "internal.h"
 #include "tls.h"
@@ -16,18 +16,6 @@
 #include <string.h>
 
 void lc_server_block_signals(void) { lc_plat_stop_init(); }
-
-/* Runs on the capture thread inside lc_opus_push(). */
-static void on_packet(void *user, const lc_opus_packet *pkt)
-{
-    lc_server *srv = user;
-    if (lc_stream_publish_audio(srv->ring, (uint32_t)pkt->seq, pkt->pts, pkt->capture_ns,
-                                pkt->data, pkt->len))
-        atomic_fetch_add_explicit(&srv->publish_errors, 1, memory_order_relaxed);
-    atomic_store_explicit(&srv->last_packet_ns, lc_now_ns(), memory_order_relaxed);
-    /* Wakes the lws thread; wakes coalesce, so the woken side drains everything pending. */
-    lws_cancel_service(srv->ctx);
-}
 
 /* A stop request from the OS (lc_plat_stop_watch: the sigwait thread, or Windows' console
  * handler) becomes a flag the lws loop reads, plus lws_cancel_service(), the one lws call that is
@@ -186,12 +174,9 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
     if (!srv)
         return LC_ERR_NOMEM;
     srv->cfg = *cfg;
-    srv->tap_id = -1;
     srv->start_ns = lc_now_ns();
     (void)lc_plat_hostname(srv->host, sizeof srv->host); /* "" is fine: the page uses its URL's */
     atomic_init(&srv->stop_requested, 0);
-    atomic_init(&srv->last_packet_ns, 0);
-    atomic_init(&srv->publish_errors, 0);
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 
@@ -212,43 +197,9 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
             goto fail;
     }
 
-    rc = lc_capture_open(&srv->cap, cfg->source, errbuf, errlen);
-    if (rc) {
-        /* Name the flag, as every other bad value does ("--source: pipe: unknown option ..."). */
-        char why[512];
-        snprintf(why, sizeof why, "%s", errbuf);
-        lc_errf(errbuf, errlen, "--source: %s", why);
-        goto fail;
-    }
-
-    lc_opus_config oc;
-    lc_opus_config_default(&oc);
-    oc.frame_us = cfg->frame_us;
-    oc.application = lc_opus_app_for_frame(cfg->frame_us);
-    oc.bitrate = cfg->bitrate;
-    oc.complexity = cfg->complexity;
-    rc = lc_opus_create(&srv->enc, &oc, on_packet, srv, errbuf, errlen);
+    rc = lc_feeds_create(srv, errbuf, errlen); /* every stream's capture, encoder, ring */
     if (rc)
         goto fail;
-
-    /* Ring: max lag in packets from --max-lag-ms; twice that many slots (the headroom rule in
-     * stream.c), at least 64 (a burst after a stall never laps a reader that keeps up). */
-    uint32_t lag = (uint32_t)(((uint64_t)cfg->max_lag_ms * 1000u + cfg->frame_us - 1) /
-                              cfg->frame_us);
-    if (lag < 2)
-        lag = 2;
-    lc_stream_config sc;
-    lc_stream_config_default(&sc);
-    sc.slots = lc_stream_slots_for(lag * 2 < 64 ? 64 : lag * 2);
-    if (lag > sc.slots / 2)
-        lag = sc.slots / 2;
-    sc.max_lag = lag;
-    srv->max_lag_packets = lag;
-    rc = lc_stream_create(&srv->ring, &sc);
-    if (rc) {
-        lc_errf(errbuf, errlen, "packet ring: %s", lc_strerror(rc));
-        goto fail;
-    }
     /* Kernel send buffer per listener: about half the lag budget of audio (Linux doubles the
      * value), so a slow reader's latency is bounded there too, not only in our ring. */
     uint64_t sb = (uint64_t)cfg->bitrate / 8u * cfg->max_lag_ms / 2000u;
@@ -306,10 +257,7 @@ static void begin_shutdown(lc_server *srv)
     srv->mdns = NULL;
     srv->stop_deadline_ns = lc_now_ns() + 1200u * 1000000u;
     /* Then capture: no packet may arrive into a context that is about to go away. */
-    if (srv->capture_started) {
-        lc_capture_stop(srv->cap);
-        srv->capture_started = false;
-    }
+    lc_feeds_stop(srv);
     /* Each audio socket, when writeable, sends close 1001 (ws_stream.c checks `stopping`). */
     lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
     lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_EVENTS]);
@@ -327,22 +275,11 @@ int lc_server_run(lc_server *srv)
     else
         lc_log(LC_LOG_WARN, LC_LOG_MOD, "no stop watcher: SIGTERM will not shut down cleanly");
 
-    /* While the source is lost, listeners get packets of silence, not a stall (capture.h). */
-    lc_capture_set_keepalive(srv->cap, true);
-    rc = lc_capture_add_tap(srv->cap, lc_opus_tap, srv->enc);
-    if (rc < 0) {
-        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "capture tap: %s", lc_strerror(rc));
+    rc = lc_feeds_start(srv); /* every stream's capture thread (feed.c) */
+    if (rc)
         return rc;
-    }
-    srv->tap_id = rc;
-    rc = lc_capture_start(srv->cap);
-    if (rc) {
-        lc_log(LC_LOG_ERROR, LC_LOG_MOD, "capture start: %s", lc_strerror(rc));
-        return rc;
-    }
-    srv->capture_started = true;
 
-    const lc_opus_config *oc = lc_opus_get_config(srv->enc);
+    const lc_opus_config *oc = lc_opus_get_config(srv->feeds[0].enc);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "loopcast %s serving on %s:%d (%s) — pages %s, audio "
            "WebSocket /stream (%s)", LC_VERSION, srv->cfg.bind ? srv->cfg.bind : "*",
            srv->cfg.port, srv->cfg.tls_cert ? "HTTPS/WSS" : "HTTP/WS",
@@ -356,14 +293,13 @@ int lc_server_run(lc_server *srv)
         lc_log(LC_LOG_INFO, LC_LOG_MOD, "redirect: plain HTTP on %s:%d answers 308 to https://"
                "<Host>:%d<path>", srv->cfg.bind ? srv->cfg.bind : "*", srv->cfg.redirect_port,
                srv->cfg.port);
-    lc_log(LC_LOG_INFO, LC_LOG_MOD, "source: %s", lc_capture_uri(srv->cap));
     start_mdns(srv);
     lc_fanout_start_source_poll(srv);
     lc_log(LC_LOG_INFO, LC_LOG_MOD,
            "codec: Opus %u ch, 48000 Hz, %.1f ms frames, %d bit/s, complexity %d; max lag %u ms "
            "(%u packets, ring of %u)", oc->channels, oc->frame_us / 1000.0, oc->bitrate,
            oc->complexity, srv->cfg.max_lag_ms, srv->max_lag_packets,
-           lc_stream_get_config(srv->ring)->slots);
+           lc_stream_get_config(srv->feeds[0].ring)->slots);
 
     for (;;) {
         if (lws_service(srv->ctx, 0) < 0)
@@ -414,8 +350,7 @@ void lc_server_destroy(lc_server *srv)
         return;
     /* Order: capture (the only caller of on_packet → lws_cancel_service) and the stop watcher
      * end before the context goes; the encoder and ring outlive the capture thread. */
-    if (srv->cap)
-        lc_capture_stop(srv->cap);
+    lc_feeds_stop(srv);
     stop_watch_end(srv);
     lc_mdns_stop(srv->mdns);
     srv->mdns = NULL;
@@ -429,9 +364,7 @@ void lc_server_destroy(lc_server *srv)
     lc_sessions_destroy(srv->sessions); /* flushes, then stops the writer thread */
     lc_plat_unlock(srv->state_lock);
     free(srv->state_dir);
-    lc_capture_close(srv->cap);
-    lc_opus_destroy(srv->enc);
-    lc_stream_destroy(srv->ring);
+    lc_feeds_destroy(srv);
     free(srv->txbuf);
     free(srv->web_root_real);
     free(srv);

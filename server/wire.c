@@ -1,6 +1,7 @@
 /*
- * wire.c — the server's own entities as JSON, each built in one place for every reader: the
- * capture source ({uri, state, error}), the codec ({name, sample_rate, channels, frame_samples,
+ * wire.c — the server's own entities as JSON, each built in one place for every reader: a
+ * stream's capture source ({uri, state, error}), a stream ({name, uri, state, error, listeners}:
+ * GET /api/v1/streams, status, the page's hello, /readyz), the codec ({name, sample_rate, channels, frame_samples,
  * frame_ms, bitrate, lookahead}) and `sync_ms` (--sync-ms) in the page's hello, the `source`
  * message on both sockets, and GET /api/v1/status (and so the events hello). Sessions are serialized by
  * api/ (lc_api_session_json); the page's own view of its session is in ws_stream.c.
@@ -10,55 +11,97 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-lc_capture_state lc_source_state(lc_server *srv, char *err, size_t errlen)
-{
-    lc_capture_state st = lc_capture_get_state(srv->cap);
-    err[0] = '\0';
-    if (st != LC_CAPTURE_RUNNING) {
-        lc_capture_stats cs;
-        lc_capture_get_stats(srv->cap, &cs);
-        snprintf(err, errlen, "%s", cs.last_error);
-    }
-    return st;
-}
-
 /* The source's fields into `o`; false if out of memory. */
-static bool put_source(cJSON *o, lc_server *srv)
+static bool put_source(cJSON *o, lc_feed *f)
 {
     char err[160];
-    lc_capture_state st = lc_source_state(srv, err, sizeof err);
-    return cJSON_AddStringToObject(o, "uri", lc_capture_uri(srv->cap)) &&
+    lc_capture_state st = lc_feed_state(f, err, sizeof err);
+    return cJSON_AddStringToObject(o, "uri", lc_capture_uri(f->cap)) &&
            cJSON_AddStringToObject(o, "state", lc_capture_state_name(st)) &&
            (err[0] ? cJSON_AddStringToObject(o, "error", err) != NULL
                    : cJSON_AddNullToObject(o, "error") != NULL);
 }
 
-bool lc_wire_add_source(cJSON *parent, lc_server *srv)
+bool lc_wire_add_source(cJSON *parent, lc_feed *f)
 {
     cJSON *o = cJSON_AddObjectToObject(parent, "source");
-    return o && put_source(o, srv);
+    return o && put_source(o, f);
 }
 
-char *lc_wire_source_msg(lc_server *srv)
+char *lc_wire_source_msg(lc_feed *f)
 {
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
-    if (o && cJSON_AddStringToObject(o, "type", "source") && put_source(o, srv))
+    if (o && cJSON_AddStringToObject(o, "type", "source") &&
+        cJSON_AddStringToObject(o, "stream", f->def->name) && put_source(o, f))
         text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;
 }
 
+/* One stream: {name, uri, state, error, listeners}. */
+static cJSON *stream_obj(lc_feed *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "name", f->def->name) && put_source(o, f) &&
+        cJSON_AddNumberToObject(o, "listeners", f->listeners))
+        return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+bool lc_wire_add_streams(cJSON *parent, lc_server *srv)
+{
+    cJSON *arr = cJSON_AddArrayToObject(parent, "streams");
+    for (unsigned i = 0; arr && i < srv->n_feeds; i++) {
+        cJSON *o = stream_obj(&srv->feeds[i]);
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            return false;
+        }
+    }
+    return arr != NULL;
+}
+
+char *lc_wire_readyz(lc_server *srv, int *ready)
+{
+    char reason[256];
+    cJSON *root = cJSON_CreateObject(), *arr;
+    char *text = NULL;
+    *ready = lc_server_ready(srv, reason, sizeof reason);
+    if (!root || !cJSON_AddBoolToObject(root, "ready", *ready) ||
+        !cJSON_AddStringToObject(root, "reason", reason) ||
+        !(arr = cJSON_AddArrayToObject(root, "streams")))
+        goto out;
+    for (unsigned i = 0; i < srv->n_feeds; i++) {
+        lc_feed *f = &srv->feeds[i];
+        int ok = lc_feed_ready(f, reason, sizeof reason);
+        cJSON *o = stream_obj(f);
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            goto out;
+        }
+        if (!cJSON_AddBoolToObject(o, "ready", ok) || !cJSON_AddStringToObject(o, "reason", reason))
+            goto out;
+    }
+    text = cJSON_PrintUnformatted(root);
+out:
+    cJSON_Delete(root);
+    return text;
+}
+
 bool lc_wire_add_codec(cJSON *parent, lc_server *srv)
 {
-    const lc_opus_config *oc = lc_opus_get_config(srv->enc);
+    /* Every stream's encoder has the same settings (one --frame-ms, --bitrate) */
+    lc_opus_encoder *enc = srv->feeds[0].enc;
+    const lc_opus_config *oc = lc_opus_get_config(enc);
     lc_opus_stats st;
-    lc_opus_get_stats(srv->enc, &st);
+    lc_opus_get_stats(enc, &st);
     cJSON *o = cJSON_AddObjectToObject(parent, "codec");
     return o && cJSON_AddStringToObject(o, "name", "opus") &&
            cJSON_AddNumberToObject(o, "sample_rate", LC_OPUS_RATE) &&
            cJSON_AddNumberToObject(o, "channels", oc->channels) &&
-           cJSON_AddNumberToObject(o, "frame_samples", lc_opus_frame_samples(srv->enc)) &&
+           cJSON_AddNumberToObject(o, "frame_samples", lc_opus_frame_samples(enc)) &&
            cJSON_AddNumberToObject(o, "frame_ms", oc->frame_us / 1000.0) &&
            cJSON_AddNumberToObject(o, "bitrate", oc->bitrate) &&
            cJSON_AddNumberToObject(o, "lookahead", st.lookahead);

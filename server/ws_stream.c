@@ -39,7 +39,8 @@ struct lc_ws_conn {
     lc_ws_conn *prev, *next; /* srv->audio_conns: lws thread only */
     bool linked;
     bool attached;          /* lc_sessions_attach succeeded: detach when it closes */
-    uint64_t cursor;        /* ring position of the next packet to send */
+    lc_feed *feed;          /* the stream it hears (its group's when grouped) */
+    uint64_t cursor;        /* position of the next packet to send in feed's ring */
     uint64_t sent, dropped; /* packets to this listener / skipped for it */
     uint64_t connected_ns;  /* the newest connection of a session gives its address/agent */
     double ping_t[MAX_PINGS];
@@ -61,6 +62,12 @@ struct lc_ws_conn {
     int volume, latency_trim_ms;
     bool muted, persist;
     char name[LC_SESSION_NAME_MAX + 1];
+    /* Its group's settings as last seen (group "" = none: volume 100, not muted) and the delay
+     * it plays at (its group's when synced, 0 when not; --sync-ms when in no group). */
+    char group[LC_SESSION_ID_LEN + 1];
+    char group_name[LC_SESSION_NAME_MAX + 1];
+    int group_volume, sync_ms;
+    bool group_muted;
     /* The page's latest playout figures (stats), for the API's delay_ms. */
     float buffer_ms, latency_ms;
     bool has_sync_error;    /* the page plays synchronized (--sync-ms) and said how late */
@@ -125,7 +132,9 @@ static int write_json(struct lws *wsi, lc_server *srv, cJSON *root)
     return rc;
 }
 
-/* The session fields the hello and every `session` message carry; NULL if out of memory. */
+/* The session fields the hello and every `session` message carry: its settings, then what the
+ * page plays by — its stream, its group's volume and mute, the delay it plays at (protocol.md).
+ * NULL if out of memory. */
 static cJSON *add_session(cJSON *root, const ws_pss *pss)
 {
     lc_session_info s = {.volume = pss->volume, .muted = pss->muted,
@@ -133,7 +142,64 @@ static cJSON *add_session(cJSON *root, const ws_pss *pss)
     memcpy(s.id, pss->id, sizeof s.id);
     memcpy(s.name, pss->name, sizeof s.name);
     cJSON *o = cJSON_AddObjectToObject(root, "session");
-    return o && lc_api_put_session_settings(o, &s) ? o : NULL;
+    bool g = pss->group[0] != '\0';
+    return o && lc_api_put_session_settings(o, &s) &&
+                   cJSON_AddStringToObject(o, "stream", pss->feed->def->name) &&
+                   (g ? cJSON_AddStringToObject(o, "group", pss->group)
+                      : cJSON_AddNullToObject(o, "group")) &&
+                   (g ? cJSON_AddStringToObject(o, "group_name", pss->group_name)
+                      : cJSON_AddNullToObject(o, "group_name")) &&
+                   cJSON_AddNumberToObject(o, "group_volume", pss->group_volume) &&
+                   cJSON_AddBoolToObject(o, "group_muted", pss->group_muted) &&
+                   cJSON_AddNumberToObject(o, "sync_ms", pss->sync_ms)
+               ? o
+               : NULL;
+}
+
+/* Takes the session's settings and its group's (NULL: in none) into the connection; a new
+ * stream means a cursor at that stream's live edge, a discontinuity flag on its first packet,
+ * and its `source`. Returns whether what the page plays by changed. */
+static bool apply_view(lc_server *srv, ws_pss *c, const lc_session_info *s, const lc_group_info *g)
+{
+    lc_feed *f = lc_feed_for(srv, g ? g->stream : s->stream);
+    int sync = g ? (g->sync ? g->sync_delay_ms : 0) : (int)srv->cfg.sync_ms;
+    int gvol = g ? g->volume : LC_SESSION_VOLUME_MAX;
+    bool gmuted = g && g->muted;
+    bool changed = f != c->feed || strcmp(c->group, g ? g->id : "") ||
+                   strcmp(c->group_name, g ? g->name : "") || c->group_volume != gvol ||
+                   c->group_muted != gmuted || c->sync_ms != sync;
+    if (f != c->feed) {
+        if (c->counted) {
+            c->feed->listeners--;
+            f->listeners++;
+        }
+        c->feed = f;
+        c->cursor = lc_stream_cursor_new(f->ring);
+        c->resync = true;
+        c->source_pending = true;
+    }
+    snprintf(c->group, sizeof c->group, "%s", g ? g->id : "");
+    snprintf(c->group_name, sizeof c->group_name, "%s", g ? g->name : "");
+    c->group_volume = gvol;
+    c->group_muted = gmuted;
+    c->sync_ms = sync;
+    memcpy(c->name, s->name, sizeof c->name);
+    c->volume = s->volume;
+    c->muted = s->muted;
+    c->latency_trim_ms = s->latency_trim_ms;
+    c->persist = s->persist;
+    return changed;
+}
+
+/* apply_view with the table's current session and group (one lock); false if it is gone. */
+static bool refresh_view(lc_server *srv, ws_pss *c)
+{
+    lc_session_info s;
+    lc_group_info g;
+    bool grouped;
+    if (lc_sessions_view(srv->sessions, c->id, &s, &g, &grouped))
+        return false;
+    return apply_view(srv, c, &s, grouped ? &g : NULL);
 }
 
 static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
@@ -148,7 +214,8 @@ static int send_hello(struct lws *wsi, lc_server *srv, ws_pss *pss)
     cJSON_AddStringToObject(o, "version", LC_VERSION);
     cJSON_AddStringToObject(o, "host", srv->host);
     cJSON_AddNumberToObject(o, "time_ns", (double)lc_now_ns());
-    if (!add_session(root, pss) || !lc_wire_add_codec(root, srv) || !lc_wire_add_source(root, srv) ||
+    if (!add_session(root, pss) || !lc_wire_add_codec(root, srv) ||
+        !lc_wire_add_source(root, pss->feed) || !lc_wire_add_streams(root, srv) ||
         !lc_wire_add_sync(root, srv))
         goto fail;
     return write_json(wsi, srv, root);
@@ -172,7 +239,7 @@ static int send_session(struct lws *wsi, lc_server *srv, ws_pss *pss)
 
 static int send_source(struct lws *wsi, lc_server *srv, ws_pss *pss)
 {
-    char *text = lc_wire_source_msg(srv);
+    char *text = lc_wire_source_msg(pss->feed);
     int rc = text ? write_text(wsi, srv, text, strlen(text)) : -1;
     pss->source_pending = false;
     free(text);
@@ -211,13 +278,14 @@ static int send_audio(struct lws *wsi, lc_server *srv, ws_pss *pss)
     size_t len = 0;
     uint32_t dropped = 0;
     uint8_t *pkt = srv->txbuf + LWS_PRE;
-    if (pss->muted) {
+    lc_stream *ring = pss->feed->ring;
+    if (pss->muted || pss->group_muted) {
         /* A muted session is sent no audio: keep its cursor at live, flag the gap on unmute. */
-        pss->cursor = lc_stream_published(srv->ring);
+        pss->cursor = lc_stream_published(ring);
         pss->resync = true;
         return 0;
     }
-    int rc = lc_stream_read(srv->ring, &pss->cursor, pkt, LC_TXBUF, &len, &dropped);
+    int rc = lc_stream_read(ring, &pss->cursor, pkt, LC_TXBUF, &len, &dropped);
     if (rc == LC_ERR_AGAIN)
         return 0;
     if (rc)
@@ -231,9 +299,10 @@ static int send_audio(struct lws *wsi, lc_server *srv, ws_pss *pss)
     pss->sent++;
     pss->dropped += dropped;
     srv->packets_sent++;
+    pss->feed->packets_sent++;
     srv->packets_dropped += dropped;
     srv->bytes_sent += len;
-    if (lc_stream_pending(srv->ring, pss->cursor))
+    if (lc_stream_pending(ring, pss->cursor))
         lws_callback_on_writable(wsi);
     return 0;
 }
@@ -289,12 +358,18 @@ static void handle_message(lc_server *srv, ws_pss *pss, const char *buf, size_t 
         /* Through the table, never straight into this connection: its event brings the new
          * settings to every connection of the session, this one included (as a `session`). */
         lc_session_info info;
-        rc = pss->attached ? lc_sessions_patch(srv->sessions, pss->id, &m.patch, &info)
-                           : LC_ERR_NOT_FOUND;
+        if (m.patch.has_stream && !lc_feed_find(srv, m.patch.stream))
+            rc = LC_ERR_INVALID; /* an unknown stream: nothing changes */
+        else
+            rc = pss->attached ? lc_sessions_patch(srv->sessions, pss->id, &m.patch, &info)
+                               : LC_ERR_NOT_FOUND;
         if (rc && !pss->err_rc) {
-            pss->err_rc = LC_ERR_INVALID;
+            pss->err_rc = rc == LC_ERR_STATE ? LC_ERR_STATE : LC_ERR_INVALID;
             snprintf(pss->err_msg, sizeof pss->err_msg, "%s",
-                     rc == LC_ERR_NOT_FOUND ? "this session no longer exists" : "refused");
+                     rc == LC_ERR_NOT_FOUND ? "this session no longer exists"
+                     : rc == LC_ERR_STATE   ? "this session is in a group: the group's stream wins"
+                     : m.patch.has_stream   ? "no such stream"
+                                            : "refused");
         }
         break;
     }
@@ -411,8 +486,10 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
     memset(pss, 0, sizeof *pss);
     pss->wsi = wsi;
     pss->volume = 100;
+    pss->group_volume = LC_SESSION_VOLUME_MAX;
     pss->persist = true;
-    pss->cursor = lc_stream_cursor_new(srv->ring);
+    pss->feed = &srv->feeds[0];
+    pss->cursor = lc_stream_cursor_new(pss->feed->ring);
     pss->hello_pending = true;
     lc_bucket_init(&pss->rate, srv->cfg.max_msg_rate, lc_now_ns());
     lc_client_addr(wsi, srv, pss->remote);
@@ -451,12 +528,10 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
         } else {
             pss->attached = true;
             memcpy(pss->id, info.id, sizeof pss->id);
-            memcpy(pss->name, info.name, sizeof pss->name);
-            pss->volume = info.volume;
-            pss->muted = info.muted;
-            pss->latency_trim_ms = info.latency_trim_ms;
-            pss->persist = info.persist;
+            if (!refresh_view(srv, pss)) /* its stream, its group: read with the group's lock */
+                apply_view(srv, pss, &info, NULL);
             srv->listeners++;
+            pss->feed->listeners++;
             pss->counted = true;
             srv->ws_accepted++;
             /* A small kernel send buffer bounds how much audio can queue behind a slow reader
@@ -481,15 +556,23 @@ void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_se
             c->attached = false;
             refuse(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "session forgotten");
         } else {
-            memcpy(c->name, s->name, sizeof c->name);
-            c->volume = s->volume;
-            c->muted = s->muted;
-            c->latency_trim_ms = s->latency_trim_ms;
-            c->persist = s->persist;
+            if (!refresh_view(srv, c)) /* its group too: joining one changes the stream */
+                apply_view(srv, c, s, NULL);
             c->session_pending = true;
         }
         lws_callback_on_writable(c->wsi);
     }
+}
+
+void lc_ws_stream_group_event(lc_server *srv)
+{
+    /* Rare (a person changes a room), so every connection looks again rather than the table
+     * naming the members that were, are, or were not in the group. */
+    for (ws_pss *c = srv->audio_conns; c; c = c->next)
+        if (c->attached && refresh_view(srv, c)) {
+            c->session_pending = true;
+            lws_callback_on_writable(c->wsi);
+        }
 }
 
 void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
@@ -510,15 +593,26 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
                 (int)(c->sync_error_ms + (c->sync_error_ms < 0 ? -0.5f : 0.5f)); /* ±1 h: fits */
             out->decoder = lc_control_decoder_name((lc_control_decoder)c->decoder);
             out->output = lc_control_output_name((lc_control_output)c->output);
+            out->stream = c->feed->def->name;
         }
     }
+    if (out->stream)
+        return;
+    /* Not connected: the stream it would hear (its group's, or its own if that still exists) */
+    lc_session_info s;
+    lc_group_info g;
+    bool grouped;
+    if (lc_sessions_view(srv->sessions, id, &s, &g, &grouped) == 0)
+        out->stream = lc_feed_for(srv, grouped ? g.stream : s.stream)->def->name;
 }
 
-void lc_ws_stream_source_changed(lc_server *srv)
+void lc_ws_stream_source_changed(lc_server *srv, lc_feed *f)
 {
     for (ws_pss *c = srv->audio_conns; c; c = c->next)
-        c->source_pending = true;
-    lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
+        if (c->feed == f) {
+            c->source_pending = true;
+            lws_callback_on_writable(c->wsi);
+        }
 }
 
 /* Only /stream upgrades to the audio protocol (protocol.md); the path is checked here, before
@@ -567,6 +661,8 @@ int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         srv = server_of(wsi);
         if (pss->counted && srv->listeners)
             srv->listeners--;
+        if (pss->counted && pss->feed->listeners)
+            pss->feed->listeners--;
         pss->counted = false;
         unlink_conn(srv, pss);
         if (pss->attached)

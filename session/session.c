@@ -74,7 +74,7 @@ int lc_session_id_canonical(char out[LC_SESSION_ID_LEN + 1], const char *id)
     return 0;
 }
 
-static lc_session_info *find(lc_sessions *s, const char *id)
+lc_session_info *lc_sessions_find_locked(lc_sessions *s, const char *id)
 {
     char low[LC_SESSION_ID_LEN + 1];
     if (lc_session_id_canonical(low, id))
@@ -85,10 +85,22 @@ static lc_session_info *find(lc_sessions *s, const char *id)
     return NULL;
 }
 
-static void emit(lc_sessions *s, lc_session_event ev, const lc_session_info *copy)
+#define find lc_sessions_find_locked
+#define emit lc_sessions_emit
+
+void lc_sessions_emit(lc_sessions *s, lc_session_event ev, const lc_session_info *copy)
 {
     if (s->on_event)
         s->on_event(s->user, ev, copy);
+}
+
+/* A session left or joined the group it names (if any): that group's members changed (lock
+ * released). */
+static void group_changed(lc_sessions *s, const lc_session_info *gone)
+{
+    lc_group_info g;
+    if (gone->group[0] && lc_groups_get(s, gone->group, &g) == 0)
+        lc_groups_emit(s, LC_GROUP_UPDATED, &g);
 }
 
 /* Removes tab[i] keeping creation order (lock held). */
@@ -126,6 +138,7 @@ static void settings_default(lc_sessions *s, lc_session_info *e)
     e->muted = false;
     e->latency_trim_ms = 0;
     e->name[0] = 0;
+    e->stream[0] = 0;
 }
 
 /* Inserts a new session (lock held, room made). */
@@ -180,6 +193,7 @@ static int unlock_and_notify(lc_sessions *s, int rc, const lc_session_info *evic
     if (evicted) {
         log_eviction(evicted);
         emit(s, LC_SESSION_REMOVED, evicted);
+        group_changed(s, evicted);
     }
     if (rc == 0)
         emit(s, ev, out);
@@ -264,7 +278,23 @@ int lc_session_patch_check(const lc_session_patch *p, char *errbuf, size_t errle
                 LC_SESSION_NAME_MAX);
         return LC_ERR_INVALID;
     }
+    if (p->has_stream && !lc_session_stream_name_valid(p->stream)) {
+        lc_errf(errbuf, errlen, "stream must name a stream (letters, digits, '_', '.', '-')");
+        return LC_ERR_INVALID;
+    }
     return 0;
+}
+
+int lc_session_stream_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > LC_SESSION_STREAM_MAX)
+        return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.' || *c == '-'))
+            return 0;
+    return 1;
 }
 
 /* Applies the present fields; returns 1 if anything changed (lock held). */
@@ -281,6 +311,10 @@ static int apply(lc_sessions *s, lc_session_info *e, const lc_session_patch *p)
         snprintf(e->name, sizeof e->name, "%s", p->name);
         changed = 1;
     }
+    if (p->has_stream && strcmp(e->stream, p->stream)) {
+        snprintf(e->stream, sizeof e->stream, "%s", p->stream);
+        changed = 1;
+    }
     if (changed && e->persist)
         lc_store_mark_dirty(s);
     return changed;
@@ -292,16 +326,39 @@ int lc_sessions_patch(lc_sessions *s, const char *id, const lc_session_patch *p,
         return LC_ERR_INVALID;
     lc_mutex_lock(s->lock);
     lc_session_info *e = find(s, id);
-    int changed = 0;
-    if (e) {
+    int changed = 0, rc = e ? 0 : LC_ERR_NOT_FOUND;
+    char was[LC_SESSION_ID_LEN + 1] = "";
+    if (!rc && p->has_group && p->group[0] && !lc_groups_find_locked(s, p->group))
+        rc = LC_ERR_INVALID; /* no such group */
+    else if (!rc && p->has_stream && (p->has_group ? p->group[0] : e->group[0]))
+        rc = LC_ERR_STATE; /* in a group: the group's stream wins */
+    if (!rc) {
         changed = apply(s, e, p);
+        if (p->has_group && strcmp(e->group, p->group)) {
+            memcpy(was, e->group, sizeof was);
+            if (p->group[0])
+                lc_session_id_canonical(e->group, p->group); /* checked to exist above */
+            else
+                e->group[0] = '\0';
+            if (e->persist)
+                lc_store_mark_dirty(s);
+            changed = 1;
+            if (!was[0])
+                snprintf(was, sizeof was, "-"); /* joined from none: only the new group changed */
+        }
         *out = *e;
     }
     lc_mutex_unlock(s->lock);
-    if (!e)
-        return LC_ERR_NOT_FOUND;
+    if (rc)
+        return rc;
     if (changed)
         emit(s, LC_SESSION_UPDATED, out);
+    if (was[0]) { /* the group it left and the one it joined each changed members */
+        lc_session_info left = *out;
+        snprintf(left.group, sizeof left.group, "%s", was[0] == '-' ? "" : was);
+        group_changed(s, &left);
+        group_changed(s, out);
+    }
     return 0;
 }
 
@@ -314,12 +371,15 @@ int lc_sessions_put(lc_sessions *s, const char *id, const lc_session_patch *p, b
     bool did_evict;
     lc_mutex_lock(s->lock);
     int rc = find_or_create(s, id, persist, &e, &evicted, &did_evict, created);
+    if (rc == 0 && p->has_stream && e->group[0])
+        rc = LC_ERR_STATE; /* in a group (so not just created): the group's stream wins */
     if (rc == 0) {
         lc_session_info before = *e;
         settings_default(s, e); /* PUT replaces: absent fields return to their defaults */
         apply(s, e, p);
         if (e->persist && (before.volume != e->volume || before.muted != e->muted ||
-                           before.latency_trim_ms != e->latency_trim_ms || strcmp(before.name, e->name)))
+                           before.latency_trim_ms != e->latency_trim_ms || strcmp(before.name, e->name) ||
+                           strcmp(before.stream, e->stream)))
             lc_store_mark_dirty(s);
         *out = *e;
     }
@@ -339,6 +399,7 @@ int lc_sessions_delete(lc_sessions *s, const char *id)
     if (!e)
         return LC_ERR_NOT_FOUND;
     emit(s, LC_SESSION_REMOVED, &copy);
+    group_changed(s, &copy);
     return 0;
 }
 

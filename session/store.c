@@ -53,6 +53,8 @@ static int entry_from_json(const cJSON *o, lc_session_info *e)
     const cJSON *vol = cJSON_GetObjectItemCaseSensitive(o, "volume");
     const cJSON *muted = cJSON_GetObjectItemCaseSensitive(o, "muted");
     const cJSON *trim = cJSON_GetObjectItemCaseSensitive(o, "latency_trim_ms"); /* optional */
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(o, "stream");         /* optional */
+    const cJSON *group = cJSON_GetObjectItemCaseSensitive(o, "group");           /* version 2 */
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(o, "created");
     const cJSON *seen = cJSON_GetObjectItemCaseSensitive(o, "last_seen");
     if (!cJSON_IsString(id) || !lc_session_id_valid(id->valuestring) || !cJSON_IsNumber(vol) ||
@@ -62,7 +64,15 @@ static int entry_from_json(const cJSON *o, lc_session_info *e)
         return LC_ERR_PARSE;
     if (trim && (!cJSON_IsNumber(trim) || !lc_session_trim_valid(trim->valuedouble)))
         return LC_ERR_PARSE;
+    if (stream && (!cJSON_IsString(stream) || !lc_session_stream_name_valid(stream->valuestring)))
+        return LC_ERR_PARSE;
+    if (group && (!cJSON_IsString(group) || !lc_session_id_valid(group->valuestring)))
+        return LC_ERR_PARSE;
     memset(e, 0, sizeof *e);
+    if (stream)
+        snprintf(e->stream, sizeof e->stream, "%s", stream->valuestring);
+    if (group)
+        lc_session_id_canonical(e->group, group->valuestring); /* valid: checked above */
     lc_session_id_canonical(e->id, id->valuestring); /* valid: checked above */
     if (name)
         snprintf(e->name, sizeof e->name, "%s", name->valuestring);
@@ -90,24 +100,100 @@ static int by_created(const void *a, const void *b)
     return (x->created_ms > y->created_ms) - (x->created_ms < y->created_ms);
 }
 
-int lc_sessions_parse_store(const char *json, size_t len, lc_session_info *out, size_t max,
-                            char *errbuf, size_t errlen)
+/* The file's root, version 1 or 2 ({"version":N,"sessions":[...]}, 2 with "groups":[...]);
+ * NULL with a message. */
+static cJSON *parse_root(const char *json, size_t len, int *version, char *errbuf, size_t errlen)
 {
     const char *end = NULL;
     /* cJSON_ParseWithOpts, never cJSON_GetErrorPtr: the latter is a global (not thread-safe) */
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    int rc = LC_ERR_PARSE;
-    lc_session_info *all = NULL;
     if (!root) {
         lc_errf(errbuf, errlen, "not valid JSON (near byte %zu)", end ? (size_t)(end - json) : (size_t)0);
-        goto fail;
+        return NULL;
     }
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "sessions");
-    if (!cJSON_IsObject(root) || !cJSON_IsNumber(ver) || ver->valuedouble != 1 || !cJSON_IsArray(arr)) {
-        lc_errf(errbuf, errlen, "not a version 1 sessions file (needs {\"version\":1,\"sessions\":[...]})");
-        goto fail;
+    const cJSON *groups = cJSON_GetObjectItemCaseSensitive(root, "groups");
+    *version = cJSON_IsNumber(ver) ? (int)ver->valuedouble : 0;
+    if (!cJSON_IsObject(root) || !cJSON_IsNumber(ver) || (ver->valuedouble != 1 && ver->valuedouble != 2) ||
+        !cJSON_IsArray(arr) || (*version == 2 && groups && !cJSON_IsArray(groups))) {
+        lc_errf(errbuf, errlen, "not a version 1 or 2 sessions file (needs {\"version\":1,\"sessions\":[...]}"
+                " or {\"version\":2,\"sessions\":[...],\"groups\":[...]})");
+        cJSON_Delete(root);
+        return NULL;
     }
+    return root;
+}
+
+static int group_from_json(const cJSON *o, lc_group_info *g)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(o, "stream");
+    const cJSON *vol = cJSON_GetObjectItemCaseSensitive(o, "volume");
+    const cJSON *muted = cJSON_GetObjectItemCaseSensitive(o, "muted");
+    const cJSON *sync = cJSON_GetObjectItemCaseSensitive(o, "sync");
+    const cJSON *delay = cJSON_GetObjectItemCaseSensitive(o, "sync_delay_ms");
+    if (!cJSON_IsObject(o) || !cJSON_IsString(id) || !lc_session_id_valid(id->valuestring) ||
+        !cJSON_IsString(name) || !lc_utf8_name_valid(name->valuestring, LC_SESSION_NAME_MAX) ||
+        !cJSON_IsString(stream) || (stream->valuestring[0] && !lc_session_stream_name_valid(stream->valuestring)) ||
+        !cJSON_IsNumber(vol) || !lc_session_volume_valid(vol->valuedouble) || !cJSON_IsBool(muted) ||
+        !cJSON_IsBool(sync) || !cJSON_IsNumber(delay) || delay->valuedouble < 0 ||
+        delay->valuedouble > LC_GROUP_DELAY_MAX || delay->valuedouble != (int)delay->valuedouble)
+        return LC_ERR_PARSE;
+    memset(g, 0, sizeof *g);
+    lc_session_id_canonical(g->id, id->valuestring);
+    snprintf(g->name, sizeof g->name, "%s", name->valuestring);
+    snprintf(g->stream, sizeof g->stream, "%s", stream->valuestring);
+    g->volume = (int)vol->valuedouble;
+    g->muted = cJSON_IsTrue(muted);
+    g->sync = cJSON_IsTrue(sync);
+    g->sync_delay_ms = (int)delay->valuedouble;
+    return 0;
+}
+
+int lc_groups_parse_store(const char *json, size_t len, lc_group_info *out, size_t max,
+                          char *errbuf, size_t errlen)
+{
+    int version;
+    cJSON *root = parse_root(json, len, &version, errbuf, errlen);
+    if (!root)
+        return LC_ERR_PARSE;
+    const cJSON *arr = version == 2 ? cJSON_GetObjectItemCaseSensitive(root, "groups") : NULL, *it;
+    size_t n = 0;
+    int rc = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (n == max) {
+            lc_errf(errbuf, errlen, "more than %zu groups", max);
+            rc = LC_ERR_PARSE;
+            break;
+        }
+        if (group_from_json(it, &out[n]) < 0) {
+            lc_errf(errbuf, errlen, "group entry %zu is malformed", n);
+            rc = LC_ERR_PARSE;
+            break;
+        }
+        for (size_t k = 0; k < n && !rc; k++)
+            if (!strcmp(out[k].id, out[n].id)) {
+                lc_errf(errbuf, errlen, "group %s appears twice", out[n].id);
+                rc = LC_ERR_PARSE;
+            }
+        n++;
+    }
+    cJSON_Delete(root);
+    return rc ? rc : (int)n;
+}
+
+int lc_sessions_parse_store(const char *json, size_t len, lc_session_info *out, size_t max,
+                            char *errbuf, size_t errlen)
+{
+    int rc = LC_ERR_PARSE, version;
+    lc_session_info *all = NULL;
+    cJSON *root = parse_root(json, len, &version, errbuf, errlen);
+    if (!root)
+        goto fail;
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "sessions");
     int total = cJSON_GetArraySize(arr);
     all = calloc(total > 0 ? (size_t)total : 1, sizeof *all);
     if (!all) {
@@ -199,9 +285,21 @@ int lc_store_load(lc_sessions *s, char *errbuf, size_t errlen)
     int n = lc_sessions_parse_store(buf, size, s->tab, s->cfg.max_sessions, why, sizeof why);
     if (n < 0)
         goto corrupt;
+    int ng = lc_groups_parse_store(buf, size, s->groups, LC_GROUPS_MAX, why, sizeof why);
+    if (ng < 0)
+        goto corrupt;
+    s->n_groups = (size_t)ng;
+    /* a session naming a group the file lacks (edited by hand) is simply in none */
+    for (int i = 0; i < n; i++) {
+        bool known = false;
+        for (int k = 0; k < ng && !known; k++)
+            known = !strcmp(s->tab[i].group, s->groups[k].id);
+        if (!known)
+            s->tab[i].group[0] = '\0';
+    }
     s->count = (size_t)n;
     s->stats.loaded = (uint64_t)n;
-    lc_log(LC_LOG_INFO, "store", "loaded %d sessions from %s", n, path);
+    lc_log(LC_LOG_INFO, "store", "loaded %d sessions and %d groups from %s", n, ng, path);
     free(buf);
     free(path);
     return 0;
@@ -229,14 +327,35 @@ corrupt:
  * Returns the text's length, or -1 (out of memory).
  */
 #define SNAP_ENTRY_MAX (sizeof "{\"id\":\"\",\"name\":\"\",\"volume\":,\"muted\":false,\"latency_trim_ms\":," \
-                        "\"created\":,\"last_seen\":},"                                            \
-                        + LC_SESSION_ID_LEN + 6 * LC_SESSION_NAME_MAX + 4 * 20)
+                        "\"created\":,\"last_seen\":,\"stream\":\"\",\"group\":\"\"},"                  \
+                        + 2 * LC_SESSION_ID_LEN + 6 * LC_SESSION_NAME_MAX + LC_SESSION_STREAM_MAX + 4 * 20)
+#define SNAP_GROUP_MAX (sizeof "{\"id\":\"\",\"name\":\"\",\"stream\":\"\",\"volume\":,\"muted\":false," \
+                        "\"sync\":false,\"sync_delay_ms\":},"                                        \
+                        + LC_SESSION_ID_LEN + 6 * LC_SESSION_NAME_MAX + LC_SESSION_STREAM_MAX + 2 * 20)
+
+/* A name as a JSON string's contents, escaped as cJSON does it; names are validated UTF-8 without
+ * control characters (lc_utf8_name_valid), but the escape is total anyway: ≤ 6 bytes a byte. */
+static char *put_escaped(char *o, const char *name)
+{
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*c;
+        } else if (*c < 0x20) {
+            o += sprintf(o, "\\u%04x", *c);
+        } else {
+            *o++ = (char)*c;
+        }
+    }
+    return o;
+}
 static long snapshot(lc_sessions *s)
 {
     size_t persisted = 0;
     for (size_t i = 0; i < s->count; i++)
         persisted += s->tab[i].persist;
-    size_t need = sizeof "{\"version\":1,\"sessions\":[]}\n" + persisted * SNAP_ENTRY_MAX;
+    size_t need = sizeof "{\"version\":1,\"sessions\":[],\"groups\":[]}\n" + persisted * SNAP_ENTRY_MAX +
+                  s->n_groups * SNAP_GROUP_MAX;
     if (need > s->snap_cap) {
         /* grow with headroom: a table that gains a session per write reallocates now and then */
         size_t cap = need + need / 4;
@@ -247,7 +366,9 @@ static long snapshot(lc_sessions *s)
         s->snap_cap = cap;
     }
     char *o = s->snap;
-    o += sprintf(o, "{\"version\":1,\"sessions\":[");
+    /* Version 1 while there are no groups: an older loopcast (a rollback) still reads it, and
+     * ignores the sessions' "stream" field. */
+    o += sprintf(o, "{\"version\":%d,\"sessions\":[", s->n_groups ? 2 : 1);
     bool first = true;
     for (size_t i = 0; i < s->count; i++) {
         const lc_session_info *e = &s->tab[i];
@@ -255,24 +376,33 @@ static long snapshot(lc_sessions *s)
             continue;
         o += sprintf(o, "%s{\"id\":\"%s\",\"name\":\"", first ? "" : ",", e->id);
         first = false;
-        /* JSON string escaping as cJSON does it; names are validated UTF-8 without control
-         * characters (lc_utf8_name_valid), but the escape is total anyway: ≤ 6 bytes a byte */
-        for (const unsigned char *c = (const unsigned char *)e->name; *c; c++) {
-            if (*c == '"' || *c == '\\') {
-                *o++ = '\\';
-                *o++ = (char)*c;
-            } else if (*c < 0x20) {
-                o += sprintf(o, "\\u%04x", *c);
-            } else {
-                *o++ = (char)*c;
-            }
-        }
+        o = put_escaped(o, e->name);
         o += sprintf(o, "\",\"volume\":%d,\"muted\":%s,\"latency_trim_ms\":%d,\"created\":%lld,"
-                        "\"last_seen\":%lld}",
+                        "\"last_seen\":%lld",
                      e->volume, e->muted ? "true" : "false", e->latency_trim_ms, (long long)e->created_ms,
                      (long long)e->last_seen_ms);
+        /* stream names are [A-Za-z0-9_.-] and ids hex: nothing to escape */
+        if (e->stream[0])
+            o += sprintf(o, ",\"stream\":\"%s\"", e->stream);
+        if (e->group[0])
+            o += sprintf(o, ",\"group\":\"%s\"", e->group);
+        *o++ = '}';
     }
-    o += sprintf(o, "]}\n");
+    o += sprintf(o, "]");
+    if (s->n_groups) {
+        o += sprintf(o, ",\"groups\":[");
+        for (size_t i = 0; i < s->n_groups; i++) {
+            const lc_group_info *g = &s->groups[i];
+            o += sprintf(o, "%s{\"id\":\"%s\",\"name\":\"", i ? "," : "", g->id);
+            o = put_escaped(o, g->name);
+            o += sprintf(o, "\",\"stream\":\"%s\",\"volume\":%d,\"muted\":%s,\"sync\":%s,"
+                            "\"sync_delay_ms\":%d}",
+                         g->stream, g->volume, g->muted ? "true" : "false", g->sync ? "true" : "false",
+                         g->sync_delay_ms);
+        }
+        o += sprintf(o, "]");
+    }
+    o += sprintf(o, "}\n");
     return (long)(o - s->snap);
 }
 

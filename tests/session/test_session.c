@@ -302,9 +302,19 @@ static void test_flush_delay(void)
     free(dir);
 }
 
+#define G1                                                                                         \
+    "{\"id\":\"11111111-2222-4333-8444-555555555555\",\"name\":\"Kitchen\",\"stream\":\"tv\","              \
+    "\"volume\":80,\"muted\":false,\"sync\":true,\"sync_delay_ms\":250}"
+
 static void test_corrupt_file(void)
 {
-    const char *bad[] = {"{\"version\":1,\"sessions\":[{\"id\":", "garbage", "{\"version\":2,\"sessions\":[]}",
+    const char *bad[] = {"{\"version\":1,\"sessions\":[{\"id\":", "garbage", "{\"version\":3,\"sessions\":[]}",
+                         /* version 2: a malformed group, a group twice, groups not an array */
+                         "{\"version\":2,\"sessions\":[],\"groups\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\"}]}",
+                         ("{\"version\":2,\"sessions\":[],\"groups\":[" G1 "," G1 "]}"),
+                         "{\"version\":2,\"sessions\":[],\"groups\":{}}",
+                         ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
+                          "50,\"muted\":false,\"stream\":\"a b\"}]}"),
                          "{\"version\":1,\"sessions\":[{\"id\":\"x\",\"volume\":1,\"muted\":false}]}",
                          ("{\"version\":1,\"sessions\":[{\"id\":\"9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab\",\"volume\":"
                           "500,\"muted\":false}]}"),
@@ -391,6 +401,136 @@ static void test_parse_store_limits(void)
     CHECK_EQ_INT(lc_sessions_parse_store("", 0, out, 2, err, sizeof err), LC_ERR_PARSE);
 }
 
-LC_TEST_MAIN(TEST(test_ids), TEST(test_table), TEST(test_persist_roundtrip), TEST(test_coalescing),
+static int gevents[3];
+static void on_group(void *user, lc_group_event ev, const lc_group_info *g)
+{
+    (void)user;
+    (void)g;
+    gevents[ev]++;
+}
+
+/* The store file's text into buf (a test's buffer). */
+static const char *store_text(const char *dir, char *buf, size_t cap)
+{
+    char *t = read_file(dir, "sessions.json");
+    snprintf(buf, cap, "%s", t ? t : "");
+    free(t);
+    return buf;
+}
+
+/* Groups (issue 14): membership, moves, the grouped-stream rule, events, the store (version 2
+ * with groups, version 1 without, and a version-1 file loads). */
+static void test_groups(void)
+{
+    char *dir = tmpdir(), err[256] = "", txt[8192];
+    lc_sessions_config cfg;
+    lc_sessions_config_default(&cfg);
+    cfg.state_dir = dir;
+    cfg.flush_delay_ms = 10;
+    lc_sessions *s = NULL;
+    CHECK_EQ_INT(lc_sessions_create(&s, &cfg, on_event, NULL, err, sizeof err), 0);
+    lc_sessions_on_group_event(s, on_group, NULL);
+    const char *a = "aaaaaaaa-1111-4111-8111-111111111111", *b = "bbbbbbbb-1111-4111-8111-111111111111";
+    lc_session_patch sp = {.has_stream = true};
+    snprintf(sp.stream, sizeof sp.stream, "radio");
+    lc_session_info si;
+    bool created;
+    CHECK_EQ_INT(lc_sessions_put(s, a, &sp, true, &si, &created), 0);
+    CHECK(!strcmp(si.stream, "radio"));
+    CHECK_EQ_INT(lc_sessions_put(s, b, &(lc_session_patch){0}, true, &si, &created), 0);
+    CHECK_EQ_INT(lc_sessions_flush(s), 0);
+    /* no group yet: still version 1 (an older loopcast reads it) */
+    CHECK(strstr(store_text(dir, txt, sizeof txt), "\"version\":1") != NULL);
+    CHECK(strstr(txt, "\"stream\":\"radio\"") != NULL);
+
+    char ids[2][LC_SESSION_ID_LEN + 1];
+    snprintf(ids[0], sizeof ids[0], "%s", a);
+    lc_group_patch gp = {.has_name = true, .has_sessions = true, .sessions = (const char (*)[37])ids,
+                         .n_sessions = 1, .has_stream = true};
+    snprintf(gp.name, sizeof gp.name, "Kitchen");
+    snprintf(gp.stream, sizeof gp.stream, "tv");
+    lc_group_info g, g2;
+    memset(events, 0, sizeof events);
+    memset(gevents, 0, sizeof gevents);
+    CHECK_EQ_INT(lc_groups_put(s, NULL, &gp, &g, &created, err, sizeof err), 0);
+    CHECK(created && lc_session_id_valid(g.id));
+    CHECK_EQ_INT((int)g.members, 1);
+    CHECK_EQ_INT(g.volume, 100);
+    CHECK(g.sync && g.sync_delay_ms == 250);
+    CHECK_EQ_INT(gevents[LC_GROUP_CREATED], 1);
+    CHECK_EQ_INT(events[LC_SESSION_UPDATED], 1); /* a's group changed */
+    CHECK_EQ_INT(lc_sessions_get(s, a, &si), 0);
+    CHECK(!strcmp(si.group, g.id));
+    /* the grouped session's stream cannot change; b's can */
+    CHECK_EQ_INT(lc_sessions_patch(s, a, &sp, &si), LC_ERR_STATE);
+    CHECK_EQ_INT(lc_sessions_patch(s, b, &sp, &si), 0);
+    /* an unknown member: refused, nothing changed */
+    snprintf(ids[1], sizeof ids[1], "cccccccc-1111-4111-8111-111111111111");
+    gp.n_sessions = 2;
+    CHECK_EQ_INT(lc_groups_patch(s, g.id, &gp, &g2, err, sizeof err), LC_ERR_INVALID);
+    CHECK(strstr(err, "no session cccccccc") != NULL);
+    /* a second group takes a: a moves (at most one group), the first loses it */
+    lc_group_patch gp2 = {.has_sessions = true, .sessions = (const char (*)[37])ids, .n_sessions = 1,
+                          .has_volume = true, .volume = 40, .has_sync = true, .sync = false};
+    memset(gevents, 0, sizeof gevents);
+    CHECK_EQ_INT(lc_groups_put(s, "dddddddd-1111-4111-8111-111111111111", &gp2, &g2, &created, err,
+                               sizeof err), 0);
+    CHECK_EQ_INT(gevents[LC_GROUP_CREATED], 1);
+    CHECK_EQ_INT(gevents[LC_GROUP_UPDATED], 1); /* the first group lost a */
+    CHECK_EQ_INT(lc_groups_get(s, g.id, &g), 0);
+    CHECK_EQ_INT((int)g.members, 0);
+    CHECK_EQ_INT(lc_sessions_get(s, a, &si), 0);
+    CHECK(!strcmp(si.group, "dddddddd-1111-4111-8111-111111111111"));
+    char m[4][LC_SESSION_ID_LEN + 1];
+    CHECK_EQ_INT(lc_groups_members(s, g2.id, m, 4), 1);
+    CHECK(!strcmp(m[0], a));
+    bool grouped;
+    lc_group_info gv;
+    CHECK_EQ_INT(lc_sessions_view(s, a, &si, &gv, &grouped), 0);
+    CHECK(grouped && gv.volume == 40 && !gv.sync);
+    /* bad values */
+    lc_group_patch badp = {.has_sync_delay = true, .sync_delay_ms = 3001};
+    CHECK_EQ_INT(lc_groups_patch(s, g.id, &badp, &g, err, sizeof err), LC_ERR_INVALID);
+    CHECK_EQ_INT(lc_groups_patch(s, "eeeeeeee-1111-4111-8111-111111111111", &gp2, &g, err, sizeof err),
+                 LC_ERR_NOT_FOUND);
+    CHECK_EQ_INT(lc_sessions_flush(s), 0);
+    CHECK(strstr(store_text(dir, txt, sizeof txt), "\"version\":2") != NULL);
+    lc_sessions_destroy(s);
+
+    /* reload: groups and membership survive */
+    s = NULL;
+    CHECK_EQ_INT(lc_sessions_create(&s, &cfg, NULL, NULL, err, sizeof err), 0);
+    lc_sessions_on_group_event(s, on_group, NULL);
+    CHECK_EQ_INT((int)lc_groups_list(s, NULL, 0), 2);
+    CHECK_EQ_INT(lc_groups_get(s, "dddddddd-1111-4111-8111-111111111111", &g2), 0);
+    CHECK_EQ_INT((int)g2.members, 1);
+    CHECK(g2.volume == 40 && !g2.sync && g2.sync_delay_ms == 250);
+    CHECK_EQ_INT(lc_sessions_get(s, b, &si), 0);
+    CHECK(!strcmp(si.stream, "radio"));
+    /* deleting a session leaves its group; deleting a group frees its members */
+    memset(gevents, 0, sizeof gevents);
+    CHECK_EQ_INT(lc_groups_delete(s, g2.id), 0);
+    CHECK_EQ_INT(gevents[LC_GROUP_REMOVED], 1);
+    CHECK_EQ_INT(lc_sessions_get(s, a, &si), 0);
+    CHECK(si.group[0] == '\0');
+    CHECK_EQ_INT(lc_groups_delete(s, g2.id), LC_ERR_NOT_FOUND);
+    lc_sessions_destroy(s);
+    rmrf(dir);
+    free(dir);
+
+    /* a session naming a group the file lacks is in none */
+    dir = tmpdir();
+    write_file(dir, "sessions.json",
+               "{\"version\":2,\"sessions\":[{\"id\":\"aaaaaaaa-1111-4111-8111-111111111111\",\"volume\":5,"
+               "\"muted\":false,\"group\":\"11111111-2222-4333-8444-555555555555\"}],\"groups\":[]}");
+    CHECK_EQ_INT(lc_sessions_create(&s, &cfg, NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(lc_sessions_get(s, a, &si), 0);
+    CHECK(si.group[0] == '\0' && si.volume == 5);
+    lc_sessions_destroy(s);
+    rmrf(dir);
+    free(dir);
+}
+
+LC_TEST_MAIN(TEST(test_ids), TEST(test_groups), TEST(test_table), TEST(test_persist_roundtrip), TEST(test_coalescing),
              TEST(test_flush_delay), TEST(test_corrupt_file), TEST(test_write_failure_and_retry),
              TEST(test_parse_store_limits))

@@ -39,7 +39,7 @@ static void test_defaults(void)
     lc_config c;
     char *argv[] = {"loopcast", NULL};
     CHECK_EQ_INT(parse(&c, 1, argv, NULL), 0);
-    CHECK(!strcmp(c.source, "auto"));
+    CHECK(!strcmp(c.streams[0].uri, "auto"));
     CHECK(c.bind == NULL);
     CHECK_EQ_INT(c.port, 8080);
     CHECK_EQ_INT(c.frame_us, 20000);
@@ -74,7 +74,7 @@ static void test_good_values(void)
                     "10", "--bitrate=64000", "--complexity", "5", "--log-format", "json",
                     "--max-listeners", "10", "--max-lag-ms", "500", "--api-token", "s3cret");
     CHECK_EQ_INT(parse(&c, 19, a, NULL), 0);
-    CHECK(!strcmp(c.source, "tone:440"));
+    CHECK(!strcmp(c.streams[0].uri, "tone:440"));
     CHECK(!strcmp(c.bind, "127.0.0.1"));
     CHECK_EQ_INT(c.port, 9000);
     CHECK_EQ_INT(c.frame_us, 10000);
@@ -153,7 +153,7 @@ static void test_env_precedence(void)
     char *none[] = {"loopcast", NULL};
     CHECK_EQ_INT(parse(&c, 1, none, env), 0);
     CHECK_EQ_INT(c.port, 9100);
-    CHECK(!strcmp(c.source, "tone:1000"));
+    CHECK(!strcmp(c.streams[0].uri, "tone:1000"));
     CHECK(!strcmp(c.bind, "127.0.0.1"));
     CHECK_EQ_INT(c.bitrate, 96000);
     CHECK_EQ_INT(c.frame_us, 10000);
@@ -165,7 +165,7 @@ static void test_env_precedence(void)
     char **a = ARGV("--port", "9200", "--source=tone:220", "--bitrate", "64000");
     CHECK_EQ_INT(parse(&c, 5, a, env), 0);
     CHECK_EQ_INT(c.port, 9200);
-    CHECK(!strcmp(c.source, "tone:220"));
+    CHECK(!strcmp(c.streams[0].uri, "tone:220"));
     CHECK_EQ_INT(c.bitrate, 64000);
     CHECK_EQ_INT(c.frame_us, 10000); /* not given as a flag: env stays */
     /* A flag wins even over a bad variable, which is then never looked at. */
@@ -292,6 +292,62 @@ static void test_service(void)
     bad(ARGV("--service"), 2, NULL, "--service: '' is not install");
 }
 
-LC_TEST_MAIN(TEST(test_defaults), TEST(test_mdns), TEST(test_good_values), TEST(test_bad_values),
+/* Several streams (issue 14): --source is "default", first; --stream adds; any --stream hides
+ * LOOPCAST_STREAMS; names and URIs are checked, naming the flag or the variable. */
+static void test_streams(void)
+{
+    lc_config c;
+    CHECK_EQ_INT(parse(&c, 1, ARGV("--port", "9000"), NULL), 0);
+    CHECK_EQ_INT((int)c.n_streams, 1);
+    CHECK(!strcmp(c.streams[0].name, "default") && !strcmp(c.streams[0].uri, "auto"));
+    /* --stream alone: no default stream */
+    CHECK_EQ_INT(parse(&c, 4, ARGV("--stream", "tv=tone:440", "--stream=radio=pipe:-?rate=44100"),
+                       NULL), 0);
+    CHECK_EQ_INT((int)c.n_streams, 2);
+    CHECK(!strcmp(c.streams[0].name, "tv") && !strcmp(c.streams[0].uri, "tone:440"));
+    CHECK(!strcmp(c.streams[1].name, "radio") && !strcmp(c.streams[1].uri, "pipe:-?rate=44100"));
+    /* --source keeps "default", first */
+    CHECK_EQ_INT(parse(&c, 4, ARGV("--stream", "tv=tone:440", "--source", "tone:220"), NULL), 0);
+    CHECK_EQ_INT((int)c.n_streams, 2);
+    CHECK(!strcmp(c.streams[0].name, "default") && !strcmp(c.streams[0].uri, "tone:220"));
+    CHECK(!strcmp(c.streams[1].name, "tv"));
+    /* the variable: items separated by spaces (several of them, tabs too) */
+    char *env[] = {"LOOPCAST_STREAMS=  a=tone:440 \tb.2=tone:1000  ", NULL};
+    CHECK_EQ_INT(parse(&c, 1, ARGV("--port", "9000"), env), 0);
+    CHECK_EQ_INT((int)c.n_streams, 2);
+    CHECK(!strcmp(c.streams[1].name, "b.2") && !strcmp(c.streams[1].uri, "tone:1000"));
+    /* a flag hides the variable */
+    CHECK_EQ_INT(parse(&c, 2, ARGV("--stream", "k=tone:300"), env), 0);
+    CHECK_EQ_INT((int)c.n_streams, 1);
+    CHECK(!strcmp(c.streams[0].name, "k"));
+    bad(ARGV("--stream", "tone:440"), 2, NULL, "--stream: 'tone:440' is not NAME=URI");
+    bad(ARGV("--stream", "=tone:440"), 2, NULL, "--stream: '=tone:440' is not NAME=URI");
+    bad(ARGV("--stream", "a b=tone:440"), 2, NULL, "--stream: stream name 'a b' may use only");
+    bad(ARGV("--stream", "a="), 2, NULL, "--stream: stream 'a' needs a source URI");
+    bad(ARGV("--stream", "a=tone:1", "--stream", "a=tone:2"), 4, NULL,
+        "--stream: stream 'a' is named twice");
+    bad(ARGV("--source", "tone:1", "--stream", "default=tone:2"), 4, NULL,
+        "(--source is the stream 'default')");
+    bad(ARGV("--stream", "abcdefghijabcdefghijabcdefghijabc=tone:1"), 2, NULL, "is not NAME=URI");
+    char *badenv[] = {"LOOPCAST_STREAMS=a=tone:1 b", NULL};
+    bad(ARGV("--port", "9000"), 2, badenv, "LOOPCAST_STREAMS: 'b' is not NAME=URI");
+    char *emptyenv[] = {"LOOPCAST_STREAMS=  ", NULL};
+    bad(ARGV("--port", "9000"), 2, emptyenv, "LOOPCAST_STREAMS: no NAME=URI in it");
+    char *many[40];
+    many[0] = "loopcast";
+    char names[17][32];
+    for (int i = 0; i < 17; i++) {
+        snprintf(names[i], sizeof names[i], "s%d=tone:%d", i, 100 + i);
+        many[1 + 2 * i] = "--stream";
+        many[2 + 2 * i] = names[i];
+    }
+    many[35] = NULL;
+    bad(many, 35, NULL, "more than 16 streams");
+    CHECK(lc_config_stream_name_valid("Kitchen_TV-2.b"));
+    CHECK(!lc_config_stream_name_valid(""));
+    CHECK(!lc_config_stream_name_valid("a/b"));
+}
+
+LC_TEST_MAIN(TEST(test_defaults), TEST(test_streams), TEST(test_mdns), TEST(test_good_values), TEST(test_bad_values),
              TEST(test_env_precedence), TEST(test_limits), TEST(test_trust_proxy),
              TEST(test_service))
