@@ -71,8 +71,9 @@ static int parse_set(const char *text, size_t len, lc_control_msg *m, char *err,
                     strstr(why, "unknown field") ? "set has an unknown field" : why);
     }
     if (!m->patch.has_volume && !m->patch.has_muted && !m->patch.has_name &&
-        !m->patch.has_latency_trim)
-        return fail(err, errlen, LC_ERR_INVALID, "set needs volume, muted, name or latency_trim_ms");
+        !m->patch.has_latency_trim && !m->patch.has_stream && !m->patch.has_group)
+        return fail(err, errlen, LC_ERR_INVALID,
+                    "set needs volume, muted, name, latency_trim_ms, stream or group");
     m->has_volume = m->patch.has_volume;
     m->volume = m->patch.volume;
     m->has_muted = m->patch.has_muted;
