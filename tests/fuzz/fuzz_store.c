@@ -15,7 +15,11 @@
  *      moved aside byte for byte (sessions.json.corrupt-*), reported, and the table starts empty;
  *   4. a loaded store re-serializes and re-loads to the same sessions: a change and its undo make
  *      the writer write the table exactly once, and the file it writes parses back to the same
- *      sessions, every field equal.
+ *      sessions, every field equal;
+ *   5. groups (version 2): lc_groups_parse_store refuses with a message or returns at most
+ *      LC_GROUPS_MAX valid groups (canonical unique ids, values the API accepts); a file is
+ *      loaded only when both parsers accept it, a session naming a group the file lacks loads in
+ *      none, and the groups survive the round trip of 4.
  * 3 and 4 go through the real store (writer thread, temp file, fsync, rename) in a directory on
  * /dev/shm (/tmp where there is none). That costs ~2 ms an input (a thread started and joined, under ASan), 100x the parse,
  * so every input the parser accepts goes through it, but only one refused input in 16 (chosen by
@@ -51,7 +55,47 @@ static bool same_session(const lc_session_info *a, const lc_session_info *b)
 {
     return !strcmp(a->id, b->id) && !strcmp(a->name, b->name) && a->volume == b->volume &&
            a->muted == b->muted && a->persist == b->persist && a->created_ms == b->created_ms &&
-           a->last_seen_ms == b->last_seen_ms && a->connections == b->connections;
+           a->last_seen_ms == b->last_seen_ms && a->connections == b->connections &&
+           a->latency_trim_ms == b->latency_trim_ms && !strcmp(a->stream, b->stream) &&
+           !strcmp(a->group, b->group);
+}
+
+/* Invariant 5: the groups of a file. */
+static int groups_checked(const uint8_t *data, size_t size, lc_group_info *out)
+{
+    char err[200] = "";
+    int n = lc_groups_parse_store((const char *)data, size, out, LC_GROUPS_MAX, err, sizeof err);
+    if (n < 0) {
+        MUST(n == LC_ERR_PARSE && err[0] != '\0');
+        return n;
+    }
+    MUST(n <= LC_GROUPS_MAX);
+    for (int i = 0; i < n; i++) {
+        const lc_group_info *g = &out[i];
+        char low[LC_SESSION_ID_LEN + 1];
+        MUST(lc_session_id_canonical(low, g->id) == 0 && !strcmp(low, g->id));
+        for (int k = 0; k < i; k++)
+            MUST(strcmp(out[k].id, g->id) != 0);
+        lc_group_patch p = {.has_name = true, .has_volume = true, .volume = g->volume,
+                            .has_sync_delay = true, .sync_delay_ms = g->sync_delay_ms,
+                            .has_stream = g->stream[0] != '\0'};
+        memcpy(p.name, g->name, sizeof p.name);
+        memcpy(p.stream, g->stream, sizeof p.stream);
+        MUST(lc_group_patch_check(&p, NULL, 0) == 0);
+    }
+    return n;
+}
+
+static bool same_groups(const lc_group_info *a, size_t na, const lc_group_info *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i].id, b[i].id) || strcmp(a[i].name, b[i].name) || strcmp(a[i].stream, b[i].stream) ||
+            a[i].volume != b[i].volume || a[i].muted != b[i].muted || a[i].sync != b[i].sync ||
+            a[i].sync_delay_ms != b[i].sync_delay_ms)
+            return false;
+    return true;
 }
 
 static const lc_session_info *find(const lc_session_info *t, size_t n, const char *id)
@@ -190,6 +234,7 @@ static lc_sessions *open_store(const char *dir, char *err, size_t errlen)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static lc_session_info parsed[MAX], small[SMALL_MAX], loaded[MAX], again[MAX];
+    static lc_group_info groups[LC_GROUPS_MAX], lgroups[LC_GROUPS_MAX], agroups[LC_GROUPS_MAX];
     if (!state_dir[0]) {
         /* tmpfs where there is one (fsync and rename cost nothing there), else /tmp */
         snprintf(state_dir, sizeof state_dir, "/dev/shm/lc-fuzz-store-XXXXXX");
@@ -204,6 +249,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     int n = parse_checked(data, size, parsed, MAX);
+    int ng = groups_checked(data, size, groups);
+    bool file_ok = n >= 0 && ng >= 0;
 
     /* 2: a lowered limit. Only comparable when the file holds no more than MAX sessions (the
      * max-64 result is then the whole file). */
@@ -224,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* 3: the store loads what the parser returns, or moves the file aside untouched. */
-    if (n < 0 && hash(data, size) % 16)
+    if (!file_ok && hash(data, size) % 16)
         return 0;
     clear_dir(state_dir);
     char path[128];
@@ -237,7 +284,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lc_sessions *s = open_store(state_dir, err, sizeof err);
     size_t count = lc_sessions_list(s, loaded, MAX);
     char aside[256];
-    if (n < 0) {
+    if (!file_ok) {
         MUST(count == 0);
         MUST(strstr(err, "moved aside") != NULL);
         MUST(corrupt_name(state_dir, aside, sizeof aside) == 1);
@@ -250,7 +297,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     MUST(err[0] == '\0' && corrupt_name(state_dir, aside, sizeof aside) == 0);
+    for (int i = 0; i < n; i++) { /* a group the file lacks: the session is in none */
+        bool known = false;
+        for (int g = 0; g < ng && !known; g++)
+            known = !strcmp(parsed[i].group, groups[g].id);
+        if (!known)
+            parsed[i].group[0] = '\0';
+    }
     MUST(same_set(parsed, (size_t)n, loaded, count));
+    size_t lg = lc_groups_list(s, lgroups, LC_GROUPS_MAX);
+    MUST(same_groups(groups, (size_t)ng, lgroups, lg));
 
     /* 4: make the writer write the table unchanged (a change and its undo), then re-load it. */
     lc_session_info x;
@@ -279,6 +335,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (m < 0 || !same_set(loaded, count, again, (size_t)m))
         fprintf(stderr, "fuzz_store: the store wrote %.*s\n", (int)len, (const char *)written);
     MUST(m >= 0 && same_set(loaded, count, again, (size_t)m));
+    int ag = groups_checked(written, len, agroups);
+    MUST(ag >= 0 && same_groups(lgroups, lg, agroups, (size_t)ag));
     free(written);
     return 0;
 }
