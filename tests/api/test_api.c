@@ -244,5 +244,81 @@ static void test_control_set_message(void)
     CHECK(strstr(err, "type") != NULL);
 }
 
-LC_TEST_MAIN(TEST(test_auth), TEST(test_routes), TEST(test_crud), TEST(test_bad_bodies_change_nothing),
+static const char *stream_hook(void *user, const char *name)
+{
+    (void)user;
+    if (!name || !*name || !strcmp(name, "tv"))
+        return "tv";
+    return strcmp(name, "radio") ? NULL : "radio";
+}
+
+/* Streams and groups (issue 14): routes, methods, bodies, 409 in_group, the order of checks. */
+static void test_groups(void)
+{
+    lc_sessions_config cfg;
+    lc_sessions_config_default(&cfg);
+    CHECK_EQ_INT(lc_sessions_create(&S, &cfg, NULL, NULL, NULL, 0), 0);
+    lc_api_hooks h = {.stream = stream_hook};
+    CHECK_EQ_INT(lc_api_create(&A, S, TOKEN, &h), 0);
+    const char *J = "application/json";
+    int st;
+    CHECK_EQ_INT(status_of("GET", "/api/v1/streams", AUTH, NULL, NULL), 200);
+    CHECK_EQ_INT(status_of("POST", "/api/v1/streams", AUTH, J, "{}"), 405);
+    CHECK_EQ_INT(status_of("GET", "/api/v1/groups", NULL, NULL, NULL), 401);
+    CHECK_EQ_INT(status_of("PUT", "/api/v1/sessions/" ID, AUTH, J, "{\"stream\":\"radio\"}"), 201);
+    cJSON *j = call("GET", "/api/v1/sessions/" ID, AUTH, NULL, NULL, &st);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "stream")), "radio"));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(j, "group")));
+    cJSON_Delete(j);
+    j = call("PATCH", "/api/v1/sessions/" ID, AUTH, J, "{\"stream\":\"nope\"}", &st);
+    CHECK(st == 400 && !strcmp(code_of(j), "invalid_body"));
+    cJSON_Delete(j);
+    j = call("POST", "/api/v1/groups", AUTH, J, "{\"name\":\"Kitchen\",\"sessions\":[\"" ID "\"]}", &st);
+    CHECK_EQ_INT(st, 201);
+    char gid[64], path[128];
+    snprintf(gid, sizeof gid, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(j, "id")));
+    CHECK(lc_session_id_valid(gid));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "stream")), "tv")); /* the first */
+    CHECK_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "sync_delay_ms")), 250);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(j, "sync")));
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "sessions")), 1);
+    cJSON_Delete(j);
+    snprintf(path, sizeof path, "/api/v1/groups/%s", gid);
+    j = call("PATCH", "/api/v1/sessions/" ID, AUTH, J, "{\"stream\":\"tv\"}", &st);
+    CHECK(st == 409 && !strcmp(code_of(j), "in_group"));
+    cJSON_Delete(j);
+    CHECK_EQ_INT(status_of("PUT", "/api/v1/sessions/" ID, AUTH, J, "{\"stream\":\"tv\"}"), 409);
+    /* the order of checks: route, then envelope, then content */
+    CHECK_EQ_INT(status_of("PATCH", "/api/v1/groups/11111111-0000-4000-8000-000000000000", AUTH, J, "{\"volume\":1}"), 404);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, "text/plain", "{\"volume\":1}"), 415);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, J, "{\"volume\":1.5}"), 400);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, J, "{\"stream\":\"nope\"}"), 400);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, J, "{\"sessions\":[\"x\"]}"), 400);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, J, "{\"sessions\":\"" ID "\"}"), 400);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, J, "{\"sync\":1}"), 400);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, J, "{\"sync_delay_ms\":-1}"), 400);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, J, "{\"name\":\"a\\u0000b\"}"), 400);
+    CHECK_EQ_INT(status_of("PATCH", path, AUTH, J, "[1]"), 400);
+    CHECK_EQ_INT(status_of("DELETE", "/api/v1/groups", AUTH, NULL, NULL), 405);
+    CHECK_EQ_INT(status_of("POST", path, AUTH, J, "{}"), 405);
+    CHECK_EQ_INT(status_of("GET", "/api/v1/groups/abc", AUTH, NULL, NULL), 400);
+    CHECK_EQ_INT(status_of("GET", "/api/v1/groups/x/y", AUTH, NULL, NULL), 404);
+    j = call("PATCH", path, AUTH, J, "{\"stream\":\"radio\",\"volume\":30,\"sync\":false}", &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "stream")), "radio"));
+    cJSON_Delete(j);
+    j = call("GET", "/api/v1/groups", AUTH, NULL, NULL, &st);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "groups")), 1);
+    cJSON_Delete(j);
+    /* a session leaves through its own PATCH, then its stream may change again */
+    CHECK_EQ_INT(status_of("PATCH", "/api/v1/sessions/" ID, AUTH, J, "{\"group\":null,\"stream\":\"tv\"}"), 200);
+    CHECK_EQ_INT(status_of("PATCH", "/api/v1/sessions/" ID, AUTH, J, "{\"group\":\"11111111-0000-4000-8000-000000000000\"}"), 400);
+    CHECK_EQ_INT(status_of("PATCH", "/api/v1/sessions/" ID, AUTH, J, "{\"group\":5}"), 400);
+    CHECK_EQ_INT(status_of("PUT", "/api/v1/sessions/" ID, AUTH, J, "{\"group\":null}"), 400); /* PATCH only */
+    CHECK_EQ_INT(status_of("DELETE", path, AUTH, NULL, NULL), 204);
+    CHECK_EQ_INT(status_of("DELETE", path, AUTH, NULL, NULL), 404);
+    teardown();
+}
+
+LC_TEST_MAIN(TEST(test_auth), TEST(test_groups), TEST(test_routes), TEST(test_crud), TEST(test_bad_bodies_change_nothing),
              TEST(test_event_json), TEST(test_control_set_message))
