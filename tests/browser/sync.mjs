@@ -4,6 +4,8 @@
 //        [--frame-ms N] [--sync-ms N (loopcast's flag; default 0: off, each page as early as it can)]
 //        [--busy (page B's main thread blocked 40 ms every 250 ms)] [--trim-b MS (B's latency_trim_ms)]
 //        [--reconnect-b (B's connection closed once it plays; it connects again by itself)]
+//        [--group MS (no --sync-ms: once both play, a room is made of the two through the API, in
+//        sync with sync_delay_ms MS; each page learns it from a `session` message while playing)]
 // --pages: what each browser opens, as in latency.mjs ('127.0.0.1' is a secure context,
 // 'loopcast.test' the plain-HTTP page a phone gets; a query may follow: 'loopcast.test/?floor=40');
 // default 127.0.0.1,127.0.0.1. --join-late: B opens its page this long after A (default 5 s).
@@ -30,7 +32,7 @@ import { freePort, startServer, stopServer, launchBrowser, sleep, makeBusy } fro
 // reconnectB: once B plays, its session is deleted through the API, which closes its connection
 // (1008): B connects again by itself with a new session and must find its way back into step.
 export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0.1'], joinLateS = 5,
-  frameMs = 20, syncMs = 0, busyB = false, trimB = 0, reconnectB = false } = {}) {
+  frameMs = 20, syncMs = 0, busyB = false, trimB = 0, reconnectB = false, groupMs = 0 } = {}) {
   if (pages.length !== 2) throw new Error('two pages, A and B');
   const pulse = await startPulse({ mix: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-sync-'));
@@ -65,19 +67,27 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
     const a = await open(pages[0], 'left', false);
     await sleep(joinLateS * 1000);
     const b = await open(pages[1], 'right', busyB);
-    const apiB = async (method, body) => {
-      const id = await b.page.evaluate(() => window.loopcast.session);
-      const res = await fetch(`http://127.0.0.1:${port}/api/v1/sessions/${id}`, { method,
+    const api = async (method, url, body) => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1${url}`, { method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body ? JSON.stringify(body) : undefined });
-      if (!res.ok) throw new Error(`${method} B's session: ${res.status} ${await res.text()}`);
+      if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+      return res.status === 204 ? null : res.json();
     };
+    const sessionOf = (x) => x.page.evaluate(() => window.loopcast.session);
+    const apiB = async (method, body) => api(method, `/sessions/${await sessionOf(b)}`, body);
     if (reconnectB) {
       await sleep(3000);                            // in step first
       const before = await b.page.evaluate(() => window.loopcast.reconnects);
       await apiB('DELETE');
       await b.page.waitForFunction((n) => window.loopcast.reconnects > n && window.loopcast.state === 'connected',
         before, { timeout: 20000 });
+    }
+    if (groupMs) {                                  // a room of the two, made while they play
+      await api('POST', '/groups', { name: 'sync test', sessions: [await sessionOf(a), await sessionOf(b)],
+        sync: true, sync_delay_ms: groupMs });
+      await Promise.all([a, b].map((x) => x.page.waitForFunction((ms) => window.loopcast.syncMs === ms, groupMs,
+        { timeout: 5000 })));
     }
     if (trimB) await apiB('PATCH', { latency_trim_ms: trimB });
     await sleep(3000);                              // past the players' settling period
@@ -106,7 +116,7 @@ export async function measureSync({ seconds = 30, pages = ['127.0.0.1', '127.0.0
       `latency median ${f(quantile(lat[i], 0.5))} ms (${lat[i].length}/${writer.sent.length} bursts); page: ${JSON.stringify(states[i])}`);
     text.push(`offset B − A over ${offsets.length} bursts: |offset| median ${f(quantile(abs, 0.5))} ms, ` +
       `p95 ${f(quantile(abs, 0.95))} ms, max ${f(quantile(abs, 1))} ms; signed median ${f(quantile(offsets, 0.5))} ms ` +
-      `(goal: median ≤ 5 ms, p95 ≤ 10 ms); --sync-ms ${syncMs}; ${writer.stats()}`);
+      `(goal: median ≤ 5 ms, p95 ≤ 10 ms); ${groupMs ? `a room with sync_delay_ms ${groupMs}` : `--sync-ms ${syncMs}`}; ${writer.stats()}`);
     return { offsets, sent: writer.sent.length, lat, pages: states, text: text.join('\n') };
   } finally {
     for (const b of browsers) await b.close();
@@ -131,6 +141,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     busyB: argv.includes('--busy'),
     trimB: Number(opt('--trim-b', 0)),
     reconnectB: argv.includes('--reconnect-b'),
+    groupMs: Number(opt('--group', 0)),
   });
   console.log(r.text);
   const med = quantile(r.offsets.map(Math.abs), 0.5);
