@@ -139,14 +139,19 @@ char *lc_api_event_json(lc_session_event ev, const lc_session_info *s, const lc_
 {
     static const char *const names[] = {"session.connected", "session.disconnected", "session.updated",
                                         "session.removed"};
-    cJSON *root = cJSON_CreateObject(), *o = session_obj(s, live);
+    return lc_api_event_text(names[ev], "session", session_obj(s, live));
+}
+
+char *lc_api_event_text(const char *type, const char *key, cJSON *obj)
+{
+    cJSON *root = cJSON_CreateObject();
     char *txt = NULL;
-    if (root && o && cJSON_AddStringToObject(root, "type", names[ev])) {
-        cJSON_AddItemToObject(root, "session", o);
-        o = NULL;
+    if (root && obj && cJSON_AddStringToObject(root, "type", type)) {
+        cJSON_AddItemToObject(root, key, obj);
+        obj = NULL;
         txt = cJSON_PrintUnformatted(root);
     }
-    cJSON_Delete(o);
+    cJSON_Delete(obj);
     cJSON_Delete(root);
     return txt;
 }
@@ -188,7 +193,7 @@ void lc_api_error(lc_api_response *r, int status, const char *code, const char *
     lc_api_respond(r, status, root);
 }
 
-static int bad_field(char *errbuf, size_t errlen, const char *field, const char *what)
+int lc_api_bad_field(char *errbuf, size_t errlen, const char *field, const char *what)
 {
     lc_errf(errbuf, errlen, "'%s' %s", field, what);
     return LC_ERR_INVALID;
@@ -267,35 +272,35 @@ int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool al
         if (!strcmp(k, "volume")) {
             double v = it->valuedouble;
             if (!cJSON_IsNumber(it) || !lc_session_volume_valid(v)) {
-                rc = bad_field(errbuf, errlen, k, "must be an integer from 0 to 100");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be an integer from 0 to 100");
                 goto out;
             }
             out->has_volume = true;
             out->volume = (int)v;
         } else if (!strcmp(k, "latency_trim_ms")) {
             if (!cJSON_IsNumber(it) || !lc_session_trim_valid(it->valuedouble)) {
-                rc = bad_field(errbuf, errlen, k, "must be an integer from -1000 to 1000");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be an integer from -1000 to 1000");
                 goto out;
             }
             out->has_latency_trim = true;
             out->latency_trim_ms = (int)it->valuedouble;
         } else if (!strcmp(k, "muted")) {
             if (!cJSON_IsBool(it)) {
-                rc = bad_field(errbuf, errlen, k, "must be true or false");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be true or false");
                 goto out;
             }
             out->has_muted = true;
             out->muted = cJSON_IsTrue(it);
         } else if (!strcmp(k, "name")) {
             if (!cJSON_IsString(it) || strlen(it->valuestring) > LC_SESSION_NAME_MAX) {
-                rc = bad_field(errbuf, errlen, k, "must be a string of at most 64 bytes");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be a string of at most 64 bytes");
                 goto out;
             }
             out->has_name = true;
             snprintf(out->name, sizeof out->name, "%s", it->valuestring);
         } else if (!strcmp(k, "stream")) {
             if (!cJSON_IsString(it) || !lc_session_stream_name_valid(it->valuestring)) {
-                rc = bad_field(errbuf, errlen, k, "must name a stream (GET /api/v1/streams)");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must name a stream (GET /api/v1/streams)");
                 goto out;
             }
             out->has_stream = true;
@@ -305,12 +310,12 @@ int lc_api_parse_patch(const char *json, size_t len, bool allow_persist, bool al
             if (cJSON_IsNull(it))
                 continue; /* leave any group */
             if (!cJSON_IsString(it) || lc_session_id_canonical(out->group, it->valuestring)) {
-                rc = bad_field(errbuf, errlen, k, "must be a group id (GUID) or null");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be a group id (GUID) or null");
                 goto out;
             }
         } else if (!strcmp(k, "persist") && allow_persist) {
             if (!cJSON_IsBool(it)) {
-                rc = bad_field(errbuf, errlen, k, "must be true or false");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be true or false");
                 goto out;
             }
             if (persist)
@@ -409,19 +414,31 @@ static void one_session(lc_api *api, lc_api_response *r, int status, const lc_se
     lc_api_respond(r, status, session_obj(s, &live));
 }
 
-static void session_route(lc_api *api, const lc_api_request *req, const char *id, lc_api_response *r)
+bool lc_api_item_gate(const lc_api_request *req, const char *id, const char *what,
+                      lc_api_response *r)
 {
-    bool get = !strcmp(req->method, "GET"), patch = !strcmp(req->method, "PATCH"),
-         put = !strcmp(req->method, "PUT"), del = !strcmp(req->method, "DELETE");
-    if (!get && !patch && !put && !del) {
+    const char *m = req->method;
+    char msg[96];
+    if (strcmp(m, "GET") && strcmp(m, "PATCH") && strcmp(m, "PUT") && strcmp(m, "DELETE")) {
         r->allow = "GET, PATCH, PUT, DELETE";
-        lc_api_error(r, 405, "method_not_allowed", "use GET, PATCH, PUT or DELETE on a session");
-        return;
+        snprintf(msg, sizeof msg, "use GET, PATCH, PUT or DELETE on a %s", what);
+        lc_api_error(r, 405, "method_not_allowed", msg);
+        return false;
     }
     if (!lc_session_id_valid(id)) {
-        lc_api_error(r, 400, "invalid_id", "session id must be a GUID like 9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab");
-        return;
+        snprintf(msg, sizeof msg, "%s id must be a GUID like 9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab", what);
+        lc_api_error(r, 400, "invalid_id", msg);
+        return false;
     }
+    return true;
+}
+
+static void session_route(lc_api *api, const lc_api_request *req, const char *id, lc_api_response *r)
+{
+    if (!lc_api_item_gate(req, id, "session", r))
+        return;
+    bool get = !strcmp(req->method, "GET"), put = !strcmp(req->method, "PUT"),
+         del = !strcmp(req->method, "DELETE"), patch = !get && !put && !del;
     lc_session_info s;
     if (get || del) {
         int rc = get ? lc_sessions_get(api->sessions, id, &s) : lc_sessions_delete(api->sessions, id);

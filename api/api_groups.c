@@ -54,22 +54,7 @@ fail:
 char *lc_api_group_event_json(lc_api *api, lc_group_event ev, const lc_group_info *g)
 {
     static const char *const names[] = {"group.created", "group.updated", "group.removed"};
-    cJSON *root = cJSON_CreateObject(), *o = group_obj(api, g, ev != LC_GROUP_REMOVED);
-    char *txt = NULL;
-    if (root && o && cJSON_AddStringToObject(root, "type", names[ev])) {
-        cJSON_AddItemToObject(root, "group", o);
-        o = NULL;
-        txt = cJSON_PrintUnformatted(root);
-    }
-    cJSON_Delete(o);
-    cJSON_Delete(root);
-    return txt;
-}
-
-static int bad(char *errbuf, size_t errlen, const char *field, const char *what)
-{
-    lc_errf(errbuf, errlen, "'%s' %s", field, what);
-    return LC_ERR_INVALID;
+    return lc_api_event_text(names[ev], "group", group_obj(api, g, ev != LC_GROUP_REMOVED));
 }
 
 /* The `sessions` array into p (ids copied into *ids, which the caller frees). */
@@ -77,7 +62,7 @@ static int parse_members(const cJSON *it, lc_group_patch *p, char (**ids)[LC_SES
                          char *errbuf, size_t errlen)
 {
     if (!cJSON_IsArray(it))
-        return bad(errbuf, errlen, "sessions", "must be an array of session ids");
+        return lc_api_bad_field(errbuf, errlen, "sessions", "must be an array of session ids");
     int n = cJSON_GetArraySize(it);
     *ids = calloc(n > 0 ? (size_t)n : 1, sizeof **ids);
     if (!*ids)
@@ -87,7 +72,7 @@ static int parse_members(const cJSON *it, lc_group_patch *p, char (**ids)[LC_SES
     cJSON_ArrayForEach(e, it)
     {
         if (!cJSON_IsString(e) || lc_session_id_canonical((*ids)[i], e->valuestring))
-            return bad(errbuf, errlen, "sessions", "must be an array of session ids (GUIDs)");
+            return lc_api_bad_field(errbuf, errlen, "sessions", "must be an array of session ids (GUIDs)");
         i++;
     }
     p->has_sessions = true;
@@ -112,7 +97,7 @@ static int parse_group(lc_api *api, const char *json, size_t len, lc_group_patch
         double v = it->valuedouble;
         if (!strcmp(k, "name")) {
             if (!cJSON_IsString(it) || strlen(it->valuestring) > LC_SESSION_NAME_MAX) {
-                rc = bad(errbuf, errlen, k, "must be a string of at most 64 bytes");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be a string of at most 64 bytes");
                 break;
             }
             p->has_name = true;
@@ -129,14 +114,14 @@ static int parse_group(lc_api *api, const char *json, size_t len, lc_group_patch
             snprintf(p->stream, sizeof p->stream, "%s", it->valuestring);
         } else if (!strcmp(k, "volume")) {
             if (!cJSON_IsNumber(it) || !lc_session_volume_valid(v)) {
-                rc = bad(errbuf, errlen, k, "must be an integer from 0 to 100");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be an integer from 0 to 100");
                 break;
             }
             p->has_volume = true;
             p->volume = (int)v;
         } else if (!strcmp(k, "muted") || !strcmp(k, "sync")) {
             if (!cJSON_IsBool(it)) {
-                rc = bad(errbuf, errlen, k, "must be true or false");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be true or false");
                 break;
             }
             if (k[0] == 'm')
@@ -145,7 +130,7 @@ static int parse_group(lc_api *api, const char *json, size_t len, lc_group_patch
                 p->has_sync = true, p->sync = cJSON_IsTrue(it);
         } else if (!strcmp(k, "sync_delay_ms")) {
             if (!cJSON_IsNumber(it) || v < 0 || v > LC_GROUP_DELAY_MAX || v != (int)v) {
-                rc = bad(errbuf, errlen, k, "must be an integer from 0 to 3000");
+                rc = lc_api_bad_field(errbuf, errlen, k, "must be an integer from 0 to 3000");
                 break;
             }
             p->has_sync_delay = true;
@@ -231,17 +216,9 @@ void lc_api_groups_route(lc_api *api, const lc_api_request *req, const char *res
         lc_api_error(r, 404, "not_found", "no such API path");
         return;
     }
-    bool get = !strcmp(m, "GET"), patch = !strcmp(m, "PATCH"), put = !strcmp(m, "PUT"),
-         del = !strcmp(m, "DELETE");
-    if (!get && !patch && !put && !del) {
-        r->allow = "GET, PATCH, PUT, DELETE";
-        lc_api_error(r, 405, "method_not_allowed", "use GET, PATCH, PUT or DELETE on a group");
+    if (!lc_api_item_gate(req, id, "group", r))
         return;
-    }
-    if (!lc_session_id_valid(id)) {
-        lc_api_error(r, 400, "invalid_id", "group id must be a GUID like 9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab");
-        return;
-    }
+    bool get = !strcmp(m, "GET"), put = !strcmp(m, "PUT"), del = !strcmp(m, "DELETE");
     lc_group_info g;
     if (get || del) {
         int rc = get ? lc_groups_get(api->sessions, id, &g) : lc_groups_delete(api->sessions, id);

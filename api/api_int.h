@@ -23,8 +23,16 @@ bool lc_api_is_json(const char *content_type);
 /* `len` bytes of JSON that must be one object and nothing after it: the object, or NULL with
  * *rc (LC_ERR_PARSE / LC_ERR_INVALID) and a message. */
 cJSON *lc_api_parse_object(const char *json, size_t len, int *rc, char *errbuf, size_t errlen);
+/* {"type":TYPE, KEY: obj} as text (obj taken; NULL = out of memory, then NULL). */
+char *lc_api_event_text(const char *type, const char *key, cJSON *obj);
+/* "'FIELD' WHAT" into errbuf; returns LC_ERR_INVALID. */
+int lc_api_bad_field(char *errbuf, size_t errlen, const char *field, const char *what);
 /* "unknown field 'KEY'" (the key cut to 47 bytes) into errbuf. */
 void lc_api_unknown_field(const char *key, char *errbuf, size_t errlen);
+/* /api/v1/sessions/ID and /api/v1/groups/ID: GET, PATCH, PUT or DELETE (else 405 naming `what`),
+ * and an id that is a GUID (else 400 invalid_id). false when it answered. */
+bool lc_api_item_gate(const lc_api_request *req, const char *id, const char *what,
+                      lc_api_response *r);
 /* The stream's name to show for a stored `name` (the first stream's when there is none by that
  * name any more, or `name` is ""). */
 const char *lc_api_stream_name(lc_api *api, const char *name);

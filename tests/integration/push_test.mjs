@@ -8,48 +8,11 @@
 //   5. events auth: wrong token → 1008, right token in the Authorization header → hello,
 //      no auth message → 1008 after 5 s.
 // Prints PASS/FAIL lines; exit status 0 only if every check held.
-import WebSocket from 'ws';
+import { now, sleep, checks, fail, pass, client } from './ws_lib.mjs';
 
 const [portS, token] = process.argv.slice(2);
 const base = `127.0.0.1:${portS}`;
 const H = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
-let failed = 0;
-const fail = (m) => { console.log(`FAIL: ${m}`); failed++; };
-const pass = (m) => console.log(`PASS: ${m}`);
-const now = () => performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// A WebSocket whose messages are collected; wait(pred) resolves with the first match (or null
-// after a timeout), looking at messages that arrived after `since`.
-function client(url, proto, headers) {
-  const ws = new WebSocket(url, proto, { headers });
-  const c = { ws, msgs: [], bin: [], closed: null, waiters: [] };
-  ws.on('message', (data, isBinary) => {
-    const t = now();
-    if (isBinary) { c.bin.push({ t, flags: data[1] }); return; }
-    const m = { t, j: JSON.parse(data.toString()) };
-    c.msgs.push(m);
-    c.waiters = c.waiters.filter((w) => !(w.pred(m.j) && (w.res(m), true)));
-  });
-  ws.on('close', (code, reason) => {
-    c.closed = { code, reason: reason.toString(), t: now() };
-    c.waiters.forEach((w) => w.res(null));
-    c.waiters = [];
-  });
-  ws.on('error', () => {});
-  c.wait = (pred, ms = 2000) => new Promise((res) => {
-    const hit = c.msgs.find((m) => !m.used && pred(m.j));
-    if (hit) { hit.used = true; res(hit); return; }
-    const w = { pred, res: (m) => { if (m) m.used = true; clearTimeout(w.timer); res(m); } };
-    w.timer = setTimeout(() => { c.waiters = c.waiters.filter((x) => x !== w); res(null); }, ms);
-    c.waiters.push(w);
-  });
-  c.waitClose = async (ms = 7000) => {
-    for (let t = 0; t < ms && !c.closed; t += 20) await sleep(20);
-    return c.closed;
-  };
-  return c;
-}
 
 async function api(method, path, body) {
   const r = await fetch(`http://${base}/api/v1/${path}`, {
@@ -193,5 +156,5 @@ else pass(`live fields: ${g.json.packets_sent} packets sent, remote ${g.json.rem
 
 E.ws.close();
 await sleep(100);
-console.log(failed ? `push_test: ${failed} check(s) failed` : 'push_test: all checks passed');
-process.exit(failed ? 1 : 0);
+console.log(checks.failed ? `push_test: ${checks.failed} check(s) failed` : 'push_test: all checks passed');
+process.exit(checks.failed ? 1 : 0);
