@@ -178,7 +178,7 @@ static bool apply_view(lc_server *srv, ws_pss *c, const lc_session_info *s, cons
         c->resync = true;
         c->source_pending = true;
     }
-    if (!sync)
+    if (c->sync_ms && !sync)
         c->has_sync_error = false; /* not synchronized any more: no error to report */
     snprintf(c->group, sizeof c->group, "%s", g ? g->id : "");
     snprintf(c->group_name, sizeof c->group_name, "%s", g ? g->name : "");

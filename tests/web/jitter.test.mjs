@@ -174,6 +174,12 @@ test('synchronized playback: the target is the fill the sync loop asks for, neve
   assert.equal(ctl.syncGap(), 0);
   ctl.fillAvg = ms(120);   // ... and only a large error (> 50 ms) a gap
   assert.ok(Math.abs(ctl.syncGap() - ms(60)) < 1, `gap ${ctl.syncGap() / ms(1)} ms once in step`);
+  // a discontinuity (another stream, an unmute) is timed like a join: 30 ms short is a gap again
+  ctl.discontinuity();
+  feed(1);
+  ctl.fillSince = t - ms(2000);
+  ctl.fillAvg = ms(150);
+  assert.ok(Math.abs(ctl.syncGap() - ms(30)) < 1, `gap ${ctl.syncGap() / ms(1)} ms after a discontinuity`);
   // a delay shorter than the jitter needs: the page plays as early as it can, and says how short
   ctl.setSyncMs(5);
   feed(1);

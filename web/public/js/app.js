@@ -63,12 +63,16 @@ const P = {
   playing: false,
   counts: { packets: 0, decoded: 0, gaps: 0, discontinuities: 0, decodeErrors: 0 },
   reconnects: 0,
-  anchors: [],          // recent {pts, captureNs}: which stream sample was captured when
+  anchors: [],          // recent {pts, captureNs, epoch}: which stream sample was captured when
+  epoch: 0,             // the pipeline's pts epoch the anchors belong to (pipeline.js)
+  holdUntil: 0,         // performance.now() until which the output still plays the old epoch
   report: null,         // last output report
   latencyMs: null,
   syncErrorMs: null,    // synchronized playback: measured latency − the server's sync_ms (median)
   syncErrs: [],         // the last readings behind it
   syncGaps: 0,          // the output's count when they were taken
+  syncD: 0,             // the delay the readings were taken against (syncChanged)
+  streamPending: null,  // {name, until}: a stream this page asked for, not yet confirmed
   hello: null,
   source: null,
   error: '',
@@ -100,7 +104,7 @@ function buildGraph() {
   try { ctx = new AC({ sampleRate: STREAM_RATE, latencyHint }); } catch { ctx = new AC(); }
   P.ctx = ctx;
   P.gain = ctx.createGain();
-  P.gain.gain.value = volumeToGain(controls.volume, controls.muted);
+  P.gain.gain.value = outputGain();
   P.analyser = ctx.createAnalyser();
   P.analyser.fftSize = 8192;
   P.analyser.smoothingTimeConstant = 0;
@@ -110,9 +114,19 @@ function buildGraph() {
   P.time = new Float32Array(P.analyser.fftSize);
 }
 
+// A listener in a room (docs/protocol.md: the session's group_volume, group_muted) hears its own
+// volume curve times the room's: the room turns all its speakers down together and each keeps
+// its own balance. Outside a room group_volume is 100 and the room's factor is 1.
+function roomGain() {
+  const s = P.hello && P.hello.session;
+  if (!s || !s.group) return 1;
+  return volumeToGain(Number.isFinite(s.group_volume) ? s.group_volume : 100, s.group_muted === true);
+}
+const outputGain = () => volumeToGain(controls.volume, controls.muted) * roomGain();
+
 function applyGain() {
   if (!P.ctx) return;
-  P.gain.gain.setTargetAtTime(volumeToGain(controls.volume, controls.muted), P.ctx.currentTime, 0.015);
+  P.gain.gain.setTargetAtTime(outputGain(), P.ctx.currentTime, 0.015);
 }
 
 // The output: the AudioWorklet where there is one (secure pages), else scheduled AudioBuffers
@@ -173,7 +187,10 @@ function onStream(m) {
       break;
     case 'counts':
       P.counts = m.counts;
-      for (const a of m.anchors) P.anchors.push(a);
+      for (const a of m.anchors) {
+        if (a.epoch !== P.epoch) newEpoch(a.epoch);
+        P.anchors.push(a);
+      }
       if (P.anchors.length > 400) P.anchors.splice(0, P.anchors.length - 300);
       break;
     case 'decoder':
@@ -194,10 +211,23 @@ function onHello(m) {
   binding.lastLocal = -1e9;
   binding.pending = null;
   applyServerSession(m.session);
+  applyRoom(m.session);
   P.source = m.source || null;
   P.anchors = [];
   if (P.connects > 1) P.reconnects++;
   render();
+}
+
+// The pts sequence jumped (pipeline.js: a new connection, a discontinuity — another stream, whose
+// pts count from elsewhere): the old anchors would map the new pts to wrong capture times. Until
+// what the output still held then has played out, what plays is the old epoch's audio, whose
+// anchors are gone: no latency readings (nor sync steps) until then.
+function newEpoch(epoch) {
+  P.epoch = epoch;
+  P.anchors = [];
+  P.syncErrs = [];
+  const held = P.report && Number.isFinite(P.report.fillMs) ? P.report.fillMs : 0;
+  P.holdUntil = performance.now() + held + 150;
 }
 
 function captureNsFor(pts) {
@@ -218,7 +248,7 @@ function ctxToPerf(t) {
 
 function onReport(r) {
   P.report = r;
-  if (!r.playAt || P.offsetMs === null) return;
+  if (!r.playAt || P.offsetMs === null || performance.now() < P.holdUntil) return;
   const cap = captureNsFor(r.playAt.pts);
   if (cap === null) return;
   const lat = ctxToPerf(r.playAt.ctxTime) - (cap / 1e6 + P.offsetMs);
@@ -227,11 +257,37 @@ function onReport(r) {
   syncStep(r, lat);
 }
 
-// The delay this page plays at: the server's sync_ms less the session's latency_trim_ms (a speaker
+// The delay the server asks this page to play at: the session's sync_ms where the server sends one
+// (in a room, the room's delay, or 0 in a room not kept in step; it changes at run time), else
+// the hello's (--sync-ms). 0 = not synchronized.
+function serverSyncMs() {
+  const h = P.hello;
+  if (!h) return 0;
+  const s = h.session;
+  const v = s && Number.isFinite(s.sync_ms) ? s.sync_ms : h.sync_ms;
+  return v > 0 ? v : 0;
+}
+
+// The delay this page plays at: serverSyncMs() less the session's latency_trim_ms (a speaker
 // with its own delay plays earlier by it); 0 = not synchronized.
 function syncDelayMs() {
-  const h = P.hello;
-  return h && h.sync_ms > 0 ? Math.max(1, h.sync_ms - sessionTrim()) : 0;
+  const v = serverSyncMs();
+  return v ? Math.max(1, v - sessionTrim()) : 0;
+}
+
+// The delay changed while the page plays (its room was switched to in-step or back, the room's
+// delay or the trim changed). To another delay: the readings taken against the old one are moved
+// by the difference, so the next step asks the output for the new fill at once. To 0: the output
+// is told now, and goes back to playing as early as it can (playout-core.js setSyncMs(null)).
+// From 0: syncStep starts with the next report.
+function syncChanged() {
+  const D = syncDelayMs(), was = P.syncD;
+  if (D === was) return;
+  P.syncD = D;
+  if (D && was) { P.syncErrs = P.syncErrs.map((e) => e - (D - was)); return; }
+  P.syncErrs = [];
+  P.syncErrorMs = null;
+  if (!D && P.output) P.output.setSyncMs(null);
 }
 
 // Synchronized playback (the hello's sync_ms > 0; docs/web.md): the sample captured at T plays at
@@ -326,12 +382,16 @@ function onClose() {
 }
 
 function onMessage(m) {
-  if (m.type === 'source') P.source = { uri: m.uri, state: m.state };
+  if (m.type === 'source') P.source = { uri: m.uri, state: m.state, stream: m.stream };
   else if (m.type === 'session' && m.session && P.hello) {
     P.hello.session = m.session;
     applyServerSession(m.session);
+    applyRoom(m.session);
   }
-  else if (m.type === 'error') console.warn('loopcast server:', m.code, m.message);
+  else if (m.type === 'error') {
+    console.warn('loopcast server:', m.code, m.message);
+    P.streamPending = null;        // a refused stream switch (in_group, bad_value): show the truth
+  }
   render();
 }
 
@@ -380,6 +440,57 @@ function applyServerSession(s) {
     controls.set({ volume: s.volume, muted: s.muted }, 'server');
 }
 
+// ---- stream and room ---------------------------------------------------------------------------
+// Which stream the page hears, and its room, are the session's (the server's truth, like volume);
+// unlike volume they are not the listener's to drag, so the server's values apply at once: the
+// room's volume and mute scale the output (roomGain), its delay is the one to play at.
+function applyRoom(s) {
+  if (!s) return;
+  if (P.streamPending && s.stream === P.streamPending.name) P.streamPending = null;
+  applyGain();
+  syncChanged();
+}
+
+const currentStream = () => (P.hello && P.hello.session && P.hello.session.stream) || null;
+const helloStreams = () => (P.hello && Array.isArray(P.hello.streams) ? P.hello.streams : []);
+
+// The listener picks a stream (Settings): asked of the server as `set`; the select shows the
+// choice until the server confirms it (a `session` message) or refuses it, 3 s at most.
+function onStreamPick() {
+  const name = $('stream').value;
+  if (!P.client || P.state !== 'connected' || name === currentStream()) return;
+  P.streamPending = { name, until: performance.now() + 3000 };
+  P.client.send({ type: 'set', stream: name });
+  render();
+}
+
+function renderStream() {
+  const h = P.hello, s = h && h.session;
+  const names = helloStreams().map((x) => x.name);
+  const grouped = !!(s && s.group);
+  // one stream (the usual server): nothing to choose, nothing worth showing
+  $('stream-row').hidden = $('stream-field').hidden = names.length < 2;
+  $('stream-now').textContent = currentStream() || '–';
+  $('room-row').hidden = !grouped;
+  if (grouped) {
+    const gv = Number.isFinite(s.group_volume) ? s.group_volume : 100;
+    $('room').textContent = (s.group_name || 'unnamed room') +
+      (s.group_muted ? ' (muted)' : gv < 100 ? ` (volume ${gv})` : '');
+  }
+  const sel = $('stream');
+  const key = names.join('\n');
+  if (sel.dataset.names !== key) {
+    sel.replaceChildren(...names.map((n) => new Option(n, n)));
+    sel.dataset.names = key;
+  }
+  if (P.streamPending && performance.now() > P.streamPending.until) P.streamPending = null;
+  const want = P.streamPending ? P.streamPending.name : currentStream();
+  if (want !== null && sel.value !== want) sel.value = want;
+  sel.disabled = grouped || P.state !== 'connected';
+  $('stream-hint').textContent = grouped ? `set by the room ${s.group_name || ''}`.trimEnd()
+    : 'Which of the server\'s streams this listener hears.';
+}
+
 // ---- UI ----------------------------------------------------------------------------------------
 const STATE_TEXT = {
   idle: 'Stopped', connecting: 'Connecting…', connected: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped',
@@ -421,6 +532,7 @@ function render() {
   $('decoder').textContent = P.decoderKind || P.output
     ? `${P.decoderKind ? DECODER_TEXT[P.decoderKind] : '…'}${P.client && P.client.worker ? ' (worker)' : ''} · ${P.output ? outputName() : '…'}`
     : '–';
+  renderStream();
   $('source').textContent = P.source ? `${P.source.uri || ''} ${P.source.state ? '(' + P.source.state + ')' : ''}`.trim() : '–';
   const h = P.hello;
   $('session').textContent = h && h.session ? `session ${String(h.session.id).slice(0, 8)}` : 'session –';
@@ -486,7 +598,8 @@ Object.defineProperty(window, 'loopcast', {
     get lateMs() { return P.report ? P.report.lateMs : null; },
     get corrections() { return P.report ? { dropped: P.report.dropped, inserted: P.report.inserted, skips: P.report.skips, cutMs: P.report.cutMs } : null; },
     get latencyMs() { return P.latencyMs; },
-    get syncMs() { return P.hello && P.hello.sync_ms > 0 ? P.hello.sync_ms : 0; },
+    get syncMs() { return serverSyncMs(); },          // the session's, else the hello's
+    get syncDelayMs() { return syncDelayMs(); },      // ... less the session's latency_trim_ms
     get syncErrorMs() { return P.syncErrorMs; },      // how late this page plays against sync_ms
     get syncShortMs() { return P.report ? P.report.syncShortMs : null; }, // > 0: delay too short for this page's jitter
     get syncGaps() { return P.report ? P.report.syncGaps : 0; },
@@ -497,6 +610,12 @@ Object.defineProperty(window, 'loopcast', {
     get decodeErrors() { return P.counts.decodeErrors; },
     get session() { return sessionStore.get(); },
     get volume() { return controls.volume; },
+    get gain() { return outputGain(); },              // the output gain: own volume × room's
+    get stream() { return currentStream(); },         // the stream this page hears
+    get streams() { return helloStreams().map((x) => x.name); },
+    get streamDisabled() { return document.getElementById('stream').disabled; },
+    get group() { const s = P.hello && P.hello.session; return (s && s.group) || null; },
+    get groupName() { const s = P.hello && P.hello.session; return (s && s.group && s.group_name) || null; },
     get muted() { return controls.muted; },
     get sliderValue() { return Number(document.getElementById('volume').value); },
     get sampleRate() { return P.ctx ? P.ctx.sampleRate : null; },
@@ -523,6 +642,7 @@ function init() {
   $('play').addEventListener('click', onPlayClick);
   $('volume').addEventListener('input', (e) => controls.set({ volume: Number(e.target.value) }));
   $('mute').addEventListener('click', () => controls.set({ muted: !controls.muted }));
+  $('stream').addEventListener('change', onStreamPick);
   const trim = $('trim');
   trim.addEventListener('change', () => {
     const v = Number(trim.value);

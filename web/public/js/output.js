@@ -247,7 +247,7 @@ export class BufferOutput {
     });
   }
 
-  discontinuity() { this.ctl.resetJitter(); }
+  discontinuity() { this.ctl.discontinuity(); }
 
   reset() {
     const t = this.ctx.currentTime, g = this.fader.gain;

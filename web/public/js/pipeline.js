@@ -27,7 +27,9 @@ export class Pipeline {
     this.decoderInit = null;
     this.lastSeq = null;
     this.counts = { packets: 0, decoded: 0, gaps: 0, discontinuities: 0, decodeErrors: 0 };
-    this.anchors = [];       // {pts, captureNs} not yet sent to the page (for its latency figure)
+    this.anchors = [];       // {pts, captureNs, epoch} not yet sent to the page (its latency figure)
+    this.epoch = 0;          // counts the pts sequence's jumps (connection, discontinuity, gap): the
+                             // page keeps one epoch's anchors (another stream's pts mean other times)
     this.timer = null;
     this.running = false;    // between start and stop: decoded audio goes to the sink
   }
@@ -67,6 +69,7 @@ export class Pipeline {
 
   onHello(m) {
     this.lastSeq = null;
+    this.epoch++;
     this.sink.discontinuity();
     if (this.decoder) this.decoder.reset();
     this.emit({ type: 'hello', msg: m, connects: this.conn.connects, session: this.conn.session });
@@ -110,11 +113,12 @@ export class Pipeline {
       // Packets were skipped (by the server, flagged; or unflagged, which TCP should never do):
       // no gap concealment, just forget the arrival history so the jump is not taken for jitter.
       if (p.discontinuity) c.discontinuities++; else c.gaps++;
+      if (this.lastSeq !== null) this.epoch++;
       this.sink.discontinuity();
       if (this.decoder && this.lastSeq !== null) this.decoder.reset();
     }
     this.lastSeq = p.seq;
-    this.anchors.push({ pts: p.pts, captureNs: p.captureNs });
+    this.anchors.push({ pts: p.pts, captureNs: p.captureNs, epoch: this.epoch });
     if (this.anchors.length > 100) this.anchors.shift();
     // Packets that come while the decoder loads would only reach the output as one stale burst.
     if (this.decoder) this.decoder.decode(p.data, p.pts);

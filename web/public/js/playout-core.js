@@ -286,6 +286,10 @@ export class PlayoutControl {
     this.win = []; this.hist = []; this.sorted = []; this.stalls = [];
     this.lastArrival = null; this.recentLate = 0; this.seenSince = null; this.maxLate = 0;
   }
+  // The pts clock jumped inside a connection (the flag: another stream, an unmute, a skip to live):
+  // what follows arrives like a join's audio, so synchronized playback starts over as at a join
+  // (its first shortfall closed by a gap above SYNC_GAP_MS, not left to the drift control).
+  discontinuity() { this.resetJitter(); this.syncInStep = false; }
   // A fresh start (new connection, after Stop): forget everything learnt about the old path.
   resetTarget() { this.target = this.floor(); this.jitter = 0; this.syncInStep = false; this.resetJitter(); }
   // Playback (re)started: the fill average starts again from the next measurement.

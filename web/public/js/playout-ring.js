@@ -48,7 +48,7 @@ export class RingPlayout {
   // (frames), `ahead`: how far it has run past the last frame rendered (see push()).
   onMessage(m, now, ahead = 0) {
     if (m.type === 'pcm') this.push(now, m.pts, m.l, m.r, ahead);
-    else if (m.type === 'discontinuity') this.ctl.resetJitter();
+    else if (m.type === 'discontinuity') this.ctl.discontinuity();
     else if (m.type === 'floor') this.ctl.setFloorMs(m.ms);
     else if (m.type === 'sync') this.ctl.setSyncMs(m.ms);
     else if (m.type === 'reset') this.reset();
