@@ -437,6 +437,45 @@ fail:
     return rc;
 }
 
+typedef struct silence_out {
+    uint8_t *out;
+    size_t cap, len;
+    int rc;
+} silence_out;
+
+static void keep_packet(void *user, const lc_opus_packet *pkt)
+{
+    silence_out *s = user;
+    s->rc = pkt->len <= s->cap ? 0 : LC_ERR_LIMIT;
+    if (!s->rc) {
+        memcpy(s->out, pkt->data, pkt->len);
+        s->len = pkt->len;
+    }
+}
+
+int lc_opus_silence_packet(const lc_opus_config *cfg, uint8_t *out, size_t cap, size_t *len,
+                           char *errbuf, size_t errlen)
+{
+    silence_out s = {.out = out, .cap = cap, .rc = LC_ERR_CODEC};
+    lc_opus_encoder *enc;
+    int rc = lc_opus_create(&enc, cfg, keep_packet, &s, errbuf, errlen);
+    if (rc)
+        return rc;
+    /* three frames: the last is the encoder's steady state for silence, past its lookahead */
+    size_t n = 3u * enc->frame_samples;
+    float *zeros = calloc(n * enc->out_ch, sizeof *zeros);
+    lc_format fmt = {LC_OPUS_RATE, enc->out_ch};
+    rc = zeros ? lc_opus_push(enc, &fmt, zeros, n, 0) : LC_ERR_NOMEM;
+    free(zeros);
+    lc_opus_destroy(enc);
+    if (!rc)
+        rc = s.rc;
+    if (rc)
+        lc_errf(errbuf, errlen, "a packet of silence: %s", lc_strerror(rc));
+    *len = rc ? 0 : s.len;
+    return rc;
+}
+
 void lc_opus_destroy(lc_opus_encoder *enc)
 {
     if (!enc)

@@ -116,6 +116,11 @@ typedef struct lc_opus_stats {
 } lc_opus_stats;
 
 void lc_opus_get_stats(const lc_opus_encoder *enc, lc_opus_stats *out);
+/* One packet of digital silence encoded with `cfg` (the same frame length, channels and
+ * bitrate): what a listener that must keep hearing a stream gets instead of it (an Ogg stream of
+ * a muted session: players stall on a gap). *len set; LC_ERR_LIMIT if cap is too small. */
+int lc_opus_silence_packet(const lc_opus_config *cfg, uint8_t *out, size_t cap, size_t *len,
+                           char *errbuf, size_t errlen);
 /* The config in use (frame_samples = frame_us * 48 / 1000). */
 const lc_opus_config *lc_opus_get_config(const lc_opus_encoder *enc);
 uint32_t lc_opus_frame_samples(const lc_opus_encoder *enc);

@@ -8,6 +8,7 @@ BUILD_PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libwebsockets-dev libopus-dev libspeexdsp-dev libcjson-dev libasound2-dev libssl-dev
   libqrencode-dev                   # the LAN URLs' QR codes (console, /admin)
+  libogg-dev                        # Ogg Opus framing: /stream.ogg, Icecast (oggmux/)
   libavahi-client-dev               # mDNS/DNS-SD advertising through avahi-daemon (mdns/)
 )
 TEST_PKGS=(
@@ -22,6 +23,7 @@ TEST_PKGS=(
   nginx-light caddy openssl         # tests/integration/proxy_test: the page behind a TLS proxy
   libnss3-tools                     # certutil: tls/proxy tests trust their CA in Chromium
   zbar-tools                        # zbarimg: the QR tests decode what the server drew
+  ffmpeg                            # ffprobe/ffmpeg: what media players make of /stream.ogg
   avahi-daemon avahi-utils dbus-daemon util-linux   # integration_mdns: its own bus + daemon
                                     # (unshare), read back with avahi-browse/avahi-publish
 )

@@ -26,6 +26,8 @@ void lc_fanout_session_event(void *user, lc_session_event ev, const lc_session_i
     if (srv->tearing_down)
         return; /* the connections are being freed; nobody is left to tell */
     lc_ws_stream_session_event(srv, ev, s);
+    if (ev == LC_SESSION_UPDATED || ev == LC_SESSION_REMOVED)
+        lc_ogg_http_session_event(srv, ev, s->id);
     if (srv->events_clients) {
         lc_api_live live = {.delay_ms = -1};
         lc_ws_stream_live(srv, s->id, &live);
@@ -45,6 +47,7 @@ void lc_fanout_group_event(void *user, lc_group_event ev, const lc_group_info *g
     /* A group's stream, volume, mute or sync reach each member's page; membership changes come
      * as session events too */
     lc_ws_stream_group_event(srv);
+    lc_ogg_http_session_event(srv, LC_SESSION_UPDATED, NULL);
     if (srv->events_clients)
         lc_ws_events_push(srv, lc_api_group_event_json(srv->api, ev, g));
 }

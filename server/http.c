@@ -34,12 +34,14 @@ typedef struct http_pss {
     char *api_body;
     size_t api_len;
     bool api_too_large;
+    lc_ogg_conn *ogg;    /* a /stream.ogg listener (ogg_http.c), NULL for anything else */
 } http_pss;
 
 size_t lc_http_pss_size(void) { return sizeof(http_pss); }
 
 static void pss_reset(http_pss *pss)
 {
+    lc_ogg_http_free(pss->ogg);
     free(pss->owned);
     free(pss->api_body);
     memset(pss, 0, sizeof *pss);
@@ -332,6 +334,18 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
         return respond(wsi, pss, 200, "text/plain; version=0.0.4; charset=utf-8", "no-store",
                        (uint8_t *)m, len, (uint8_t *)m, head, NULL, NULL);
     }
+    if (!strcmp(url, "/stream.ogg")) {
+        unsigned status;
+        char why[160];
+        pss_reset(pss);
+        if (lc_ogg_http_start(wsi, srv, addr, head, &pss->ogg, &status, why, sizeof why))
+            return status == 500 ? -1 : json_error(wsi, pss, status, status == 404 ? "not_found"
+                                                   : status == 400 ? "invalid_session"
+                                                                   : "unavailable", why, head, NULL);
+        if (head)
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        return 0;
+    }
     if (!strcmp(url, "/stream"))
         return json_error(wsi, pss, 426, "upgrade_required",
                           "/stream is a WebSocket (subprotocol loopcast.v1)", head, NULL);
@@ -383,6 +397,8 @@ int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         }
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (pss && pss->ogg)
+            return lc_ogg_http_writeable(pss->ogg);
         return pss ? write_more(wsi, pss) : 0;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:

@@ -44,6 +44,7 @@ enum { LC_PROTO_HTTP = 0, LC_PROTO_STREAM = 1, LC_PROTO_EVENTS = 2, LC_PROTO_COU
 struct cJSON;                         /* cJSON's object type, for wire.c's builders */
 typedef struct lc_ws_conn lc_ws_conn; /* an audio connection (ws_stream.c) */
 typedef struct lc_ev_conn lc_ev_conn; /* an events connection (ws_events.c) */
+typedef struct lc_ogg_conn lc_ogg_conn; /* a /stream.ogg listener (ogg_http.c) */
 
 /* Wrong-token rate limit, per client address (auth.c). */
 #define LC_AUTH_SLOTS 64
@@ -103,6 +104,8 @@ struct lc_server {
     lc_config cfg;
     lc_feed *feeds;          /* cfg.n_streams of them, in the configured order (feed.c) */
     unsigned n_feeds;
+    uint8_t silence[LC_OPUS_MAX_PACKET]; /* one encoded frame of silence: what a muted /stream.ogg */
+    size_t silence_len;                  /* listener gets (ogg_http.c) */
     struct lws_context *ctx; /* set before capture starts; the capture and signal threads use it
                               * only for lws_cancel_service() and only while it exists */
     struct lws_vhost *vh;
@@ -136,6 +139,7 @@ struct lc_server {
     bool tearing_down;           /* lws_context_destroy running: session events not broadcast */
     lc_ws_conn *audio_conns;     /* every established audio connection (ws_stream.c) */
     lc_ev_conn *ev_conns;        /* every events connection (ws_events.c) */
+    lc_ogg_conn *ogg_conns;      /* every /stream.ogg listener (ogg_http.c) */
     unsigned events_clients;     /* authenticated events connections */
     lws_sorted_usec_list_t source_poll; /* 250 ms capture-state poll (fanout.c) */
     lc_auth_slot auth[LC_AUTH_SLOTS];
@@ -233,6 +237,19 @@ void lc_fanout_session_event(void *user, lc_session_event ev, const lc_session_i
 void lc_fanout_group_event(void *user, lc_group_event ev, const lc_group_info *g);
 /* Starts the capture-state poll (every 250 ms, every stream; pushes `source` on a change). */
 void lc_fanout_start_source_poll(lc_server *srv);
+
+/* ogg_http.c: /stream.ogg. start: from the HTTP request (its query); on failure *status and why
+ * say what to answer. writeable: what HTTP_WRITEABLE returns. free: at CLOSED_HTTP. */
+int lc_ogg_http_start(struct lws *wsi, lc_server *srv, const char *client, bool head,
+                      lc_ogg_conn **out, unsigned *status, char *why, size_t whylen);
+int lc_ogg_http_writeable(lc_ogg_conn *c);
+void lc_ogg_http_free(lc_ogg_conn *c);
+/* New packets or shutdown: every /stream.ogg listener is asked to write. */
+void lc_ogg_http_wake(lc_server *srv);
+/* A session (NULL: any) changed: its /stream.ogg listeners follow its mute and stream. */
+void lc_ogg_http_session_event(lc_server *srv, lc_session_event ev, const char *id);
+/* Adds its /stream.ogg listeners' figures to a session's live ones. */
+void lc_ogg_http_live(lc_server *srv, const char *id, lc_api_live *out);
 
 /* wire.c: the server's entities as JSON, one serializer each. */
 /* Adds "source": {uri, state, error} of stream `f` to `parent`; false if out of memory. */

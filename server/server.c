@@ -200,6 +200,10 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
     rc = lc_feeds_create(srv, errbuf, errlen); /* every stream's capture, encoder, ring */
     if (rc)
         goto fail;
+    rc = lc_opus_silence_packet(lc_opus_get_config(srv->feeds[0].enc), srv->silence,
+                                sizeof srv->silence, &srv->silence_len, errbuf, errlen);
+    if (rc)
+        goto fail;
     /* Kernel send buffer per listener: about half the lag budget of audio (Linux doubles the
      * value), so a slow reader's latency is bounded there too, not only in our ring. */
     uint64_t sb = (uint64_t)cfg->bitrate / 8u * cfg->max_lag_ms / 2000u;
@@ -261,6 +265,7 @@ static void begin_shutdown(lc_server *srv)
     /* Each audio socket, when writeable, sends close 1001 (ws_stream.c checks `stopping`). */
     lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
     lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_EVENTS]);
+    lc_ogg_http_wake(srv); /* each /stream.ogg response ends (ogg_http.c checks `stopping`) */
     shutdown_tick(&srv->tick);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "closing %u listener connection(s)", srv->listeners);
 }

@@ -598,6 +598,7 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
             out->stream = c->feed->def->name;
         }
     }
+    lc_ogg_http_live(srv, id, out);
     if (out->stream)
         return;
     /* Not connected: the stream it would hear (its group's, or its own if that still exists) */
@@ -640,8 +641,10 @@ int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         /* No wsi user data here (it is the context's own pipe). New packets, or a stop
          * request: ask every audio connection; wakes coalesce, so each drains what it can. */
         srv = server_of(wsi);
-        if (srv && srv->ctx)
+        if (srv && srv->ctx) {
             lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
+            lc_ogg_http_wake(srv); /* the /stream.ogg listeners are HTTP connections */
+        }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         /* Comes to the vhost's default protocol, which is this one (server.c's pvo). */

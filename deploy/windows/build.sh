@@ -311,6 +311,9 @@ build_one() { # name dir version
         -DCMAKE_DISABLE_FIND_PACKAGE_Threads=ON
       cmake --build "$d/_build" -j"$JOBS" && cmake --install "$d/_build"
       write_pc libqrencode libqrencode "$uv" "-I\${includedir}" "-L\${libdir} -lqrencode" ;;
+    ogg)
+      (cd "$d" && ./configure "${ACONF[@]}" && make -j"$JOBS" && make install)
+      write_pc ogg ogg "$uv" "-I\${includedir}" "-L\${libdir} -logg" ;;
     *) die "deps.list: no build recipe for '$n' (build system '${KIND[$n]}'): add one to build_one" ;;
   esac
 }
@@ -369,7 +372,7 @@ if ((CHECK)); then
   # shellcheck disable=SC2046
   $TRIPLE-gcc -std=c11 -O2 -Wall -Wextra -o "$exe" "$HERE/check/link_check.c" \
     $(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH="" pkg-config --cflags --libs \
-      opus speexdsp libcjson libwebsockets libqrencode) -static \
+      opus speexdsp libcjson libwebsockets libqrencode ogg) -static \
     || die "link check: does not link"
   export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
   WINEPREFIX=$CACHE/wineprefix

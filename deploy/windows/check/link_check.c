@@ -1,7 +1,7 @@
 /* link_check.c — every Windows dependency of loopcast, linked statically into one program and
  * used once: Opus encodes a 20 ms frame, speexdsp resamples a block, cJSON parses, OpenSSL makes
  * a TLS context, libwebsockets creates and destroys a context with OpenSSL, libqrencode encodes a
- * URL. Built and run under Wine by `deploy/windows/build.sh --check`; prints the versions it linked and exits 0. */
+ * URL, libogg frames a packet into a page. Built and run under Wine by `deploy/windows/build.sh --check`; prints the versions it linked and exits 0. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <ogg/ogg.h>
 #include <opus.h>
 #include <qrencode.h>
 #include <speex/speex_resampler.h>
@@ -82,6 +83,15 @@ int main(void)
     printf("libqrencode:   %s, version %d symbol, %d modules a side\n", QRcode_APIVersionString(),
            qr->version, qr->width);
     QRcode_free(qr);
+    /* libogg: one packet, one page (the Ogg Opus output's framing) */
+    ogg_stream_state os;
+    ogg_page pg;
+    unsigned char pkt[3] = {0xfc, 0xff, 0xfe};
+    ogg_packet op = {.packet = pkt, .bytes = 3, .b_o_s = 1, .granulepos = 960};
+    if (ogg_stream_init(&os, 1234) || ogg_stream_packetin(&os, &op) || !ogg_stream_flush(&os, &pg))
+        return fail("libogg");
+    printf("libogg:        a page of %ld bytes, crc set\n", pg.header_len + pg.body_len);
+    ogg_stream_clear(&os);
     printf("link_check: ok\n");
     return 0;
 }
