@@ -56,6 +56,14 @@ async function startRooms(port, state, logName, extra = []) {
     '--port', String(port), '--state-dir', state, '--api-token', TOKEN, ...extra], { logName });
 }
 
+// A fresh server with both streams: its base URL and state directory.
+async function roomsServer(prefix, logName) {
+  const port = await freePort();
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  await startRooms(port, state, logName);
+  return { base: `http://127.0.0.1:${port}`, state, port };
+}
+
 async function play(page, url) {
   await page.goto(url);
   await page.click('#play');
@@ -95,10 +103,7 @@ function windows(chunks) {
 }
 
 test('the listener page: two streams, switched from its Settings, heard at the sink', { timeout: 90000 }, async () => {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'loopcast-rooms-'));
-  await startRooms(port, state, 'rooms-page');
+  const { base, state } = await roomsServer('loopcast-rooms-', 'rooms-page');
   const { page, close } = await launchBrowser({ env: pulse.env });
   const problems = watchPage(page);
   try {
@@ -190,10 +195,7 @@ async function createRoom(admin, base, name) {
 }
 
 test('/admin: move a listener, make a room, put it in with the Room select; the page follows the room', { timeout: 120000 }, async () => {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'loopcast-rooms-admin-'));
-  await startRooms(port, state, 'rooms-admin');
+  const { base, state } = await roomsServer('loopcast-rooms-admin-', 'rooms-admin');
   const { listener, admin, id, row, problems, close } = await adminAndListener(base);
   try {
     // the row shows the listener's stream; its select moves it (PATCH {"stream"})
@@ -313,10 +315,7 @@ test('/admin: move a listener, make a room, put it in with the Room select; the 
 });
 
 test('/admin: drag a listener onto a room, and onto Ungrouped', { timeout: 90000 }, async () => {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'loopcast-rooms-dnd-'));
-  await startRooms(port, state, 'rooms-dnd');
+  const { base, state } = await roomsServer('loopcast-rooms-dnd-', 'rooms-dnd');
   const { listener, admin, id, row, problems, close } = await adminAndListener(base);
   try {
     const g = await createRoom(admin, base, 'Porch');

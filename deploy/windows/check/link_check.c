@@ -86,8 +86,8 @@ int main(void)
     /* libogg: one packet, one page (the Ogg Opus output's framing) */
     ogg_stream_state os;
     ogg_page pg;
-    unsigned char pkt[3] = {0xfc, 0xff, 0xfe};
-    ogg_packet op = {.packet = pkt, .bytes = 3, .b_o_s = 1, .granulepos = 960};
+    unsigned char opkt[3] = {0xfc, 0xff, 0xfe};
+    ogg_packet op = {.packet = opkt, .bytes = 3, .b_o_s = 1, .granulepos = 960};
     if (ogg_stream_init(&os, 1234) || ogg_stream_packetin(&os, &op) || !ogg_stream_flush(&os, &pg))
         return fail("libogg");
     printf("libogg:        a page of %ld bytes, crc set\n", pg.header_len + pg.body_len);
