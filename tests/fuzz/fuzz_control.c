@@ -22,7 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             if (m.has_name && strlen(m.name) > LC_CONTROL_NAME_MAX)
                 abort();
-            if (!m.has_volume && !m.has_muted && !m.has_name)
+            const lc_session_patch *p = &m.patch; /* a set changes at least one field */
+            if (!p->has_volume && !p->has_muted && !p->has_name && !p->has_latency_trim &&
+                !p->has_stream && !p->has_group)
+                abort();
+            if (p->has_stream && !lc_session_stream_name_valid(p->stream))
                 abort();
         } else if (m.type != LC_CONTROL_PING && m.type != LC_CONTROL_STATS) {
             abort();

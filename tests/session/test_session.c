@@ -520,6 +520,7 @@ static void test_groups(void)
 
     /* a session naming a group the file lacks is in none */
     dir = tmpdir();
+    cfg.state_dir = dir;
     write_file(dir, "sessions.json",
                "{\"version\":2,\"sessions\":[{\"id\":\"aaaaaaaa-1111-4111-8111-111111111111\",\"volume\":5,"
                "\"muted\":false,\"group\":\"11111111-2222-4333-8444-555555555555\"}],\"groups\":[]}");
