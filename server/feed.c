@@ -163,6 +163,32 @@ lc_feed *lc_feed_for(lc_server *srv, const char *name)
     return f ? f : &srv->feeds[0];
 }
 
+lc_feed *lc_feed_heard(lc_server *srv, const lc_session_info *s, const lc_group_info *g)
+{
+    return lc_feed_for(srv, g ? g->stream : s->stream);
+}
+
+void lc_feed_listener_add(lc_feed *f, struct lws *wsi)
+{
+    lc_server *srv = f->srv;
+    srv->listeners++;
+    f->listeners++;
+    srv->ws_accepted++;
+    /* A small kernel send buffer bounds how much audio can queue behind a slow reader outside
+     * our ring (see server.c). */
+    lws_sockfd_type fd = lws_get_socket_fd(wsi);
+    if (fd != LWS_SOCK_INVALID)
+        lc_plat_socket_sndbuf((intptr_t)fd, srv->sndbuf);
+}
+
+void lc_feed_listener_remove(lc_feed *f)
+{
+    if (f->srv->listeners)
+        f->srv->listeners--;
+    if (f->listeners)
+        f->listeners--;
+}
+
 lc_capture_state lc_feed_state(lc_feed *f, char *err, size_t errlen)
 {
     lc_capture_state st = lc_capture_get_state(f->cap);

@@ -274,6 +274,12 @@ void lc_feeds_destroy(lc_server *srv);
 lc_feed *lc_feed_find(lc_server *srv, const char *name);
 /* The stream called `name`, or the first one when there is none by that name. */
 lc_feed *lc_feed_for(lc_server *srv, const char *name);
+/* The stream a session hears: its group's (g, NULL when in none), else its own, else the first. */
+lc_feed *lc_feed_heard(lc_server *srv, const lc_session_info *s, const lc_group_info *g);
+/* A listener (audio WebSocket or /stream.ogg) starts or stops counting on `f` (and in
+ * srv->listeners); add also bounds its kernel send buffer. */
+void lc_feed_listener_add(lc_feed *f, struct lws *wsi);
+void lc_feed_listener_remove(lc_feed *f);
 /* Its capture state, and the error ("" when running). */
 lc_capture_state lc_feed_state(lc_feed *f, char *err, size_t errlen);
 /* 1 when its capture runs and a packet was encoded in the last 2 s; else 0 and a reason. */

@@ -52,7 +52,7 @@ static bool session_view(lc_server *srv, const char *id, lc_feed **feed, bool *m
     bool grouped;
     if (lc_sessions_view(srv->sessions, id, &s, &g, &grouped))
         return false;
-    *feed = lc_feed_for(srv, grouped ? g.stream : s.stream);
+    *feed = lc_feed_heard(srv, &s, grouped ? &g : NULL);
     *muted = s.muted || (grouped && g.muted);
     return true;
 }
@@ -74,10 +74,8 @@ void lc_ogg_http_free(lc_ogg_conn *c)
     if (!c)
         return;
     lc_server *srv = c->srv;
-    if (c->counted) {
-        srv->listeners--;
-        c->feed->listeners--;
-    }
+    if (c->counted)
+        lc_feed_listener_remove(c->feed);
     if (c->prev)
         c->prev->next = c->next;
     else if (srv->ogg_conns == c)
@@ -184,13 +182,8 @@ int lc_ogg_http_start(struct lws *wsi, lc_server *srv, const char *client, bool 
     if (c->next)
         c->next->prev = c;
     srv->ogg_conns = c;
-    srv->listeners++;
-    c->feed->listeners++;
+    lc_feed_listener_add(c->feed, wsi);
     c->counted = true;
-    srv->ws_accepted++;
-    lws_sockfd_type fd = lws_get_socket_fd(wsi);
-    if (fd != LWS_SOCK_INVALID)
-        lc_plat_socket_sndbuf((intptr_t)fd, srv->sndbuf); /* bounds the audio queued in the kernel */
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "ogg listener %s on stream %s%s%s", client, c->feed->def->name,
            c->attached ? ", session " : "", c->attached ? c->id : "");
     *out = c;

@@ -161,7 +161,7 @@ static cJSON *add_session(cJSON *root, const ws_pss *pss)
  * and its `source`. Returns whether what the page plays by changed. */
 static bool apply_view(lc_server *srv, ws_pss *c, const lc_session_info *s, const lc_group_info *g)
 {
-    lc_feed *f = lc_feed_for(srv, g ? g->stream : s->stream);
+    lc_feed *f = lc_feed_heard(srv, s, g);
     int sync = g ? (g->sync ? g->sync_delay_ms : 0) : (int)srv->cfg.sync_ms;
     int gvol = g ? g->volume : LC_SESSION_VOLUME_MAX;
     bool gmuted = g && g->muted;
@@ -532,15 +532,8 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
             memcpy(pss->id, info.id, sizeof pss->id);
             if (!refresh_view(srv, pss)) /* its stream, its group: read with the group's lock */
                 apply_view(srv, pss, &info, NULL);
-            srv->listeners++;
-            pss->feed->listeners++;
+            lc_feed_listener_add(pss->feed, wsi);
             pss->counted = true;
-            srv->ws_accepted++;
-            /* A small kernel send buffer bounds how much audio can queue behind a slow reader
-             * outside our ring (see server.c). */
-            lws_sockfd_type fd = lws_get_socket_fd(wsi);
-            if (fd != LWS_SOCK_INVALID)
-                lc_plat_socket_sndbuf((intptr_t)fd, srv->sndbuf);
         }
     }
     lws_callback_on_writable(wsi);
@@ -606,7 +599,7 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
     lc_group_info g;
     bool grouped;
     if (lc_sessions_view(srv->sessions, id, &s, &g, &grouped) == 0)
-        out->stream = lc_feed_for(srv, grouped ? g.stream : s.stream)->def->name;
+        out->stream = lc_feed_heard(srv, &s, grouped ? &g : NULL)->def->name;
 }
 
 void lc_ws_stream_source_changed(lc_server *srv, lc_feed *f)
@@ -664,10 +657,8 @@ int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         return pss && pss->close_sent;
     case LWS_CALLBACK_CLOSED:
         srv = server_of(wsi);
-        if (pss->counted && srv->listeners)
-            srv->listeners--;
-        if (pss->counted && pss->feed->listeners)
-            pss->feed->listeners--;
+        if (pss->counted)
+            lc_feed_listener_remove(pss->feed);
         pss->counted = false;
         unlink_conn(srv, pss);
         if (pss->attached)
