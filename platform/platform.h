@@ -202,6 +202,8 @@ int lc_plat_ipv4_addrs(lc_addr_fn fn, void *user);
 /* The kernel send buffer of a connected socket (lws_sockfd_type: an int fd on POSIX, a SOCKET on
  * Windows). Best effort: a failure leaves the system default. */
 void lc_plat_socket_sndbuf(intptr_t sock, int bytes);
+/* Closes a socket (the same kind of handle). */
+void lc_plat_socket_close(intptr_t sock);
 /* Open-file limit. POSIX: sets the soft RLIMIT_NOFILE to exactly `want` (at most the hard limit;
  * lowering a huge inherited one too), or only reads it when want is 0; *now gets the soft limit
  * in force (UINT_MAX when unlimited). Windows has no per-process socket limit: *now = UINT_MAX.
@@ -272,6 +274,9 @@ int lc_thread_create(lc_thread **out, lc_thread_fn fn, void *arg);
 void lc_thread_join(lc_thread *t);
 /* true when called on the thread `t` runs (to refuse a self-join). */
 bool lc_thread_is_current(const lc_thread *t);
+/* The CPUs this process may run on (its affinity mask, so taskset and container cpusets count;
+ * Windows: the active processors), at least 1. */
+unsigned lc_plat_cpu_count(void);
 
 /* ---- mutexes and condition variables ------------------------------------------------------ */
 

@@ -257,6 +257,17 @@ static void *lc_thread_start(void *p)
     return NULL;
 }
 
+unsigned lc_plat_cpu_count(void)
+{
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
+}
+
 int lc_thread_create(lc_thread **out, lc_thread_fn fn, void *arg)
 {
     lc_thread *t = calloc(1, sizeof *t);

@@ -186,6 +186,8 @@ void lc_plat_socket_sndbuf(intptr_t sock, int bytes)
     (void)setsockopt((int)sock, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
 }
 
+void lc_plat_socket_close(intptr_t sock) { (void)close((int)sock); }
+
 int lc_plat_fd_limit(unsigned want, unsigned *now)
 {
     struct rlimit rl;

@@ -429,6 +429,12 @@ static unsigned __stdcall lc_thread_start(void *p)
     return 0;
 }
 
+unsigned lc_plat_cpu_count(void)
+{
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    return n ? (unsigned)n : 1u;
+}
+
 int lc_thread_create(lc_thread **out, lc_thread_fn fn, void *arg)
 {
     lc_thread *t = calloc(1, sizeof *t);

@@ -338,6 +338,8 @@ void lc_plat_socket_sndbuf(intptr_t sock, int bytes)
     (void)setsockopt((SOCKET)sock, SOL_SOCKET, SO_SNDBUF, (const char *)&bytes, sizeof bytes);
 }
 
+void lc_plat_socket_close(intptr_t sock) { (void)closesocket((SOCKET)sock); }
+
 int lc_plat_fd_limit(unsigned want, unsigned *now)
 {
     (void)want; /* sockets are handles, limited only by memory; lws's table is sized by us */

@@ -38,6 +38,7 @@ static void status_hook(void *user, void *obj)
     lc_wire_add_codec(o, srv);
     lc_wire_add_sync(o, srv);
     cJSON_AddNumberToObject(o, "listeners", srv->listeners);
+    cJSON_AddNumberToObject(o, "threads", srv->n_workers);
 }
 
 static void join_hook(void *user, void *obj) { lc_join_add_json(user, obj); }
@@ -90,7 +91,6 @@ int lc_server_sessions_create(lc_server *srv, char *errbuf, size_t errlen)
                           .stream = stream_hook, .streams = streams_hook};
     int rc;
 
-    srv->lws_thread = lc_thread_id();
     rc = pick_state_dir(srv, errbuf, errlen);
     if (rc)
         return rc;

@@ -7,15 +7,16 @@
  * Counting connections: lws offers no per-connection storage between accept and the first
  * request, and a connection that never sends one must still be counted (a raw TCP flood) and
  * uncounted when it goes. So FILTER_NETWORK_CONNECTION (the peer address, the listen socket's
- * callback) leaves the address in srv->pending, the WSI_CREATE that lws issues right after it,
- * on the same thread, files it under the new connection's pointer (lc_connmap), and WSI_DESTROY,
- * the last callback any connection gets, gives the count back.
+ * callback) leaves the address in the worker's `pending`, the WSI_CREATE that lws issues right
+ * after it, on the same thread, files it under the new connection's pointer (lc_connmap), and
+ * WSI_DESTROY, the last callback any connection gets, gives the count back. A socket handed to
+ * another worker (worker.c) carries its `pending` along, for that worker's WSI_CREATE.
  *
  * Behind a trusted proxy the peer is the proxy: its connections are not counted at accept but
  * at each request, under the forwarded client address (the proxy may carry several clients on
  * one keep-alive connection over time, so the count moves with the address).
  *
- * Everything here runs on the lws thread.
+ * Everything here runs on a worker holding srv->mu.
  */
 #include "internal.h"
 
@@ -102,10 +103,11 @@ static bool key_trusted(const lc_server *srv, const uint8_t key[16])
     return lc_config_cidr_match(srv->cfg.trust_proxy, srv->cfg.n_trust_proxy, text);
 }
 
-int lc_clients_filter_network(lc_server *srv, const struct lws_filter_network_conn_args *a)
+int lc_clients_filter_network(lc_worker *w, const struct lws_filter_network_conn_args *a)
 {
+    lc_server *srv = w->srv;
     uint8_t key[16];
-    srv->pending_valid = false;
+    w->pending.valid = false;
     if (!a || lc_plat_sockaddr_key(&a->cli_addr, key))
         return 0; /* a Unix socket or unknown family: nothing to count by */
     bool proxy = key_trusted(srv, key);
@@ -119,9 +121,9 @@ int lc_clients_filter_network(lc_server *srv, const struct lws_filter_network_co
                        HARD_FACTOR, srv->cfg.max_conns_per_ip);
         return 1;
     }
-    memcpy(srv->pending_key, key, sizeof key);
-    srv->pending_proxy = proxy;
-    srv->pending_valid = true;
+    memcpy(w->pending.key, key, sizeof key);
+    w->pending.proxy = proxy;
+    w->pending.valid = true;
     return 0;
 }
 
@@ -136,15 +138,17 @@ static void count_in(lc_server *srv, lc_conn_rec *r, const uint8_t key[16])
 
 void lc_clients_wsi_create(lc_server *srv, struct lws *wsi)
 {
-    if (!srv->pending_valid)
+    lc_worker *w = lc_worker_of(wsi);
+    if (!w->pending.valid)
         return; /* not an accepted connection (or one we could not read an address for) */
-    srv->pending_valid = false;
+    w->pending.valid = false;
     lc_conn_rec *r = lc_connmap_put(srv->conns, wsi);
     if (!r)
         return; /* cannot happen while the map is larger than lws's fd limit */
-    r->via_proxy = srv->pending_proxy;
+    w->conns++;
+    r->via_proxy = w->pending.proxy;
     if (!r->via_proxy)
-        count_in(srv, r, srv->pending_key);
+        count_in(srv, r, w->pending.key);
 }
 
 void lc_clients_wsi_destroy(lc_server *srv, struct lws *wsi)
@@ -157,6 +161,9 @@ void lc_clients_wsi_destroy(lc_server *srv, struct lws *wsi)
     if (r->counted)
         lc_iptab_del(srv->conns_per_ip, r->key);
     lc_connmap_del(srv->conns, wsi);
+    lc_worker *w = lc_worker_of(wsi);
+    if (w->conns)
+        w->conns--;
 }
 
 /* A header as a NUL-terminated string in buf; "" when absent, NULL when longer than buf. */

@@ -44,6 +44,7 @@ typedef enum {
     O_MDNS,
     O_SYNC_MS,
     O_STREAM,
+    O_THREADS,
     O_COUNT_
 } opt_id;
 
@@ -107,6 +108,9 @@ static const opt opts[O_COUNT_] = {
     [O_STREAM] = {"--stream", "LOOPCAST_STREAMS", "NAME=URI",
                   "one more stream, repeatable (the variable: NAME=URI items separated by spaces); "
                   "with --stream, --source is needed to keep the stream 'default'"},
+    [O_THREADS] = {"--threads", "LOOPCAST_THREADS", "N",
+                   "service threads that fan the audio out, 1..64 (default: one per CPU this "
+                   "process may use, at most 64)"},
     [O_MDNS] = {"--mdns", "LOOPCAST_MDNS", "on|off",
                 "announce the page on the LAN by mDNS/DNS-SD as 'loopcast on HOST' (default on; "
                 "Linux: avahi-daemon, Windows 10 1809+)"},
@@ -457,6 +461,7 @@ static const struct {
     {O_MAX_MSG_RATE, 1, 10000, offsetof(lc_config, max_msg_rate), false},
     {O_MAX_CONNS_PER_IP, 1, 100000, offsetof(lc_config, max_conns_per_ip), false},
     {O_SYNC_MS, 0, 3000, offsetof(lc_config, sync_ms), false},
+    {O_THREADS, 1, LC_CONFIG_MAX_THREADS, offsetof(lc_config, threads), false},
 };
 
 bool lc_config_stream_name_valid(const char *name)

@@ -22,6 +22,7 @@ extern "C" {
 #define LC_CONFIG_TOKEN_MAX 256
 #define LC_CONFIG_MAX_CIDRS 16
 #define LC_CONFIG_MAX_STREAMS 16 /* each is a capture thread and an encoder */
+#define LC_CONFIG_MAX_THREADS 64 /* --threads: lws service threads (server/worker.c) */
 #define LC_STREAM_NAME_MAX 32     /* bytes: [A-Za-z0-9_.-] */
 #define LC_STREAM_URI_MAX 512
 
@@ -76,6 +77,8 @@ typedef struct lc_config {
     unsigned max_conns_per_ip;  /* --max-conns-per-ip / LOOPCAST_MAX_CONNS_PER_IP, default 128 */
     bool mdns;                  /* --mdns / LOOPCAST_MDNS on|off: advertise on the LAN (mDNS/DNS-SD),
                                  * default on */
+    unsigned threads;           /* --threads / LOOPCAST_THREADS, 1..64; 0 (unset) = one per CPU
+                                 * the process may use, at most 64 (lc_server_create) */
     unsigned sync_ms;           /* --sync-ms / LOOPCAST_SYNC_MS, 0..3000: every listener plays the
                                  * sample captured at T at T + this (server clock); 0 = off, each
                                  * plays as early as it can (default) */

@@ -27,8 +27,8 @@ static void on_packet(void *user, const lc_opus_packet *pkt)
                                 pkt->data, pkt->len))
         atomic_fetch_add_explicit(&f->publish_errors, 1, memory_order_relaxed);
     atomic_store_explicit(&f->last_packet_ns, lc_now_ns(), memory_order_relaxed);
-    /* Wakes the lws thread; wakes coalesce, so the woken side drains every feed's pending. */
-    lws_cancel_service(f->srv->ctx);
+    /* Wakes every worker; wakes coalesce, so the woken side drains every feed's pending. */
+    lc_workers_wake_all(f->srv);
 }
 
 /* What a failure of this stream's source says first: the flag that named it. */
@@ -173,6 +173,7 @@ void lc_feed_listener_add(lc_feed *f, struct lws *wsi)
     lc_server *srv = f->srv;
     srv->listeners++;
     f->listeners++;
+    lc_worker_of(wsi)->listeners++;
     srv->ws_accepted++;
     /* A small kernel send buffer bounds how much audio can queue behind a slow reader outside
      * our ring (see server.c). */
@@ -181,12 +182,15 @@ void lc_feed_listener_add(lc_feed *f, struct lws *wsi)
         lc_plat_socket_sndbuf((intptr_t)fd, srv->sndbuf);
 }
 
-void lc_feed_listener_remove(lc_feed *f)
+void lc_feed_listener_remove(lc_feed *f, struct lws *wsi)
 {
+    lc_worker *w = lc_worker_of(wsi);
     if (f->srv->listeners)
         f->srv->listeners--;
     if (f->listeners)
         f->listeners--;
+    if (w && w->listeners)
+        w->listeners--;
 }
 
 lc_capture_state lc_feed_state(lc_feed *f, char *err, size_t errlen)

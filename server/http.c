@@ -284,7 +284,7 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
                           "accepted)", false, NULL);
     }
     if (!pss->deferred && !get && !head && has_body(wsi, &declared)) {
-        if (declared > drain_max && lc_api_http_is_api(url) && !srv->stopping) {
+        if (declared > drain_max && lc_api_http_is_api(url) && !lc_server_stopping(srv)) {
             pss_reset(pss);
             pss->api_too_large = true;
             pss->close_after = true;
@@ -301,7 +301,7 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
     pss->deferred = false;
     bool api = lc_api_http_is_api(url);
 
-    if (srv->stopping)
+    if (lc_server_stopping(srv))
         return json_error(wsi, pss, 503, "shutting_down", "the server is shutting down", head,
                           NULL);
     if (api) {
@@ -352,16 +352,19 @@ static int handle_request(struct lws *wsi, lc_server *srv, http_pss *pss, const 
     return serve_page(wsi, srv, pss, url, head);
 }
 
-int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                     size_t len)
+static int callback_locked(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len)
 {
     http_pss *pss = user;
-    lc_server *srv = lws_context_user(lws_get_context(wsi));
+    lc_server *srv = lc_server_of(wsi);
 
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        /* The listen socket's callback: `user` is the new peer, before lws reads a byte. */
-        return lc_clients_filter_network(srv, user);
+        /* The listen socket's callback (worker 0): `user` is the new peer, before lws reads a
+         * byte. Let in, it may go to a less busy worker (worker.c): then it is not ours. */
+        if (lc_clients_filter_network(lc_worker_of(wsi), user))
+            return 1;
+        return lc_worker_handoff(lc_worker_of(wsi), user) ? 1 : 0;
     case LWS_CALLBACK_WSI_CREATE:
         lc_clients_wsi_create(srv, wsi);
         return 0;
@@ -405,6 +408,37 @@ int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (pss)
             pss_reset(pss);
         break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+    case LWS_CALLBACK_WSI_CREATE:
+    case LWS_CALLBACK_WSI_DESTROY:
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+    case LWS_CALLBACK_HTTP:
+    case LWS_CALLBACK_HTTP_BODY:
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP: {
+        /* What an HTTP request touches (limits, the API, the session table, Ogg listeners) is
+         * shared by the workers: under srv->mu. lws's own bookkeeping calls (poll changes,
+         * thread ids) come here too, far more often, and take no lock. */
+        lc_server *srv = lc_server_of(wsi);
+        if (!srv)
+            break;
+        lc_mutex_lock(srv->mu);
+        int rc = callback_locked(wsi, reason, user, in, len);
+        lc_mutex_unlock(srv->mu);
+        return rc;
+    }
     default:
         break;
     }

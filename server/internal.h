@@ -4,16 +4,25 @@
  *
  * Threads that touch this struct and how (every field below names its guard):
  *   capture threads  one per stream (lc_feed): on_packet() publishes into its feed's ring, bumps
- *                    the feed's atomics marked "capture", calls lws_cancel_service(ctx);
- *   lws thread       everything else (HTTP, WebSockets, metrics) — the fields marked "lws";
+ *                    the feed's atomics marked "capture", wakes every worker (lws_cancel_service);
+ *   workers          --threads lws service threads (worker.c), each with its own lws context;
+ *                    worker 0 listens and hands each new socket to the least busy worker. A
+ *                    connection lives on one worker all its life. The fields marked "mu" are
+ *                    shared by the workers under srv->mu (recursive); the audio hot path
+ *                    (ws_stream.c's send_audio) takes no lock: what it reads is its worker's own;
  *   stop watcher     (platform: the sigwait thread, Windows' console handler) sets
- *                    stop_requested and calls lws_cancel_service(ctx);
+ *                    stop_requested and wakes every worker;
  *   store writer     (session/) writes sessions.json; it never calls back into the server:
  *                    lc_sessions' event callback runs on the thread that made the change, and
- *                    every change (attach/detach/patch/put/delete) is made on the lws thread
- *                    (api_http.c checks this at run time and drops, loudly, any other);
+ *                    every change (attach/detach/patch/put/delete) is made by a worker holding
+ *                    srv->mu (fanout.c checks the thread at run time and drops, loudly, any
+ *                    other);
  *   main thread      create/destroy (no other thread of ours runs then) and, inside
- *                    lc_server_run, IS the lws thread.
+ *                    lc_server_run, IS worker 0.
+ *
+ * One lws call only is safe across threads: lws_cancel_service(). A worker never touches
+ * another's connections through lws: it sets a flag (an atomic, or a field under mu) and wakes
+ * the owner (lc_worker_wake), which acts on it in its EVENT_WAIT_CANCELLED (ws_stream.c).
  */
 #ifndef LC_SERVER_INTERNAL_H
 #define LC_SERVER_INTERNAL_H
@@ -45,6 +54,7 @@ struct cJSON;                         /* cJSON's object type, for wire.c's build
 typedef struct lc_ws_conn lc_ws_conn; /* an audio connection (ws_stream.c) */
 typedef struct lc_ev_conn lc_ev_conn; /* an events connection (ws_events.c) */
 typedef struct lc_ogg_conn lc_ogg_conn; /* a /stream.ogg listener (ogg_http.c) */
+typedef struct lc_worker lc_worker;     /* an lws service thread and its context (worker.c) */
 
 /* Wrong-token rate limit, per client address (auth.c). */
 #define LC_AUTH_SLOTS 64
@@ -88,16 +98,67 @@ typedef struct lc_feed {
     _Atomic uint64_t last_packet_ns; /* lc_now_ns() of the newest published packet, 0 = none */
     _Atomic uint64_t publish_errors;
 
-    /* lws thread only. */
-    lc_capture_state src_state;      /* last state pushed to clients (fanout.c's poll) */
+    /* worker 0 only (fanout.c's poll). */
+    lc_capture_state src_state;      /* last state pushed to clients */
     char src_error[160];             /* last error pushed ("" = none) */
+
+    /* mu. (Packets sent to it: each worker's feed_sent[index].) */
     unsigned listeners;              /* counted audio connections on this stream now */
-    uint64_t packets_sent;           /* to this stream's listeners */
 
     /* main thread (lc_server_run / destroy). */
     int tap_id;
     bool capture_started;
 } lc_feed;
+
+/* What a worker is woken for, besides packets (lc_worker_wake). */
+enum { LC_WAKE_EVENTS = 1u, LC_WAKE_OGG = 2u };
+#define LC_HANDOFF_MAX 256 /* sockets waiting for a worker to adopt them; past it worker 0 keeps
+                            * the next ones itself */
+
+/* A handed-over socket, with what FILTER_NETWORK_CONNECTION learnt about its peer (clients.c). */
+typedef struct lc_handoff {
+    lws_sockfd_type fd;
+    uint8_t key[16];
+    bool valid, proxy;
+} lc_handoff;
+
+/* Counters the hot path bumps: each worker its own (plain relaxed load + store, no shared cache
+ * line), every reader sums the workers (lc_server_totals). */
+typedef struct lc_worker_counters {
+    _Atomic uint64_t packets_sent, packets_dropped, bytes_sent;
+    _Atomic uint64_t feed_sent[LC_CONFIG_MAX_STREAMS]; /* per stream (lc_feed.index) */
+} lc_worker_counters;
+
+struct lc_worker {
+    /* Immutable after lc_server_create. */
+    lc_server *srv;
+    unsigned index;
+    struct lws_context *ctx; /* its own; only worker 0's listens (the others: no port) */
+    struct lws_vhost *vh;
+
+    /* main thread: started by lc_server_run (workers 1..N-1), joined by it. */
+    lc_thread *thread;
+
+    /* owner (this worker's thread) only. */
+    uint8_t *txbuf;          /* LWS_PRE + LC_TXBUF bytes: its one send buffer */
+    bool stopping;           /* saw stop_requested: its connections are closing */
+    lws_sorted_usec_list_t tick; /* shutdown poll timer */
+    lc_handoff pending;      /* FILTER_NETWORK_CONNECTION / an adoption → the next WSI_CREATE */
+
+    /* anyone sets (atomic_fetch_or), the owner takes (atomic_exchange) when woken (ws_stream.c). */
+    atomic_uint wake;        /* LC_WAKE_* */
+    atomic_uint source_changed; /* bit i: stream i's source changed state */
+
+    /* owner writes (relaxed), anyone reads. */
+    lc_worker_counters n;
+
+    /* mu. */
+    unsigned conns;          /* sockets it holds or is about to adopt (the hand-over balance) */
+    unsigned listeners;      /* counted audio and Ogg connections on it */
+    unsigned ev_open;        /* events connections on it */
+    lc_handoff inbox[LC_HANDOFF_MAX]; /* sockets handed to it, not yet adopted */
+    unsigned n_inbox;
+};
 
 struct lc_server {
     /* Immutable after lc_server_create (read by every thread). */
@@ -106,9 +167,10 @@ struct lc_server {
     unsigned n_feeds;
     uint8_t silence[LC_OPUS_MAX_PACKET]; /* one encoded frame of silence: what a muted /stream.ogg */
     size_t silence_len;                  /* listener gets (ogg_http.c) */
-    struct lws_context *ctx; /* set before capture starts; the capture and signal threads use it
-                              * only for lws_cancel_service() and only while it exists */
-    struct lws_vhost *vh;
+    lc_worker *workers;      /* n_workers (--threads) of them; [0] listens */
+    unsigned n_workers;
+    struct lws_context *ctx; /* workers[0].ctx: the listening one (the TLS redirect's vhost too) */
+    lc_mutex *mu;            /* recursive: guards every field marked "mu" */
     uint64_t start_ns;
     char host[256]; /* lc_plat_hostname at creation ("" if unknown); read-only afterwards */
     uint32_t max_lag_packets;
@@ -120,28 +182,24 @@ struct lc_server {
     char *web_root_real;     /* realpath of --web-root, NULL for the embedded assets */
     char *state_dir;         /* resolved state directory, NULL = nothing persisted */
     lc_plat_lock *state_lock; /* STATE_DIR/lock, held for the server's life; NULL if none */
-    lc_sessions *sessions;   /* locks itself; its events arrive on the lws thread */
-    lc_api *api;             /* immutable; lc_api_handle is called on the lws thread only */
+    lc_sessions *sessions;   /* locks itself; its events arrive on a worker holding mu */
+    lc_api *api;             /* immutable; lc_api_handle is called under mu only */
     char auth_header[LC_CONFIG_TOKEN_MAX + 8]; /* "Bearer <token>" for the server's own calls */
-    uint64_t lws_thread;     /* lc_thread_id() of the thread running lc_server_run (set
-                              * before the loop) */
 
-    /* stop watcher (or lc_server_stop) writes, lws thread reads. */
+    /* stop watcher (or lc_server_stop) writes, the workers read. */
     atomic_int stop_requested;
+    /* set once by whichever worker sees the request first, before any closes: read by all. */
+    _Atomic uint64_t stop_deadline_ns;
 
-    /* lws thread only. */
-    bool stopping;
-    uint64_t stop_deadline_ns;
-    lws_sorted_usec_list_t tick; /* shutdown poll timer */
-    unsigned listeners;          /* audio WebSockets open now (counted ones) */
-    uint64_t packets_sent, packets_dropped, bytes_sent, ws_accepted, ws_refused;
-    uint8_t *txbuf;              /* LWS_PRE + LC_TXBUF bytes: the one send buffer (one thread) */
+    /* mu. */
+    unsigned listeners;          /* audio WebSockets and Ogg listeners open now (counted ones) */
+    uint64_t ws_accepted, ws_refused;
     bool tearing_down;           /* lws_context_destroy running: session events not broadcast */
     lc_ws_conn *audio_conns;     /* every established audio connection (ws_stream.c) */
     lc_ev_conn *ev_conns;        /* every events connection (ws_events.c) */
     lc_ogg_conn *ogg_conns;      /* every /stream.ogg listener (ogg_http.c) */
     unsigned events_clients;     /* authenticated events connections */
-    lws_sorted_usec_list_t source_poll; /* 250 ms capture-state poll (fanout.c) */
+    lws_sorted_usec_list_t source_poll; /* 250 ms capture-state poll (fanout.c): worker 0 */
     lc_auth_slot auth[LC_AUTH_SLOTS];
     uint64_t api_auth_failures;
     int api_code[LC_API_CODES];  /* HTTP statuses seen, with their counts below */
@@ -149,12 +207,10 @@ struct lc_server {
     uint64_t refused[LC_REFUSED_COUNT_];
     lc_iptab *conns_per_ip;      /* open connections per client address (clients.c) */
     lc_connmap *conns;           /* each open connection's counted address */
-    bool pending_valid, pending_proxy; /* FILTER_NETWORK_CONNECTION → the next WSI_CREATE */
-    uint8_t pending_key[16];
     lc_bucket refusal_log;       /* refusal log lines are rate-limited ... */
     uint64_t refusal_log_dropped; /* ... and the ones dropped counted */
 
-    /* lws thread (lc_server_run starts it, begin_shutdown stops it; lc_server_destroy stops it
+    /* worker 0 (lc_server_run starts it, its shutdown stops it; lc_server_destroy stops it
      * if run did not): the mDNS advertiser, which runs its own thread behind mdns.h */
     lc_mdns *mdns;
 
@@ -165,6 +221,37 @@ struct lc_server {
 #define LC_TXBUF (LC_STREAM_MAX_PACKET + 2048u)
 /* Above this RLIMIT_NOFILE, lws's fd table (two pointers per fd) is not sized to it. */
 #define LC_FD_LIMIT_MAX (1u << 20)
+
+/* worker.c: the service threads (--threads). */
+int lc_workers_alloc(lc_server *srv, unsigned n); /* the structs and send buffers, no contexts */
+void lc_workers_free(lc_server *srv);             /* after every context is destroyed */
+/* Starts workers 1..N-1, each running loop(worker) (server.c); worker 0 is the caller's. */
+int lc_workers_start(lc_server *srv, lc_thread_fn loop);
+void lc_workers_join(lc_server *srv);
+void lc_worker_enter(lc_worker *w);               /* the calling thread now runs `w` */
+lc_worker *lc_worker_current(void);               /* NULL off the workers */
+lc_worker *lc_worker_of(struct lws *wsi);         /* the worker whose context holds `wsi` */
+lc_server *lc_server_of(struct lws *wsi);
+bool lc_server_stopping(const lc_server *srv);    /* a stop was requested */
+/* Sets `what` (LC_WAKE_*, or 0: packets / its audio connections' flags) and wakes `w`. */
+void lc_worker_wake(lc_worker *w, unsigned what);
+void lc_workers_wake_all(lc_server *srv);         /* new packets, a stop: any thread */
+/* lws_callback_on_writable(wsi) if `wsi` is the calling worker's, else wakes its owner for
+ * `what` (the owner then asks every connection of that kind). */
+void lc_wake_writable(struct lws *wsi, unsigned what);
+/* Worker 0's FILTER_NETWORK_CONNECTION, after clients.c let the peer in (from->pending set):
+ * true when the socket was handed to a less busy worker (then refuse it here: lws's close of
+ * the invalidated fd does nothing). Under mu. */
+bool lc_worker_handoff(lc_worker *from, struct lws_filter_network_conn_args *a);
+/* When woken (EVENT_WAIT_CANCELLED): adopts the sockets handed to `w`. */
+void lc_worker_adopt(lc_worker *w);
+/* One writer per counter (its worker): a relaxed add without a locked instruction. */
+void lc_count(_Atomic uint64_t *c, uint64_t n);
+typedef struct lc_totals {
+    uint64_t packets_sent, packets_dropped, bytes_sent;
+} lc_totals;
+void lc_server_totals(lc_server *srv, lc_totals *t); /* summed over the workers */
+uint64_t lc_feed_sent(lc_feed *f);                   /* packets written to its listeners */
 
 /* http.c: every plain HTTP request (pages, probes, metrics, the REST API). */
 int lc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -188,7 +275,7 @@ int lc_http_error_now(struct lws *wsi, unsigned status, const char *code, const 
 /* clients.c: client addresses, connections per address, the upgrade gate, refusal counters. */
 int lc_clients_create(lc_server *srv);
 void lc_clients_destroy(lc_server *srv);
-int lc_clients_filter_network(lc_server *srv, const struct lws_filter_network_conn_args *a);
+int lc_clients_filter_network(lc_worker *w, const struct lws_filter_network_conn_args *a);
 void lc_clients_wsi_create(lc_server *srv, struct lws *wsi);
 void lc_clients_wsi_destroy(lc_server *srv, struct lws *wsi);
 /* The client's address for the request on `wsi` (canonical text, never client bytes); returns
@@ -221,8 +308,6 @@ void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_se
 void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out);
 /* A group changed: every audio connection looks at its session and group again. */
 void lc_ws_stream_group_event(lc_server *srv);
-/* Stream `f`'s source changed state: its listeners get a `source` message. */
-void lc_ws_stream_source_changed(lc_server *srv, lc_feed *f);
 
 /* ws_events.c: the events WebSocket (/api/v1/events). */
 int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -231,9 +316,9 @@ size_t lc_ws_events_pss_size(void);
 /* Queues `text` (malloc'd, taken; NULL = out of memory, logged) for every events client. */
 void lc_ws_events_push(lc_server *srv, char *text);
 
-/* fanout.c: changes to the connections. The lc_sessions event callback (lws thread). */
+/* fanout.c: changes to the connections. The lc_sessions event callback (a worker, under mu). */
 void lc_fanout_session_event(void *user, lc_session_event ev, const lc_session_info *s);
-/* The table's group event callback (lws thread). */
+/* The table's group event callback (a worker, under mu). */
 void lc_fanout_group_event(void *user, lc_group_event ev, const lc_group_info *g);
 /* Starts the capture-state poll (every 250 ms, every stream; pushes `source` on a change). */
 void lc_fanout_start_source_poll(lc_server *srv);
@@ -244,8 +329,8 @@ int lc_ogg_http_start(struct lws *wsi, lc_server *srv, const char *client, bool 
                       lc_ogg_conn **out, unsigned *status, char *why, size_t whylen);
 int lc_ogg_http_writeable(lc_ogg_conn *c);
 void lc_ogg_http_free(lc_ogg_conn *c);
-/* New packets or shutdown: every /stream.ogg listener is asked to write. */
-void lc_ogg_http_wake(lc_server *srv);
+/* New packets or shutdown: every /stream.ogg listener of worker `w` is asked to write. */
+void lc_ogg_http_wake(lc_worker *w);
 /* A session (NULL: any) changed: its /stream.ogg listeners follow its mute and stream. */
 void lc_ogg_http_session_event(lc_server *srv, lc_session_event ev, const char *id);
 /* Adds its /stream.ogg listeners' figures to a session's live ones. */
@@ -277,9 +362,9 @@ lc_feed *lc_feed_for(lc_server *srv, const char *name);
 /* The stream a session hears: its group's (g, NULL when in none), else its own, else the first. */
 lc_feed *lc_feed_heard(lc_server *srv, const lc_session_info *s, const lc_group_info *g);
 /* A listener (audio WebSocket or /stream.ogg) starts or stops counting on `f` (and in
- * srv->listeners); add also bounds its kernel send buffer. */
+ * srv->listeners and its worker's); add also bounds its kernel send buffer. Under mu. */
 void lc_feed_listener_add(lc_feed *f, struct lws *wsi);
-void lc_feed_listener_remove(lc_feed *f);
+void lc_feed_listener_remove(lc_feed *f, struct lws *wsi);
 /* Its capture state, and the error ("" when running). */
 lc_capture_state lc_feed_state(lc_feed *f, char *err, size_t errlen);
 /* 1 when its capture runs and a packet was encoded in the last 2 s; else 0 and a reason. */

@@ -1,9 +1,10 @@
 /*
  * metrics.c — /metrics (Prometheus text format 0.0.4) and the /readyz decision.
  *
- * Runs on the lws thread. Values owned by the lws thread are read directly; the capture and
- * encoder figures come through their own thread-safe getters (lc_capture_get_stats,
- * lc_opus_get_stats: relaxed atomics inside); the ring's head is an atomic.
+ * Runs on a worker under srv->mu. Values under mu are read directly; the workers' packet counters
+ * are summed (lc_server_totals: relaxed atomics); the capture and encoder figures come through
+ * their own thread-safe getters (lc_capture_get_stats, lc_opus_get_stats: relaxed atomics
+ * inside); the ring's head is an atomic.
  */
 #include "internal.h"
 
@@ -13,7 +14,7 @@
 
 int lc_server_ready(lc_server *srv, char *reason, size_t reason_len)
 {
-    if (srv->stopping) {
+    if (lc_server_stopping(srv)) {
         lc_errf(reason, reason_len, "shutting down");
         return 0;
     }
@@ -88,7 +89,7 @@ static void stream_metrics(sbuf *b, lc_server *srv)
             lc_capture_get_stats(f->cap, &cs);
             lc_opus_get_stats(f->enc, &os);
             uint64_t v[] = {(uint64_t)lc_feed_ready(f, reason, sizeof reason), f->listeners,
-                            os.packets, f->packets_sent, cs.xruns, cs.reopens};
+                            os.packets, lc_feed_sent(f), cs.xruns, cs.reopens};
             sb_printf(b, "%s{stream=\"%s\"} %llu\n", m[k].name, f->def->name,
                       (unsigned long long)v[k]);
         }
@@ -117,19 +118,27 @@ char *lc_metrics_render(lc_server *srv, size_t *len)
         os.errors += eo.errors;
     }
     char reason[8];
+    lc_totals t;
+    lc_server_totals(srv, &t);
 
-    metric(&b, "loopcast_listeners", "gauge", "Audio WebSocket connections open now.",
-           srv->listeners);
+    metric(&b, "loopcast_listeners", "gauge",
+           "Audio WebSocket and /stream.ogg connections open now.", srv->listeners);
+    metric(&b, "loopcast_threads", "gauge", "Service threads (--threads).", srv->n_workers);
+    sb_printf(&b, "# HELP loopcast_thread_listeners Listeners each service thread serves now.\n"
+              "# TYPE loopcast_thread_listeners gauge\n");
+    for (unsigned i = 0; i < srv->n_workers; i++)
+        sb_printf(&b, "loopcast_thread_listeners{thread=\"%u\"} %u\n", i,
+                  srv->workers[i].listeners);
     metric(&b, "loopcast_packets_encoded_total", "counter", "Opus packets encoded.",
            (double)os.packets);
     metric(&b, "loopcast_packets_sent_total", "counter",
            "Audio packets written to listeners (all listeners together).",
-           (double)srv->packets_sent);
+           (double)t.packets_sent);
     metric(&b, "loopcast_packets_dropped_total", "counter",
            "Audio packets skipped for listeners that fell too far behind.",
-           (double)srv->packets_dropped);
+           (double)t.packets_dropped);
     metric(&b, "loopcast_bytes_sent_total", "counter",
-           "Audio message bytes (header + Opus) written to listeners.", (double)srv->bytes_sent);
+           "Audio message bytes (header + Opus) written to listeners.", (double)t.bytes_sent);
     metric(&b, "loopcast_capture_xruns_total", "counter", "Capture overruns recovered.",
            (double)cs.xruns);
     metric(&b, "loopcast_capture_reopens_total", "counter",

@@ -14,7 +14,10 @@
  * stalls on a gap — while volume cannot apply without re-encoding and is ignored (docs/api.md).
  * Without ?stream= it hears its session's stream (its room's), and follows a change of it.
  *
- * Everything here runs on the lws thread.
+ * Everything here runs under srv->mu (http.c takes it), on the connection's worker but for the
+ * session fan-out, which may come from another worker: it changes the connection under mu and
+ * wakes its worker (lc_wake_writable). Media players are few: the audio WebSockets are the path
+ * that scales (ws_stream.c takes no lock to send).
  */
 #include "internal.h"
 
@@ -75,7 +78,7 @@ void lc_ogg_http_free(lc_ogg_conn *c)
         return;
     lc_server *srv = c->srv;
     if (c->counted)
-        lc_feed_listener_remove(c->feed);
+        lc_feed_listener_remove(c->feed, c->wsi);
     if (c->prev)
         c->prev->next = c->next;
     else if (srv->ogg_conns == c)
@@ -219,25 +222,26 @@ static bool next_page(lc_ogg_conn *c)
     long n = lc_oggmux_packet(c->mux, opus, olen, pts, c->buf + LWS_PRE, OGG_BUF);
     if (n <= 0)
         return false; /* a packet before the first one's pts (never from one ring): skipped */
+    lc_worker *w = lc_worker_of(c->wsi);
     c->len = (size_t)n;
     c->sent++;
     c->dropped += dropped;
-    srv->packets_sent++;
-    srv->packets_dropped += dropped;
-    c->feed->packets_sent++;
+    lc_count(&w->n.packets_sent, 1);
+    lc_count(&w->n.packets_dropped, dropped);
+    lc_count(&w->n.feed_sent[c->feed->index], 1);
     return true;
 }
 
 int lc_ogg_http_writeable(lc_ogg_conn *c)
 {
     lc_server *srv = c->srv;
-    if (srv->stopping || (!c->attached && c->id[0]))
+    if (lc_server_stopping(srv) || (!c->attached && c->id[0]))
         return -1; /* shutting down, or its session was forgotten: the stream ends */
     if (!c->len && !next_page(c))
         return 0;
     size_t n = c->len;
     c->len = 0;
-    srv->bytes_sent += n;
+    lc_count(&lc_worker_of(c->wsi)->n.bytes_sent, n);
     if (lws_write(c->wsi, c->buf + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
         return -1;
     if (lc_stream_pending(c->feed->ring, c->cursor))
@@ -245,10 +249,13 @@ int lc_ogg_http_writeable(lc_ogg_conn *c)
     return 0;
 }
 
-void lc_ogg_http_wake(lc_server *srv)
+void lc_ogg_http_wake(lc_worker *w)
 {
-    for (lc_ogg_conn *c = srv->ogg_conns; c; c = c->next)
-        lws_callback_on_writable(c->wsi);
+    lc_mutex_lock(w->srv->mu);
+    for (lc_ogg_conn *c = w->srv->ogg_conns; c; c = c->next)
+        if (lc_worker_of(c->wsi) == w)
+            lws_callback_on_writable(c->wsi);
+    lc_mutex_unlock(w->srv->mu);
 }
 
 void lc_ogg_http_session_event(lc_server *srv, lc_session_event ev, const char *id)
@@ -266,7 +273,7 @@ void lc_ogg_http_session_event(lc_server *srv, lc_session_event ev, const char *
             if (c->follow)
                 set_feed(c, f);
         }
-        lws_callback_on_writable(c->wsi);
+        lc_wake_writable(c->wsi, LC_WAKE_OGG);
     }
 }
 

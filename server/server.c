@@ -2,9 +2,9 @@
  * server.c — wiring: the streams (feed.c: capture → encoder tap → ring) → lws; the service loop;
  * signals; shutdown.
  *
- * A capture thread, on each packet, pokes lws (lws_cancel_service); the lws thread, woken, asks
- * every audio connection whether it is writeable and each sends what its cursor into its
- * stream's ring has not seen yet (ws_stream.c).
+ * A capture thread, on each packet, pokes every worker (lws_cancel_service); each worker, woken,
+ * asks its audio connections whether they are writeable and each sends what its cursor into its
+ * stream's ring has not seen yet (ws_stream.c). --threads N runs N workers (worker.c).
  */
 #include "internal.h"
 #include "tls.h"
@@ -35,13 +35,13 @@ static void on_stop_request(void *user, const char *what)
         lc_log(LC_LOG_INFO, LC_LOG_MOD, "%s: shutting down", what);
     else
         lc_log(LC_LOG_WARN, LC_LOG_MOD, "second stop request (%s): closing now", what);
-    lws_cancel_service(srv->ctx);
+    lc_workers_wake_all(srv);
 }
 
 void lc_server_stop(lc_server *srv)
 {
-    if (atomic_fetch_add(&srv->stop_requested, 1) >= 0 && srv->ctx)
-        lws_cancel_service(srv->ctx);
+    if (atomic_fetch_add(&srv->stop_requested, 1) >= 0)
+        lc_workers_wake_all(srv);
 }
 
 /* v4 only: the addresses people type into a phone */
@@ -122,7 +122,6 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
     info.protocols = srv->protocols;
     info.pvo = &srv->pvo_stream;
     info.retry_and_idle_policy = &srv->retry;
-    info.user = srv;
     info.server_string = "loopcast";
     info.keepalive_timeout = 5;
     info.timeout_secs = 10;
@@ -142,13 +141,27 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
         /* HTTP/1.1 only: keeps WebSockets on plain RFC 6455 upgrades (no ws-over-h2). */
         info.alpn = "http/1.1";
     }
-    srv->ctx = lws_create_context(&info);
-    if (!srv->ctx) {
-        lc_errf(errbuf, errlen, "cannot listen on %s:%d (address in use, bad TLS files, or no "
-                "permission; see the lws log above)", cfg->bind ? cfg->bind : "*", cfg->port);
-        return LC_ERR_IO;
+    /* Worker 0 listens; the others get the same vhost with no port, and only ever sockets that
+     * worker 0 hands them (worker.c). */
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        lc_worker *w = &srv->workers[i];
+        info.user = w;
+        info.port = i == 0 ? cfg->port : CONTEXT_PORT_NO_LISTEN_SERVER;
+        w->ctx = lws_create_context(&info);
+        if (!w->ctx && i == 0) {
+            lc_errf(errbuf, errlen, "cannot listen on %s:%d (address in use, bad TLS files, or "
+                    "no permission; see the lws log above)", cfg->bind ? cfg->bind : "*",
+                    cfg->port);
+            return LC_ERR_IO;
+        }
+        if (!w->ctx) {
+            lc_errf(errbuf, errlen, "--threads %u: cannot create service thread %u's context "
+                    "(out of memory?)", srv->n_workers, i + 1);
+            return LC_ERR_NOMEM;
+        }
+        w->vh = lws_get_vhost_by_name(w->ctx, "default");
     }
-    srv->vh = lws_get_vhost_by_name(srv->ctx, "default");
+    srv->ctx = srv->workers[0].ctx;
     if (cfg->redirect_port)
         return lc_tls_redirect_start(srv->ctx, cfg, errbuf, errlen);
     return 0;
@@ -177,6 +190,7 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
     srv->start_ns = lc_now_ns();
     (void)lc_plat_hostname(srv->host, sizeof srv->host); /* "" is fine: the page uses its URL's */
     atomic_init(&srv->stop_requested, 0);
+    atomic_init(&srv->stop_deadline_ns, 0);
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 
@@ -209,11 +223,14 @@ int lc_server_create(lc_server **out, const lc_config *cfg, char *errbuf, size_t
     uint64_t sb = (uint64_t)cfg->bitrate / 8u * cfg->max_lag_ms / 2000u;
     srv->sndbuf = (int)(sb < 4096 ? 4096 : sb > (1u << 20) ? (1u << 20) : sb);
 
-    srv->txbuf = malloc(LWS_PRE + LC_TXBUF);
-    if (!srv->txbuf) {
-        rc = LC_ERR_NOMEM;
+    /* --threads: one service thread per CPU we may use unless told (at most 64). */
+    unsigned threads = cfg->threads ? cfg->threads : lc_plat_cpu_count();
+    rc = lc_mutex_create(&srv->mu, LC_MUTEX_RECURSIVE);
+    if (!rc)
+        rc = lc_workers_alloc(srv, threads > LC_CONFIG_MAX_THREADS ? LC_CONFIG_MAX_THREADS
+                                                                   : threads);
+    if (rc)
         goto fail;
-    }
     rc = lc_clients_create(srv); /* per-address connection counts (clients.c) */
     if (rc)
         goto fail;
@@ -234,8 +251,8 @@ fail:
 static void shutdown_tick(lws_sorted_usec_list_t *sul)
 {
     /* Only here to make lws_service() return at least every 50 ms while closing. */
-    lc_server *srv = lws_container_of(sul, lc_server, tick);
-    lws_sul_schedule(srv->ctx, 0, &srv->tick, shutdown_tick, 50 * LWS_US_PER_MS);
+    lc_worker *w = lws_container_of(sul, lc_worker, tick);
+    lws_sul_schedule(w->ctx, 0, &w->tick, shutdown_tick, 50 * LWS_US_PER_MS);
 }
 
 /* Phones on the LAN find the page by name (mdns.h). Logs what it does, or why not; never fatal. */
@@ -252,29 +269,69 @@ static void start_mdns(lc_server *srv)
     (void)lc_mdns_start(&srv->mdns, &p);
 }
 
-static void begin_shutdown(lc_server *srv)
+/* What stops once, on worker 0, before its connections close. */
+static void begin_server_shutdown(lc_server *srv)
 {
-    srv->stopping = true;
     /* The mDNS announcement goes before anything closes: a phone must not pick a server that is
      * going away. */
     lc_mdns_stop(srv->mdns);
     srv->mdns = NULL;
-    srv->stop_deadline_ns = lc_now_ns() + 1200u * 1000000u;
+    lws_sul_cancel(&srv->source_poll);
     /* Then capture: no packet may arrive into a context that is about to go away. */
     lc_feeds_stop(srv);
-    /* Each audio socket, when writeable, sends close 1001 (ws_stream.c checks `stopping`). */
-    lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
-    lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_EVENTS]);
-    lc_ogg_http_wake(srv); /* each /stream.ogg response ends (ogg_http.c checks `stopping`) */
-    shutdown_tick(&srv->tick);
+    lc_mutex_lock(srv->mu);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "closing %u listener connection(s)", srv->listeners);
+    lc_mutex_unlock(srv->mu);
+}
+
+static void begin_shutdown(lc_worker *w)
+{
+    lc_server *srv = w->srv;
+    w->stopping = true;
+    uint64_t none = 0; /* the first worker here sets everyone's deadline */
+    atomic_compare_exchange_strong(&srv->stop_deadline_ns, &none, lc_now_ns() + 1200u * 1000000u);
+    if (w->index == 0)
+        begin_server_shutdown(srv);
+    /* Each audio socket, when writeable, sends close 1001 (ws_close.c checks the stop). */
+    lws_callback_on_writable_all_protocol(w->ctx, &srv->protocols[LC_PROTO_STREAM]);
+    lws_callback_on_writable_all_protocol(w->ctx, &srv->protocols[LC_PROTO_EVENTS]);
+    lc_ogg_http_wake(w); /* each /stream.ogg response ends (ogg_http.c checks the stop) */
+    shutdown_tick(&w->tick);
+}
+
+/* One worker's service loop, until a stop request and its connections are closed (or the
+ * deadline passes, or a second request comes). */
+static void worker_loop(void *arg)
+{
+    lc_worker *w = arg;
+    lc_server *srv = w->srv;
+    for (;;) {
+        if (lws_service(w->ctx, 0) < 0)
+            break;
+        int req = atomic_load(&srv->stop_requested);
+        if (req > 0 && !w->stopping)
+            begin_shutdown(w);
+        if (!w->stopping)
+            continue;
+        lc_mutex_lock(srv->mu);
+        bool idle = w->listeners == 0 && w->ev_open == 0;
+        unsigned left = w->listeners;
+        lc_mutex_unlock(srv->mu);
+        if (idle || req > 1 || lc_now_ns() > atomic_load(&srv->stop_deadline_ns)) {
+            if (left)
+                lc_log(LC_LOG_WARN, LC_LOG_MOD, "%u listener(s) did not close in time; "
+                       "dropping them", left);
+            break;
+        }
+    }
+    lws_sul_cancel(&w->tick);
 }
 
 int lc_server_run(lc_server *srv)
 {
     int rc;
-    /* This thread becomes the lws thread: session events must arrive here (api_http.c). */
-    srv->lws_thread = lc_thread_id();
+    /* This thread becomes worker 0: the one that listens (worker.c). */
+    lc_worker_enter(&srv->workers[0]);
     if (lc_plat_stop_watch(on_stop_request, srv) == 0)
         srv->stop_watch_started = true;
     else
@@ -306,24 +363,16 @@ int lc_server_run(lc_server *srv)
            oc->complexity, srv->cfg.max_lag_ms, srv->max_lag_packets,
            lc_stream_get_config(srv->feeds[0].ring)->slots);
 
-    for (;;) {
-        if (lws_service(srv->ctx, 0) < 0)
-            break;
-        int req = atomic_load(&srv->stop_requested);
-        if (req > 0 && !srv->stopping)
-            begin_shutdown(srv);
-        if (srv->stopping &&
-            ((srv->listeners == 0 && !srv->ev_conns) || req > 1 ||
-             lc_now_ns() > srv->stop_deadline_ns))
-            break;
-    }
-    lws_sul_cancel(&srv->tick);
-    lws_sul_cancel(&srv->source_poll);
-    if (srv->listeners)
-        lc_log(LC_LOG_WARN, LC_LOG_MOD, "%u listener(s) did not close in time; dropping them",
-               srv->listeners);
+    lc_log(LC_LOG_INFO, LC_LOG_MOD, "service threads: %u (--threads)", srv->n_workers);
+
+    if (lc_workers_start(srv, worker_loop))
+        lc_server_stop(srv); /* the ones that started end with worker 0 */
+    worker_loop(&srv->workers[0]);
+    lc_workers_join(srv);
+    lc_totals t;
+    lc_server_totals(srv, &t);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "stopped: %llu packets sent, %llu dropped",
-           (unsigned long long)srv->packets_sent, (unsigned long long)srv->packets_dropped);
+           (unsigned long long)t.packets_sent, (unsigned long long)t.packets_dropped);
     /* Every acknowledged change on disk before we report success (SIGTERM → exit 0). The
      * listeners still open are detached by lws_context_destroy; lc_sessions_destroy writes
      * their last_seen too. */
@@ -360,9 +409,18 @@ void lc_server_destroy(lc_server *srv)
     lc_mdns_stop(srv->mdns);
     srv->mdns = NULL;
     /* Closing connections detaches their sessions; nobody is left to hear about it. */
-    srv->tearing_down = true;
-    if (srv->ctx)
-        lws_context_destroy(srv->ctx);
+    if (srv->mu) {
+        lc_mutex_lock(srv->mu);
+        srv->tearing_down = true;
+        lc_mutex_unlock(srv->mu);
+    }
+    /* The worker threads have ended (lc_server_run joined them): this thread may destroy their
+     * contexts. */
+    for (unsigned i = 0; srv->workers && i < srv->n_workers; i++) {
+        if (srv->workers[i].ctx)
+            lws_context_destroy(srv->workers[i].ctx);
+        srv->workers[i].ctx = NULL;
+    }
     srv->ctx = NULL;
     lc_clients_destroy(srv); /* after the context: its connections' WSI_DESTROY use it */
     lc_api_destroy(srv->api);
@@ -370,7 +428,8 @@ void lc_server_destroy(lc_server *srv)
     lc_plat_unlock(srv->state_lock);
     free(srv->state_dir);
     lc_feeds_destroy(srv);
-    free(srv->txbuf);
+    lc_workers_free(srv);
+    lc_mutex_destroy(srv->mu);
     free(srv->web_root_real);
     free(srv);
 }

@@ -285,7 +285,7 @@ static int answer(struct lws *wsi, unsigned status, const char *location, const 
 
 static int redirect_request(struct lws *wsi, const char *path_in, size_t path_len)
 {
-    const lc_server *srv = lws_context_user(lws_get_context(wsi));
+    const lc_server *srv = lc_server_of(wsi);
     char host[300], path[LC_REDIRECT_MAX], loc[LC_REDIRECT_MAX];
     char args[LC_REDIRECT_MAX], *argv[LC_REDIRECT_MAX_ARGS];
     size_t n_args = 0, used = 0;

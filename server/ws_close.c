@@ -18,7 +18,7 @@ int lc_ws_close_pending(struct lws *wsi, const lc_server *srv, uint16_t code, co
         return 2; /* waiting for the client's answer: nothing more goes out */
     if (!why)
         why = "";
-    if (!code && srv->stopping) {
+    if (!code && lc_server_stopping(srv)) {
         /* Shutting down: no time to wait for answers (SIGTERM must exit within 2 s). */
         lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"server shutting down",
                          strlen("server shutting down"));

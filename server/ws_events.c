@@ -8,7 +8,8 @@
  * Then: a `hello` snapshot {sessions, status}, and every change after it.
  *
  * Queue: each client holds at most EV_QUEUE pending messages. Messages are built once and shared
- * between clients (refcounted; everything here runs on the lws thread, so a plain count). A
+ * between clients (refcounted; everything here runs under srv->mu, so a plain count). A client
+ * may live on any worker: whoever queues for it wakes its worker (lc_wake_writable). A
  * client that falls EV_QUEUE messages behind has its queue dropped and gets a fresh `hello`
  * instead: the snapshot says everything the dropped messages said, its memory is bounded, and a
  * control panel resyncs instead of being disconnected (the admin page reads 1008 as "wrong
@@ -33,7 +34,7 @@ typedef struct evmsg {
 
 struct lc_ev_conn {
     struct lws *wsi;
-    lc_ev_conn *prev, *next; /* srv->ev_conns, lws thread only */
+    lc_ev_conn *prev, *next; /* srv->ev_conns; this whole struct: under srv->mu */
     bool linked, authed, counted, hello_pending;
     bool close_sent;         /* our close frame is out: waiting for the client's */
     uint16_t close_code;
@@ -47,11 +48,6 @@ struct lc_ev_conn {
 };
 
 size_t lc_ws_events_pss_size(void) { return sizeof(lc_ev_conn); }
-
-static lc_server *server_of(struct lws *wsi)
-{
-    return lws_context_user(lws_get_context(wsi));
-}
 
 static evmsg *msg_new(const char *text, size_t len)
 {
@@ -98,7 +94,7 @@ static void broadcast(lc_server *srv, evmsg *m)
             c->q_len++;
             m->refs++;
         }
-        lws_callback_on_writable(c->wsi);
+        lc_wake_writable(c->wsi, LC_WAKE_EVENTS);
     }
     msg_unref(m);
 }
@@ -187,6 +183,7 @@ static void on_established(struct lws *wsi, lc_server *srv, lc_ev_conn *c)
         c->next->prev = c;
     srv->ev_conns = c;
     c->linked = true;
+    lc_worker_of(wsi)->ev_open++;
     if (lc_auth_blocked(srv, c->peer, &retry)) {
         lc_refused(srv, LC_REFUSED_AUTH);
         close_with(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many wrong tokens, try later");
@@ -292,6 +289,9 @@ static void on_closed(lc_server *srv, lc_ev_conn *c)
     c->counted = false;
     if (!c->linked)
         return;
+    lc_worker *w = lc_worker_of(c->wsi);
+    if (w->ev_open)
+        w->ev_open--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -305,7 +305,7 @@ static void on_closed(lc_server *srv, lc_ev_conn *c)
 static int filter(struct lws *wsi, lc_server *srv)
 {
     char uri[64];
-    if (srv->stopping)
+    if (lc_server_stopping(srv))
         return -1;
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
         strcmp(uri, "/api/v1/events"))
@@ -313,21 +313,21 @@ static int filter(struct lws *wsi, lc_server *srv)
     return 0;
 }
 
-int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                          void *in, size_t len)
+static int callback_locked(struct lws *wsi, enum lws_callback_reasons reason, lc_ev_conn *c,
+                           void *in, size_t len)
 {
-    lc_ev_conn *c = user;
+    lc_server *srv = lc_server_of(wsi);
     switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* should lws ever send it here rather than to the
                                              * default protocol (ws_stream.c) */
-        return lc_clients_confirm_upgrade(wsi, server_of(wsi));
+        return lc_clients_confirm_upgrade(wsi, srv);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return filter(wsi, server_of(wsi));
+        return filter(wsi, srv);
     case LWS_CALLBACK_ESTABLISHED:
-        on_established(wsi, server_of(wsi), c);
+        on_established(wsi, srv, c);
         return 0;
     case LWS_CALLBACK_RECEIVE:
-        on_receive(server_of(wsi), c, in, len);
+        on_receive(srv, c, in, len);
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return c && c->close_sent; /* as in ws_stream.c: no second close frame */
@@ -336,10 +336,34 @@ int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
             close_with(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "authentication timeout");
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return on_writeable(wsi, server_of(wsi), c);
+        return on_writeable(wsi, srv, c);
     case LWS_CALLBACK_CLOSED:
-        on_closed(server_of(wsi), c);
+        on_closed(srv, c);
         return 0;
+    default:
+        return 0;
+    }
+}
+
+int lc_ws_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len)
+{
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+    case LWS_CALLBACK_TIMER:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED: {
+        /* Everything here is shared between the workers (srv->mu): events are rare. */
+        lc_server *srv = lc_server_of(wsi);
+        lc_mutex_lock(srv->mu);
+        int rc = callback_locked(wsi, reason, user, in, len);
+        lc_mutex_unlock(srv->mu);
+        return rc;
+    }
     default:
         return 0;
     }

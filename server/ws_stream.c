@@ -2,12 +2,17 @@
  * ws_stream.c — the audio WebSocket (/stream, subprotocol "loopcast.v1" or none).
  *
  * Per connection: a cursor into the shared ring (= this listener's queue), a few pending text
- * replies, a copy of its session's settings. Everything here runs on the lws thread.
+ * replies, a copy of its session's settings. A connection lives on one worker (worker.c), which
+ * alone writes its fields; the ones other workers read (the API's live figures, the session
+ * fan-out) it writes under srv->mu, which every callback here takes except the audio path of
+ * WRITEABLE: that one reads only what its own worker writes, so the fan-out takes no lock.
+ * Another worker that changes the session only sets `refresh` and wakes the owner, which then
+ * reads the table again (refresh_view) under mu.
  *
  * Sessions: ESTABLISHED attaches the connection to its session (lc_sessions_attach: persisted
  * settings come back and go out in the hello), CLOSED detaches it. The page's `set` patches the
- * table; the table's event (fanout.c → lc_ws_stream_session_event) updates every connection of
- * that session, which then gets a `session` message — so a change from the API, another tab or
+ * table; the table's event (fanout.c → lc_ws_stream_session_event) flags every connection of
+ * that session, which then reads its settings again and gets a `session` message — so a change from the API, another tab or
  * the page itself reaches all of them the same way, within one service-loop turn.
  *
  * Send order per WRITEABLE (one lws_write each, as lws requires): a pending close, then the
@@ -34,19 +39,24 @@
 #include "session.h"
 
 #define MAX_PINGS 4
+enum { REFRESH_SESSION = 1u, REFRESH_GROUP = 2u }; /* why lc_ws_conn.refresh was set */
 struct lc_ws_conn {
+    /* Guards: "owner" = its worker only; everything else is written by its worker under mu and
+     * read by anyone under mu (or by its worker without). */
     struct lws *wsi;
-    lc_ws_conn *prev, *next; /* srv->audio_conns: lws thread only */
+    lc_ws_conn *prev, *next; /* srv->audio_conns */
     bool linked;
     bool attached;          /* lc_sessions_attach succeeded: detach when it closes */
     lc_feed *feed;          /* the stream it hears (its group's when grouped) */
-    uint64_t cursor;        /* position of the next packet to send in feed's ring */
-    uint64_t sent, dropped; /* packets to this listener / skipped for it */
+    uint64_t cursor;        /* owner: position of the next packet to send in feed's ring */
+    _Atomic uint64_t sent, dropped; /* owner writes (lc_count): packets to it / skipped for it */
+    atomic_uint refresh;    /* anyone sets REFRESH_*: read the session and group again */
     uint64_t connected_ns;  /* the newest connection of a session gives its address/agent */
     double ping_t[MAX_PINGS];
     uint8_t ping_n;         /* pending `time` answers */
     uint8_t has_ping_t[MAX_PINGS];
     bool counted;           /* included in srv->listeners */
+    /* owner: what its next WRITEABLEs send. */
     bool hello_pending;
     bool session_pending;   /* the session changed: send a `session` message */
     bool source_pending;    /* the capture source changed state: send a `source` message */
@@ -86,11 +96,6 @@ typedef lc_ws_conn ws_pss;
 
 size_t lc_ws_pss_size(void) { return sizeof(ws_pss); }
 
-static lc_server *server_of(struct lws *wsi)
-{
-    return lws_context_user(lws_get_context(wsi));
-}
-
 /* The session id from ?session= or, failing that, the loopcast_session cookie.
  * 1 = found (copied), 0 = absent/empty, -1 = present but malformed. */
 static int session_from_request(struct lws *wsi, char out[LC_SESSION_ID_LEN + 1])
@@ -116,10 +121,12 @@ static int session_from_request(struct lws *wsi, char out[LC_SESSION_ID_LEN + 1]
 
 static int write_text(struct lws *wsi, lc_server *srv, const char *s, size_t n)
 {
+    (void)srv;
+    uint8_t *buf = lc_worker_of(wsi)->txbuf; /* the worker's own send buffer */
     if (n > LC_TXBUF)
         return -1;
-    memcpy(srv->txbuf + LWS_PRE, s, n);
-    return lws_write(wsi, srv->txbuf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n ? -1 : 0;
+    memcpy(buf + LWS_PRE, s, n);
+    return lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n ? -1 : 0;
 }
 
 /* Sends `root` as one text message and frees it (root may be NULL after a failed build). */
@@ -156,8 +163,8 @@ static cJSON *add_session(cJSON *root, const ws_pss *pss)
                : NULL;
 }
 
-/* Takes the session's settings and its group's (NULL: in none) into the connection; a new
- * stream means a cursor at that stream's live edge, a discontinuity flag on its first packet,
+/* Takes the session's settings and its group's (NULL: in none) into the connection (on its
+ * worker, under mu); a new stream means a cursor at that stream's live edge, a discontinuity flag on its first packet,
  * and its `source`. Returns whether what the page plays by changed. */
 static bool apply_view(lc_server *srv, ws_pss *c, const lc_session_info *s, const lc_group_info *g)
 {
@@ -193,14 +200,15 @@ static bool apply_view(lc_server *srv, ws_pss *c, const lc_session_info *s, cons
     return changed;
 }
 
-/* apply_view with the table's current session and group (one lock); false if it is gone. */
-static bool refresh_view(lc_server *srv, ws_pss *c)
+/* apply_view with the table's current session and group (one lock): 1 when what the page plays
+ * by changed, 0 when not, LC_ERR_NOT_FOUND when the session is gone. Under mu, on its worker. */
+static int refresh_view(lc_server *srv, ws_pss *c)
 {
     lc_session_info s;
     lc_group_info g;
     bool grouped;
     if (lc_sessions_view(srv->sessions, c->id, &s, &g, &grouped))
-        return false;
+        return LC_ERR_NOT_FOUND;
     return apply_view(srv, c, &s, grouped ? &g : NULL);
 }
 
@@ -274,12 +282,13 @@ static int send_error(struct lws *wsi, lc_server *srv, ws_pss *pss)
     return write_text(wsi, srv, msg, (size_t)n);
 }
 
-/* One audio packet, if the cursor has one. */
-static int send_audio(struct lws *wsi, lc_server *srv, ws_pss *pss)
+/* One audio packet, if the cursor has one. No lock: everything it reads its own worker wrote. */
+static int send_audio(struct lws *wsi, ws_pss *pss)
 {
     size_t len = 0;
     uint32_t dropped = 0;
-    uint8_t *pkt = srv->txbuf + LWS_PRE;
+    lc_worker *w = lc_worker_of(wsi);
+    uint8_t *pkt = w->txbuf + LWS_PRE;
     lc_stream *ring = pss->feed->ring;
     if (pss->muted || pss->group_muted) {
         /* A muted session is sent no audio: keep its cursor at live, flag the gap on unmute. */
@@ -298,38 +307,75 @@ static int send_audio(struct lws *wsi, lc_server *srv, ws_pss *pss)
     }
     if (lws_write(wsi, pkt, len, LWS_WRITE_BINARY) < (int)len)
         return -1;
-    pss->sent++;
-    pss->dropped += dropped;
-    srv->packets_sent++;
-    pss->feed->packets_sent++;
-    srv->packets_dropped += dropped;
-    srv->bytes_sent += len;
+    lc_count(&pss->sent, 1);
+    lc_count(&w->n.packets_sent, 1);
+    lc_count(&w->n.feed_sent[pss->feed->index], 1);
+    lc_count(&w->n.bytes_sent, len);
+    if (dropped) {
+        lc_count(&pss->dropped, dropped);
+        lc_count(&w->n.packets_dropped, dropped);
+    }
     if (lc_stream_pending(ring, pss->cursor))
         lws_callback_on_writable(wsi);
     return 0;
 }
 
-static int on_writeable(struct lws *wsi, lc_server *srv, ws_pss *pss)
+static void refuse(ws_pss *pss, uint16_t code, const char *why);
+
+/* Another worker (or this one) flagged a session or group change: read them again. */
+static void take_refresh(lc_server *srv, ws_pss *pss)
 {
-    int closing = lc_ws_close_pending(wsi, srv, pss->close_code, pss->close_why,
-                                      &pss->close_sent);
-    if (closing)
-        return closing == 1 ? -1 : 0;
+    unsigned why = atomic_exchange_explicit(&pss->refresh, 0, memory_order_acquire);
+    if (!why)
+        return;
+    lc_mutex_lock(srv->mu);
+    int changed = pss->attached ? refresh_view(srv, pss) : 0; /* detached: closing already */
+    if (changed > 0 || (changed == 0 && pss->attached && (why & REFRESH_SESSION))) {
+        /* A session change is always confirmed (the page's own `set` waits for it); a group
+         * change only where it changed this connection's view. */
+        pss->session_pending = true;
+    } else if (changed < 0) {
+        /* Forgotten through the API: the page must not keep playing under a dead id. */
+        pss->attached = false;
+        refuse(pss, LWS_CLOSE_STATUS_POLICY_VIOLATION, "session forgotten");
+    }
+    lc_mutex_unlock(srv->mu);
+}
+
+/* The hello, `session` and `source` read the server's shared state: under mu. */
+static int send_shared(struct lws *wsi, lc_server *srv, ws_pss *pss)
+{
     int rc;
+    lc_mutex_lock(srv->mu);
     if (pss->hello_pending) {
         pss->hello_pending = false;
         pss->session_pending = false; /* the hello carries the settings */
         rc = send_hello(wsi, srv, pss);
     } else if (pss->session_pending) {
         rc = send_session(wsi, srv, pss);
-    } else if (pss->source_pending) {
+    } else {
         rc = send_source(wsi, srv, pss);
+    }
+    lc_mutex_unlock(srv->mu);
+    return rc;
+}
+
+static int on_writeable(struct lws *wsi, lc_server *srv, ws_pss *pss)
+{
+    take_refresh(srv, pss);
+    int closing = lc_ws_close_pending(wsi, srv, pss->close_code, pss->close_why,
+                                      &pss->close_sent);
+    if (closing)
+        return closing == 1 ? -1 : 0;
+    int rc;
+    if (pss->hello_pending || pss->session_pending || pss->source_pending) {
+        rc = send_shared(wsi, srv, pss);
     } else if (pss->ping_n) {
         rc = send_time(wsi, srv, pss);
     } else if (pss->err_rc) {
         rc = send_error(wsi, srv, pss);
     } else {
-        return send_audio(wsi, srv, pss);
+        return send_audio(wsi, pss);
     }
     /* A text message went out; audio (or more text) may be waiting. */
     lws_callback_on_writable(wsi);
@@ -393,8 +439,6 @@ static void handle_message(lc_server *srv, ws_pss *pss, const char *buf, size_t 
         break;
     }
 }
-
-static void refuse(ws_pss *pss, uint16_t code, const char *why);
 
 /* Size and rate of one incoming piece: 0 = go on; 1 = the connection is now closing (refused,
  * counted, logged). A message starts when nothing is being reassembled. */
@@ -530,7 +574,7 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
         } else {
             pss->attached = true;
             memcpy(pss->id, info.id, sizeof pss->id);
-            if (!refresh_view(srv, pss)) /* its stream, its group: read with the group's lock */
+            if (refresh_view(srv, pss) < 0) /* its stream, its group: read with the group's lock */
                 apply_view(srv, pss, &info, NULL);
             lc_feed_listener_add(pss->feed, wsi);
             pss->counted = true;
@@ -539,24 +583,21 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
     lws_callback_on_writable(wsi);
 }
 
+/* Its worker reads the table again at its next WRITEABLE (take_refresh): it may be another
+ * worker's connection, whose fields only that worker writes. */
+static void flag_refresh(ws_pss *c, unsigned why)
+{
+    atomic_fetch_or_explicit(&c->refresh, why, memory_order_release);
+    lc_wake_writable(c->wsi, 0);
+}
+
 void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_session_info *s)
 {
     if (ev != LC_SESSION_UPDATED && ev != LC_SESSION_REMOVED)
         return;
-    for (ws_pss *c = srv->audio_conns; c; c = c->next) {
-        if (!c->attached || strcmp(c->id, s->id))
-            continue;
-        if (ev == LC_SESSION_REMOVED) {
-            /* Forgotten through the API: the page must not keep playing under a dead id. */
-            c->attached = false;
-            refuse(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "session forgotten");
-        } else {
-            if (!refresh_view(srv, c)) /* its group too: joining one changes the stream */
-                apply_view(srv, c, s, NULL);
-            c->session_pending = true;
-        }
-        lws_callback_on_writable(c->wsi);
-    }
+    for (ws_pss *c = srv->audio_conns; c; c = c->next)
+        if (c->attached && !strcmp(c->id, s->id))
+            flag_refresh(c, REFRESH_SESSION); /* a removed one finds it gone and closes */
 }
 
 void lc_ws_stream_group_event(lc_server *srv)
@@ -564,10 +605,8 @@ void lc_ws_stream_group_event(lc_server *srv)
     /* Rare (a person changes a room), so every connection looks again rather than the table
      * naming the members that were, are, or were not in the group. */
     for (ws_pss *c = srv->audio_conns; c; c = c->next)
-        if (c->attached && refresh_view(srv, c)) {
-            c->session_pending = true;
-            lws_callback_on_writable(c->wsi);
-        }
+        if (c->attached)
+            flag_refresh(c, REFRESH_GROUP);
 }
 
 void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
@@ -576,8 +615,8 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
     for (ws_pss *c = srv->audio_conns; c; c = c->next) {
         if (!c->attached || strcasecmp(c->id, id))
             continue;
-        out->packets_sent += c->sent;
-        out->packets_dropped += c->dropped;
+        out->packets_sent += atomic_load_explicit(&c->sent, memory_order_relaxed);
+        out->packets_dropped += atomic_load_explicit(&c->dropped, memory_order_relaxed);
         if (c->connected_ns >= newest) {
             newest = c->connected_ns;
             snprintf(out->remote, sizeof out->remote, "%s", c->remote);
@@ -588,13 +627,11 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
                 (int)(c->sync_error_ms + (c->sync_error_ms < 0 ? -0.5f : 0.5f)); /* ±1 h: fits */
             out->decoder = lc_control_decoder_name((lc_control_decoder)c->decoder);
             out->output = lc_control_output_name((lc_control_output)c->output);
-            out->stream = c->feed->def->name;
         }
     }
     lc_ogg_http_live(srv, id, out);
-    if (out->stream)
-        return;
-    /* Not connected: the stream it would hear (its group's, or its own if that still exists) */
+    /* The stream it hears, from the table (its group's, or its own if that still exists): its
+     * connections follow it at their worker's next write, perhaps after this answer. */
     lc_session_info s;
     lc_group_info g;
     bool grouped;
@@ -602,13 +639,34 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
         out->stream = lc_feed_heard(srv, &s, grouped ? &g : NULL)->def->name;
 }
 
-void lc_ws_stream_source_changed(lc_server *srv, lc_feed *f)
+/* Its audio connections on a stream in `mask` (bit = lc_feed.index) get a `source` message. */
+static void source_changed(lc_worker *w, unsigned mask)
 {
-    for (ws_pss *c = srv->audio_conns; c; c = c->next)
-        if (c->feed == f) {
+    lc_mutex_lock(w->srv->mu);
+    for (ws_pss *c = w->srv->audio_conns; c; c = c->next)
+        if ((mask & (1u << c->feed->index)) && lc_worker_of(c->wsi) == w) {
             c->source_pending = true;
             lws_callback_on_writable(c->wsi);
         }
+    lc_mutex_unlock(w->srv->mu);
+}
+
+/* EVENT_WAIT_CANCELLED on worker `w`: sockets handed to it, packets, a stop, or flags another
+ * worker set for it (worker.c). */
+static void woken(lc_worker *w)
+{
+    lc_server *srv = w->srv;
+    lc_worker_adopt(w);
+    unsigned what = atomic_exchange_explicit(&w->wake, 0, memory_order_acquire);
+    unsigned changed = atomic_exchange_explicit(&w->source_changed, 0, memory_order_acquire);
+    /* New packets, a stop, or a flag on one of its audio connections: ask every audio
+     * connection; wakes coalesce, so each drains what it can. */
+    lws_callback_on_writable_all_protocol(w->ctx, &srv->protocols[LC_PROTO_STREAM]);
+    if (changed)
+        source_changed(w, changed);
+    if (what & LC_WAKE_EVENTS)
+        lws_callback_on_writable_all_protocol(w->ctx, &srv->protocols[LC_PROTO_EVENTS]);
+    lc_ogg_http_wake(w); /* the /stream.ogg listeners are HTTP connections */
 }
 
 /* Only /stream upgrades to the audio protocol (protocol.md); the path is checked here, before
@@ -616,49 +674,31 @@ void lc_ws_stream_source_changed(lc_server *srv, lc_feed *f)
 static int filter(struct lws *wsi, lc_server *srv)
 {
     char uri[64];
-    if (srv->stopping)
+    if (lc_server_stopping(srv))
         return -1;
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/stream"))
         return -1;
     return 0;
 }
 
-int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                          void *in, size_t len)
+static int callback_locked(struct lws *wsi, enum lws_callback_reasons reason, ws_pss *pss,
+                           void *in, size_t len)
 {
-    ws_pss *pss = user;
-    lc_server *srv;
-
+    lc_server *srv = lc_server_of(wsi);
     switch (reason) {
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        /* No wsi user data here (it is the context's own pipe). New packets, or a stop
-         * request: ask every audio connection; wakes coalesce, so each drains what it can. */
-        srv = server_of(wsi);
-        if (srv && srv->ctx) {
-            lws_callback_on_writable_all_protocol(srv->ctx, &srv->protocols[LC_PROTO_STREAM]);
-            lc_ogg_http_wake(srv); /* the /stream.ogg listeners are HTTP connections */
-        }
-        return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         /* Comes to the vhost's default protocol, which is this one (server.c's pvo). */
-        return lc_clients_confirm_upgrade(wsi, server_of(wsi));
+        return lc_clients_confirm_upgrade(wsi, srv);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return filter(wsi, server_of(wsi));
+        return filter(wsi, srv);
     case LWS_CALLBACK_ESTABLISHED:
-        on_established(wsi, server_of(wsi), pss);
+        on_established(wsi, srv, pss);
         return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return on_writeable(wsi, server_of(wsi), pss);
     case LWS_CALLBACK_RECEIVE:
-        return on_receive(wsi, server_of(wsi), pss, in, len);
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        /* The answer to our own close (lc_ws_close_pending): nonzero = hang up now, without
-         * lws echoing a second close frame, which browsers take as a protocol error (1006). */
-        return pss && pss->close_sent;
+        return on_receive(wsi, srv, pss, in, len);
     case LWS_CALLBACK_CLOSED:
-        srv = server_of(wsi);
         if (pss->counted)
-            lc_feed_listener_remove(pss->feed);
+            lc_feed_listener_remove(pss->feed, wsi);
         pss->counted = false;
         unlink_conn(srv, pss);
         if (pss->attached)
@@ -667,6 +707,41 @@ int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         free(pss->rx);
         pss->rx = NULL;
         return 0;
+    default:
+        return 0;
+    }
+}
+
+int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len)
+{
+    ws_pss *pss = user;
+    lc_server *srv;
+    int rc;
+
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* No wsi user data here (it is the context's own pipe): packets, a stop, a hand-over or
+         * a flag from another worker (worker.c). */
+        if (lc_worker_of(wsi))
+            woken(lc_worker_of(wsi));
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(wsi, lc_server_of(wsi), pss); /* locks only for what it shares */
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* The answer to our own close (lc_ws_close_pending): nonzero = hang up now, without
+         * lws echoing a second close frame, which browsers take as a protocol error (1006). */
+        return pss && pss->close_sent;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_CLOSED:
+        srv = lc_server_of(wsi);
+        lc_mutex_lock(srv->mu);
+        rc = callback_locked(wsi, reason, pss, in, len);
+        lc_mutex_unlock(srv->mu);
+        return rc;
     default:
         return 0;
     }
