@@ -4,5 +4,7 @@
 
 /* `loopcast-bench listeners ...`: N WebSocket listeners against a running server. */
 int lc_bench_listeners(int argc, char **argv);
+/* `loopcast-bench bare ...`: the reference fan-out loop (one thread, epoll) listeners measure. */
+int lc_bench_bare(int argc, char **argv);
 
 #endif

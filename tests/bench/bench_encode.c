@@ -14,7 +14,7 @@
  *
  * Subcommands live one per file; each is a `int fn(int argc, char **argv)` returning the exit
  * status (0 ok, 1 a check failed, 2 bad arguments). To add one, append it to `subcommands` below
- * behind a compile definition set by tests/bench/CMakeLists.txt, as `listeners` is.
+ * behind a compile definition set by tests/bench/CMakeLists.txt, as `listeners` and `bare` are.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -26,7 +26,7 @@
 #include "codec.h"
 #include "lc_dsp.h"
 
-#ifdef LC_BENCH_HAVE_LISTENERS
+#if defined(LC_BENCH_HAVE_LISTENERS) || defined(LC_BENCH_HAVE_BARE)
 #include "bench.h"
 #endif
 
@@ -242,6 +242,9 @@ static const subcommand subcommands[] = {
     {"encode", bench_encode, "encoder tap cost: x real time, us per frame, % of a core"},
 #ifdef LC_BENCH_HAVE_LISTENERS
     {"listeners", lc_bench_listeners, "N WebSocket listeners against a running server"},
+#endif
+#ifdef LC_BENCH_HAVE_BARE
+    {"bare", lc_bench_bare, "reference fan-out loop (one thread, epoll) for `listeners` to measure"},
 #endif
 };
 
