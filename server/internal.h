@@ -144,6 +144,7 @@ struct lc_worker {
     bool stopping;           /* saw stop_requested: its connections are closing */
     lws_sorted_usec_list_t tick; /* shutdown poll timer */
     lc_handoff pending;      /* FILTER_NETWORK_CONNECTION / an adoption → the next WSI_CREATE */
+    lc_ws_conn *audio;       /* its audio connections (ws_stream.c's fan-out list) */
 
     /* anyone sets (atomic_fetch_or), the owner takes (atomic_exchange) when woken (ws_stream.c). */
     atomic_uint wake;        /* LC_WAKE_* */

@@ -19,6 +19,15 @@
  * hello, then `session`, `source`, `time` answers, an `error`, then the next audio packet. Text first so a ping
  * is answered within one packet time even while audio is flowing.
  *
+ * New packets skip WRITEABLE: when a worker is woken for packets (fan_out), it writes them at
+ * once to each of its connections that has nothing else to send and no unsent bytes. Asking lws
+ * for WRITEABLE instead costs every connection a POLLOUT round — the poll() over every socket,
+ * the service dispatch, two poll-set changes — which was a third of the server's CPU per packet
+ * (docs/performance.md, "Service threads"). lws 4.1.6 allows it: lws_write on the context's own
+ * thread buffers what the socket does not take (buflist_out), asks for POLLOUT itself and
+ * appends any later write behind it, so a connection whose kernel buffer is full takes the
+ * WRITEABLE path until it drains (lws_partial_buffered).
+ *
  * Memory per idle listener is this struct (~550 bytes) plus lws's own per-connection state and
  * its rx buffer (rx_buffer_size 512 + LWS_PRE, see server.c); a control message that arrives in
  * pieces borrows a reassembly buffer of --max-msg-bytes only until it is complete.
@@ -46,6 +55,8 @@ struct lc_ws_conn {
     struct lws *wsi;
     lc_ws_conn *prev, *next; /* srv->audio_conns */
     bool linked;
+    lc_ws_conn *own_prev, *own_next; /* owner: its worker's list (lc_worker.audio), for fan_out */
+    bool peer_closing;      /* owner: the client sent a close; lws answers it, we write no more */
     bool attached;          /* lc_sessions_attach succeeded: detach when it closes */
     lc_feed *feed;          /* the stream it hears (its group's when grouped) */
     uint64_t cursor;        /* owner: position of the next packet to send in feed's ring */
@@ -282,8 +293,9 @@ static int send_error(struct lws *wsi, lc_server *srv, ws_pss *pss)
     return write_text(wsi, srv, msg, (size_t)n);
 }
 
-/* One audio packet, if the cursor has one. No lock: everything it reads its own worker wrote. */
-static int send_audio(struct lws *wsi, ws_pss *pss)
+/* One audio packet, if the cursor has one: 1 written, 0 none (or muted), -1 error. No lock:
+ * everything it reads its own worker wrote. */
+static int write_audio(struct lws *wsi, ws_pss *pss)
 {
     size_t len = 0;
     uint32_t dropped = 0;
@@ -315,9 +327,48 @@ static int send_audio(struct lws *wsi, ws_pss *pss)
         lc_count(&pss->dropped, dropped);
         lc_count(&w->n.packets_dropped, dropped);
     }
-    if (lc_stream_pending(ring, pss->cursor))
+    return 1;
+}
+
+/* WRITEABLE's audio: one packet, and another WRITEABLE while more are waiting. */
+static int send_audio(struct lws *wsi, ws_pss *pss)
+{
+    int rc = write_audio(wsi, pss);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 && lc_stream_pending(pss->feed->ring, pss->cursor))
         lws_callback_on_writable(wsi);
     return 0;
+}
+
+#define DIRECT_MAX 8 /* packets one wake writes to a connection; the rest go by WRITEABLE */
+
+/* Nothing but audio to send and nothing unsent: fan_out may write to it now. */
+static bool direct_ok(ws_pss *c)
+{
+    return !c->close_code && !c->peer_closing && !c->hello_pending && !c->session_pending &&
+           !c->source_pending && !c->ping_n && !c->err_rc &&
+           !atomic_load_explicit(&c->refresh, memory_order_relaxed) &&
+           !lws_partial_buffered(c->wsi);
+}
+
+/* Worker `w` was woken (packets, most often): its audio connections get what is new. */
+static void fan_out(lc_worker *w)
+{
+    for (ws_pss *c = w->audio; c; c = c->own_next) {
+        if (!direct_ok(c)) {
+            lws_callback_on_writable(c->wsi); /* text first, a close, or a full socket */
+            continue;
+        }
+        int rc = 0;
+        for (int k = 0; k < DIRECT_MAX && (rc = write_audio(c->wsi, c)) > 0; k++)
+            if (lws_partial_buffered(c->wsi))
+                break; /* the socket is full: lws flushes it, then WRITEABLE goes on */
+        if (rc < 0) /* the socket failed: lws closes it from its own loop */
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        else if (lc_stream_pending(c->feed->ring, c->cursor))
+            lws_callback_on_writable(c->wsi);
+    }
 }
 
 static void refuse(ws_pss *pss, uint16_t code, const char *why);
@@ -498,6 +549,19 @@ static int on_receive(struct lws *wsi, lc_server *srv, ws_pss *pss, const char *
     return 0;
 }
 
+/* Off its worker's list (CLOSED, on its worker). */
+static void unlink_own(ws_pss *pss)
+{
+    lc_worker *w = lc_worker_of(pss->wsi);
+    if (pss->own_prev)
+        pss->own_prev->own_next = pss->own_next;
+    else if (w->audio == pss)
+        w->audio = pss->own_next;
+    if (pss->own_next)
+        pss->own_next->own_prev = pss->own_prev;
+    pss->own_prev = pss->own_next = NULL;
+}
+
 static void unlink_conn(lc_server *srv, ws_pss *pss)
 {
     if (!pss->linked)
@@ -531,6 +595,11 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
     lc_session_info info;
     memset(pss, 0, sizeof *pss);
     pss->wsi = wsi;
+    lc_worker *w = lc_worker_of(wsi);
+    pss->own_next = w->audio;
+    if (w->audio)
+        w->audio->own_prev = pss;
+    w->audio = pss;
     pss->volume = 100;
     pss->group_volume = LC_SESSION_VOLUME_MAX;
     pss->persist = true;
@@ -659,9 +728,9 @@ static void woken(lc_worker *w)
     lc_worker_adopt(w);
     unsigned what = atomic_exchange_explicit(&w->wake, 0, memory_order_acquire);
     unsigned changed = atomic_exchange_explicit(&w->source_changed, 0, memory_order_acquire);
-    /* New packets, a stop, or a flag on one of its audio connections: ask every audio
-     * connection; wakes coalesce, so each drains what it can. */
-    lws_callback_on_writable_all_protocol(w->ctx, &srv->protocols[LC_PROTO_STREAM]);
+    /* New packets, a stop, or a flag on one of its audio connections: every audio connection
+     * writes or asks to; wakes coalesce, so each drains what it can. */
+    fan_out(w);
     if (changed)
         source_changed(w, changed);
     if (what & LC_WAKE_EVENTS)
@@ -697,6 +766,7 @@ static int callback_locked(struct lws *wsi, enum lws_callback_reasons reason, ws
     case LWS_CALLBACK_RECEIVE:
         return on_receive(wsi, srv, pss, in, len);
     case LWS_CALLBACK_CLOSED:
+        unlink_own(pss);
         if (pss->counted)
             lc_feed_listener_remove(pss->feed, wsi);
         pss->counted = false;
@@ -731,6 +801,8 @@ int lc_ws_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         /* The answer to our own close (lc_ws_close_pending): nonzero = hang up now, without
          * lws echoing a second close frame, which browsers take as a protocol error (1006). */
+        if (pss)
+            pss->peer_closing = true; /* fan_out writes it nothing more */
         return pss && pss->close_sent;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
