@@ -10,6 +10,7 @@ BUILD_PKGS=(
   libqrencode-dev                   # the LAN URLs' QR codes (console, /admin)
   libogg-dev                        # Ogg Opus framing: /stream.ogg, Icecast (oggmux/)
   libavahi-client-dev               # mDNS/DNS-SD advertising through avahi-daemon (mdns/)
+  libev-dev libwebsockets-evlib-ev  # each service thread's loop on epoll; lws's libev glue (server/)
 )
 TEST_PKGS=(
   clang libclang-rt-14-dev          # libFuzzer, ASan/UBSan/TSan runtimes

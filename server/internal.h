@@ -28,6 +28,9 @@
 #define LC_SERVER_INTERNAL_H
 
 #include <libwebsockets.h>
+#ifdef LC_HAVE_LIBEV
+#include <ev.h>
+#endif
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -135,6 +138,9 @@ struct lc_worker {
     unsigned index;
     struct lws_context *ctx; /* its own; only worker 0's listens (the others: no port) */
     struct lws_vhost *vh;
+#ifdef LC_HAVE_LIBEV
+    struct ev_loop *loop;    /* its event loop (epoll), handed to lws as a foreign loop */
+#endif
 
     /* main thread: started by lc_server_run (workers 1..N-1), joined by it. */
     lc_thread *thread;

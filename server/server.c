@@ -67,6 +67,39 @@ static void log_urls(const lc_server *srv)
                "%s://<its address>:%d/", scheme, srv->cfg.port);
 }
 
+/* A worker's context. Linux: on its own libev loop (epoll), which lws's libev glue
+ * (libwebsockets-evlib-ev, loaded when the context is created) drives: lws's own loop poll()s
+ * every socket on every wake, a fifth of the server's CPU per packet at 1,000 listeners
+ * (docs/performance.md, "Service threads"). Without the glue the context cannot be made that way
+ * and the worker uses lws's poll() loop, and says so. */
+static struct lws_context *create_context(lc_worker *w, struct lws_context_creation_info *info)
+{
+#ifdef LC_HAVE_LIBEV
+    w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK); /* signals stay the stop watcher's */
+    if (w->loop) {
+        void *loops[1] = {w->loop};
+        info->foreign_loops = loops;
+        info->options |= LWS_SERVER_OPTION_LIBEV;
+        struct lws_context *ctx = lws_create_context(info);
+        info->foreign_loops = NULL;
+        info->options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+        if (ctx)
+            return ctx;
+        ev_loop_destroy(w->loop);
+        w->loop = NULL;
+        ctx = lws_create_context(info);
+        if (ctx)
+            lc_log(LC_LOG_WARN, LC_LOG_MOD, "service thread %u: lws's libev glue is missing "
+                   "(package libwebsockets-evlib-ev): serving with poll(), which costs more CPU "
+                   "per listener", w->index + 1);
+        return ctx;
+    }
+#else
+    (void)w;
+#endif
+    return lws_create_context(info);
+}
+
 static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
 {
     struct lws_context_creation_info info;
@@ -147,7 +180,7 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
         lc_worker *w = &srv->workers[i];
         info.user = w;
         info.port = i == 0 ? cfg->port : CONTEXT_PORT_NO_LISTEN_SERVER;
-        w->ctx = lws_create_context(&info);
+        w->ctx = create_context(w, &info);
         if (!w->ctx && i == 0) {
             lc_errf(errbuf, errlen, "cannot listen on %s:%d (address in use, bad TLS files, or "
                     "no permission; see the lws log above)", cfg->bind ? cfg->bind : "*",
@@ -299,6 +332,18 @@ static void begin_shutdown(lc_worker *w)
     shutdown_tick(&w->tick);
 }
 
+/* Waits for and handles one round of events on worker `w`'s context. */
+static int service_once(lc_worker *w)
+{
+#ifdef LC_HAVE_LIBEV
+    if (w->loop) {
+        ev_run(w->loop, EVRUN_ONCE); /* lws's watchers and timers run inside */
+        return 0;
+    }
+#endif
+    return lws_service(w->ctx, 0);
+}
+
 /* One worker's service loop, until a stop request and its connections are closed (or the
  * deadline passes, or a second request comes). */
 static void worker_loop(void *arg)
@@ -306,7 +351,7 @@ static void worker_loop(void *arg)
     lc_worker *w = arg;
     lc_server *srv = w->srv;
     for (;;) {
-        if (lws_service(w->ctx, 0) < 0)
+        if (service_once(w) < 0)
             break;
         int req = atomic_load(&srv->stop_requested);
         if (req > 0 && !w->stopping)
@@ -420,6 +465,11 @@ void lc_server_destroy(lc_server *srv)
         if (srv->workers[i].ctx)
             lws_context_destroy(srv->workers[i].ctx);
         srv->workers[i].ctx = NULL;
+#ifdef LC_HAVE_LIBEV
+        if (srv->workers[i].loop)
+            ev_loop_destroy(srv->workers[i].loop);
+        srv->workers[i].loop = NULL;
+#endif
     }
     srv->ctx = NULL;
     lc_clients_destroy(srv); /* after the context: its connections' WSI_DESTROY use it */

@@ -343,13 +343,12 @@ static int send_audio(struct lws *wsi, ws_pss *pss)
 
 #define DIRECT_MAX 8 /* packets one wake writes to a connection; the rest go by WRITEABLE */
 
-/* Nothing but audio to send and nothing unsent: fan_out may write to it now. */
+/* Nothing but audio to send: fan_out may write to it now. */
 static bool direct_ok(ws_pss *c)
 {
     return !c->close_code && !c->peer_closing && !c->hello_pending && !c->session_pending &&
            !c->source_pending && !c->ping_n && !c->err_rc &&
-           !atomic_load_explicit(&c->refresh, memory_order_relaxed) &&
-           !lws_partial_buffered(c->wsi);
+           !atomic_load_explicit(&c->refresh, memory_order_relaxed);
 }
 
 /* Worker `w` was woken (packets, most often): its audio connections get what is new. */
@@ -357,13 +356,16 @@ static void fan_out(lc_worker *w)
 {
     for (ws_pss *c = w->audio; c; c = c->own_next) {
         if (!direct_ok(c)) {
-            lws_callback_on_writable(c->wsi); /* text first, a close, or a full socket */
+            lws_callback_on_writable(c->wsi); /* text first, or a close */
             continue;
         }
+        /* A socket with unsent bytes (lws_partial_buffered) is left to lws, which flushes them
+         * and then WRITEABLE goes on; writing behind them would only grow lws's buffer. */
         int rc = 0;
-        for (int k = 0; k < DIRECT_MAX && (rc = write_audio(c->wsi, c)) > 0; k++)
-            if (lws_partial_buffered(c->wsi))
-                break; /* the socket is full: lws flushes it, then WRITEABLE goes on */
+        for (int k = 0; k < DIRECT_MAX && lc_stream_pending(c->feed->ring, c->cursor) &&
+                        !lws_partial_buffered(c->wsi); k++)
+            if ((rc = write_audio(c->wsi, c)) <= 0)
+                break;
         if (rc < 0) /* the socket failed: lws closes it from its own loop */
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
         else if (lc_stream_pending(c->feed->ring, c->cursor))
@@ -549,9 +551,12 @@ static int on_receive(struct lws *wsi, lc_server *srv, ws_pss *pss, const char *
     return 0;
 }
 
-/* Off its worker's list (CLOSED, on its worker). */
+/* Off its worker's list (CLOSED, on its worker). lws calls CLOSED for an upgrade its filter
+ * refused too, which never reached ESTABLISHED: its pss is still zeroed, on no list. */
 static void unlink_own(ws_pss *pss)
 {
+    if (!pss->wsi)
+        return;
     lc_worker *w = lc_worker_of(pss->wsi);
     if (pss->own_prev)
         pss->own_prev->own_next = pss->own_next;
