@@ -19,7 +19,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 FAILS=0
-# Under TSan: a lock-order report inside libdbus that cannot deadlock (tests/mdns/tsan.supp says why)
+# Under TSan: a lock-order report inside libdbus that cannot deadlock, and glibc's time zone lock it cannot see (tests/mdns/tsan.supp says why)
 export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$LC_ROOT/tests/mdns/tsan.supp"
 check() { if [[ $1 -eq 0 ]]; then lc_pass "$2"; else echo "FAIL: $2" >&2; FAILS=$((FAILS + 1)); fi; }
 for c in dbus-daemon avahi-daemon avahi-browse avahi-publish unshare curl openssl; do
