@@ -175,11 +175,22 @@ static int create_lws(lc_server *srv, char *errbuf, size_t errlen)
         info.alpn = "http/1.1";
     }
     /* Worker 0 listens; the others get the same vhost with no port, and only ever sockets that
-     * worker 0 hands them (worker.c). */
-    for (unsigned i = 0; i < srv->n_workers; i++) {
+     * worker 0 hands them (worker.c).
+     * With TLS, each context's LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT (without it lws 4.1.6 turns
+     * the vhost's TLS off) takes new OpenSSL ex_data indexes, and lws finds a context's TLS
+     * *client* context (the system CA store, ~700 KB) through the newest index only: any
+     * context created before the last one never frees its client context (ASan, at exit). We
+     * never connect out: the others skip the client context (ADOPT_APPLY_LISTEN_ACCEPT_CONFIG
+     * makes lws_context_init_client_ssl return; on a vhost with no listener and no
+     * listen_accept_role it does nothing else), and worker 0, which needs the plain option for
+     * what it accepts, is created last, so its indexes are the current ones. */
+    uint64_t options = info.options;
+    for (unsigned i = srv->n_workers; i-- > 0;) {
         lc_worker *w = &srv->workers[i];
         info.user = w;
         info.port = i == 0 ? cfg->port : CONTEXT_PORT_NO_LISTEN_SERVER;
+        info.options = i == 0 ? options
+                              : options | LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
         w->ctx = create_context(w, &info);
         if (!w->ctx && i == 0) {
             lc_errf(errbuf, errlen, "cannot listen on %s:%d (address in use, bad TLS files, or "
