@@ -110,7 +110,7 @@ static const opt opts[O_COUNT_] = {
                   "with --stream, --source is needed to keep the stream 'default'"},
     [O_THREADS] = {"--threads", "LOOPCAST_THREADS", "N",
                    "service threads that fan the audio out, 1..64 (default: one per CPU this "
-                   "process may use, at most 64)"},
+                   "process may use, at most 64; Windows: 1)"},
     [O_MDNS] = {"--mdns", "LOOPCAST_MDNS", "on|off",
                 "announce the page on the LAN by mDNS/DNS-SD as 'loopcast on HOST' (default on; "
                 "Linux: avahi-daemon, Windows 10 1809+)"},
