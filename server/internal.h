@@ -33,6 +33,7 @@
 #endif
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "api.h"
@@ -50,6 +51,11 @@
 #define LC_STREAM_PROTOCOL "loopcast.v1"
 #define LC_EVENTS_PROTOCOL "loopcast.events.v1"
 #define LC_PROTOCOL_VERSION 1
+
+/* The connection lists are lws_dll2 lists (lws's intrusive doubly linked list): LC_DLL_EACH walks
+ * one, LC_DLL_ENTRY turns a member back into its connection. Not for a walk that unlinks. */
+#define LC_DLL_EACH(it, owner) for (lws_dll2_t *it = lws_dll2_get_head(owner); it; it = it->next)
+#define LC_DLL_ENTRY(it, type, member) ((type *)(void *)((char *)(it) - offsetof(type, member)))
 
 enum { LC_PROTO_HTTP = 0, LC_PROTO_STREAM = 1, LC_PROTO_EVENTS = 2, LC_PROTO_COUNT_ = 3 };
 
@@ -150,7 +156,7 @@ struct lc_worker {
     bool stopping;           /* saw stop_requested: its connections are closing */
     lws_sorted_usec_list_t tick; /* shutdown poll timer */
     lc_handoff pending;      /* FILTER_NETWORK_CONNECTION / an adoption → the next WSI_CREATE */
-    lc_ws_conn *audio;       /* its audio connections (ws_stream.c's fan-out list) */
+    lws_dll2_owner_t audio;  /* its audio connections (ws_stream.c's fan-out list) */
 
     /* anyone sets (atomic_fetch_or), the owner takes (atomic_exchange) when woken (ws_stream.c). */
     atomic_uint wake;        /* LC_WAKE_* */
@@ -202,9 +208,9 @@ struct lc_server {
     unsigned listeners;          /* audio WebSockets and Ogg listeners open now (counted ones) */
     uint64_t ws_accepted, ws_refused;
     bool tearing_down;           /* lws_context_destroy running: session events not broadcast */
-    lc_ws_conn *audio_conns;     /* every established audio connection (ws_stream.c) */
-    lc_ev_conn *ev_conns;        /* every events connection (ws_events.c) */
-    lc_ogg_conn *ogg_conns;      /* every /stream.ogg listener (ogg_http.c) */
+    lws_dll2_owner_t audio_conns; /* every established audio connection (ws_stream.c) */
+    lws_dll2_owner_t ev_conns;   /* every events connection (ws_events.c) */
+    lws_dll2_owner_t ogg_conns;  /* every /stream.ogg listener (ogg_http.c) */
     unsigned events_clients;     /* authenticated events connections */
     lws_sorted_usec_list_t source_poll; /* 250 ms capture-state poll (fanout.c): worker 0 */
     lc_auth_slot auth[LC_AUTH_SLOTS];

@@ -33,7 +33,7 @@
 struct lc_ogg_conn {
     lc_server *srv;
     struct lws *wsi;
-    lc_ogg_conn *prev, *next; /* srv->ogg_conns */
+    lws_dll2_t link;          /* srv->ogg_conns */
     lc_feed *feed;
     bool follow;              /* no ?stream=: hears its session's stream */
     uint64_t cursor;
@@ -79,12 +79,7 @@ void lc_ogg_http_free(lc_ogg_conn *c)
     lc_server *srv = c->srv;
     if (c->counted)
         lc_feed_listener_remove(c->feed, c->wsi);
-    if (c->prev)
-        c->prev->next = c->next;
-    else if (srv->ogg_conns == c)
-        srv->ogg_conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    lws_dll2_remove(&c->link);
     if (c->attached)
         lc_sessions_detach(srv->sessions, c->id);
     lc_oggmux_destroy(c->mux);
@@ -181,10 +176,7 @@ int lc_ogg_http_start(struct lws *wsi, lc_server *srv, const char *client, bool 
     snprintf(c->remote, sizeof c->remote, "%s", client);
     if (lws_hdr_copy(wsi, c->user_agent, sizeof c->user_agent, WSI_TOKEN_HTTP_USER_AGENT) < 0)
         c->user_agent[0] = '\0';
-    c->next = srv->ogg_conns;
-    if (c->next)
-        c->next->prev = c;
-    srv->ogg_conns = c;
+    lws_dll2_add_head(&c->link, &srv->ogg_conns);
     lc_feed_listener_add(c->feed, wsi);
     c->counted = true;
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "ogg listener %s on stream %s%s%s", client, c->feed->def->name,
@@ -252,15 +244,18 @@ int lc_ogg_http_writeable(lc_ogg_conn *c)
 void lc_ogg_http_wake(lc_worker *w)
 {
     lc_mutex_lock(w->srv->mu);
-    for (lc_ogg_conn *c = w->srv->ogg_conns; c; c = c->next)
+    LC_DLL_EACH(d, &w->srv->ogg_conns) {
+        lc_ogg_conn *c = LC_DLL_ENTRY(d, lc_ogg_conn, link);
         if (lc_worker_of(c->wsi) == w)
             lws_callback_on_writable(c->wsi);
+    }
     lc_mutex_unlock(w->srv->mu);
 }
 
 void lc_ogg_http_session_event(lc_server *srv, lc_session_event ev, const char *id)
 {
-    for (lc_ogg_conn *c = srv->ogg_conns; c; c = c->next) {
+    LC_DLL_EACH(d, &srv->ogg_conns) {
+        lc_ogg_conn *c = LC_DLL_ENTRY(d, lc_ogg_conn, link);
         if (!c->attached || (id && strcmp(c->id, id)))
             continue;
         lc_feed *f;
@@ -279,7 +274,8 @@ void lc_ogg_http_session_event(lc_server *srv, lc_session_event ev, const char *
 
 void lc_ogg_http_live(lc_server *srv, const char *id, lc_api_live *out)
 {
-    for (lc_ogg_conn *c = srv->ogg_conns; c; c = c->next) {
+    LC_DLL_EACH(d, &srv->ogg_conns) {
+        lc_ogg_conn *c = LC_DLL_ENTRY(d, lc_ogg_conn, link);
         if (!c->attached || strcmp(c->id, id))
             continue;
         out->packets_sent += c->sent;

@@ -34,8 +34,8 @@ typedef struct evmsg {
 
 struct lc_ev_conn {
     struct lws *wsi;
-    lc_ev_conn *prev, *next; /* srv->ev_conns; this whole struct: under srv->mu */
-    bool linked, authed, counted, hello_pending;
+    lws_dll2_t link;         /* srv->ev_conns; this whole struct: under srv->mu */
+    bool authed, counted, hello_pending;
     bool close_sent;         /* our close frame is out: waiting for the client's */
     uint16_t close_code;
     const char *close_why;
@@ -81,7 +81,8 @@ static void queue_clear(lc_ev_conn *c)
 static void broadcast(lc_server *srv, evmsg *m)
 {
     m->refs = 1; /* ours, until the loop is done */
-    for (lc_ev_conn *c = srv->ev_conns; c; c = c->next) {
+    LC_DLL_EACH(d, &srv->ev_conns) {
+        lc_ev_conn *c = LC_DLL_ENTRY(d, lc_ev_conn, link);
         if (!c->authed || c->hello_pending || c->close_code)
             continue;
         if (c->q_len == EV_QUEUE) {
@@ -178,11 +179,7 @@ static void on_established(struct lws *wsi, lc_server *srv, lc_ev_conn *c)
     c->wsi = wsi;
     lc_client_addr(wsi, srv, c->peer);
     lc_bucket_init(&c->rate, srv->cfg.max_msg_rate, lc_now_ns());
-    c->next = srv->ev_conns;
-    if (c->next)
-        c->next->prev = c;
-    srv->ev_conns = c;
-    c->linked = true;
+    lws_dll2_add_head(&c->link, &srv->ev_conns);
     lc_worker_of(wsi)->ev_open++;
     if (lc_auth_blocked(srv, c->peer, &retry)) {
         lc_refused(srv, LC_REFUSED_AUTH);
@@ -287,18 +284,12 @@ static void on_closed(lc_server *srv, lc_ev_conn *c)
     if (c->counted && srv->events_clients)
         srv->events_clients--;
     c->counted = false;
-    if (!c->linked)
+    if (lws_dll2_is_detached(&c->link))
         return;
     lc_worker *w = lc_worker_of(c->wsi);
     if (w->ev_open)
         w->ev_open--;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->ev_conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->linked = false;
+    lws_dll2_remove(&c->link);
 }
 
 /* Only /api/v1/events speaks this subprotocol; checked before the 101 goes out. */

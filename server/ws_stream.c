@@ -53,9 +53,8 @@ struct lc_ws_conn {
     /* Guards: "owner" = its worker only; everything else is written by its worker under mu and
      * read by anyone under mu (or by its worker without). */
     struct lws *wsi;
-    lc_ws_conn *prev, *next; /* srv->audio_conns */
-    bool linked;
-    lc_ws_conn *own_prev, *own_next; /* owner: its worker's list (lc_worker.audio), for fan_out */
+    lws_dll2_t link;        /* srv->audio_conns */
+    lws_dll2_t own;         /* owner: its worker's list (lc_worker.audio), for fan_out */
     bool peer_closing;      /* owner: the client sent a close; lws answers it, we write no more */
     bool attached;          /* lc_sessions_attach succeeded: detach when it closes */
     lc_feed *feed;          /* the stream it hears (its group's when grouped) */
@@ -354,7 +353,8 @@ static bool direct_ok(ws_pss *c)
 /* Worker `w` was woken (packets, most often): its audio connections get what is new. */
 static void fan_out(lc_worker *w)
 {
-    for (ws_pss *c = w->audio; c; c = c->own_next) {
+    LC_DLL_EACH(d, &w->audio) {
+        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, own);
         if (!direct_ok(c)) {
             lws_callback_on_writable(c->wsi); /* text first, or a close */
             continue;
@@ -551,36 +551,6 @@ static int on_receive(struct lws *wsi, lc_server *srv, ws_pss *pss, const char *
     return 0;
 }
 
-/* Off its worker's list (CLOSED, on its worker). lws calls CLOSED for an upgrade its filter
- * refused too, which never reached ESTABLISHED: its pss is still zeroed, on no list. */
-static void unlink_own(ws_pss *pss)
-{
-    if (!pss->wsi)
-        return;
-    lc_worker *w = lc_worker_of(pss->wsi);
-    if (pss->own_prev)
-        pss->own_prev->own_next = pss->own_next;
-    else if (w->audio == pss)
-        w->audio = pss->own_next;
-    if (pss->own_next)
-        pss->own_next->own_prev = pss->own_prev;
-    pss->own_prev = pss->own_next = NULL;
-}
-
-static void unlink_conn(lc_server *srv, ws_pss *pss)
-{
-    if (!pss->linked)
-        return;
-    if (pss->prev)
-        pss->prev->next = pss->next;
-    else
-        srv->audio_conns = pss->next;
-    if (pss->next)
-        pss->next->prev = pss->prev;
-    pss->prev = pss->next = NULL;
-    pss->linked = false;
-}
-
 /* ?persist=0 asks for a session that is never written to disk (only when it is created). */
 static bool persist_from_request(struct lws *wsi)
 {
@@ -601,10 +571,7 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
     memset(pss, 0, sizeof *pss);
     pss->wsi = wsi;
     lc_worker *w = lc_worker_of(wsi);
-    pss->own_next = w->audio;
-    if (w->audio)
-        w->audio->own_prev = pss;
-    w->audio = pss;
+    lws_dll2_add_head(&pss->own, &w->audio);
     pss->volume = 100;
     pss->group_volume = LC_SESSION_VOLUME_MAX;
     pss->persist = true;
@@ -628,22 +595,18 @@ static void on_established(struct lws *wsi, lc_server *srv, ws_pss *pss)
             pss->user_agent[0] = '\0'; /* longer than we keep: better none than cut */
         pss->connected_ns = lc_now_ns();
         /* Linked before attaching, so the connected event's live figures include it. */
-        pss->next = srv->audio_conns;
-        if (pss->next)
-            pss->next->prev = pss;
-        srv->audio_conns = pss;
-        pss->linked = true;
+        lws_dll2_add_head(&pss->link, &srv->audio_conns);
         int rc = lc_sessions_attach(srv->sessions, s ? pss->id : NULL,
                                     persist_from_request(wsi), &info);
         if (rc == LC_ERR_FULL) {
-            unlink_conn(srv, pss);
+            lws_dll2_remove(&pss->link);
             refuse(pss, 1013, "session table full, try again later");
             srv->ws_refused++;
             lc_refused(srv, LC_REFUSED_SESSIONS);
             lc_refusal_log(srv, "audio client %s refused (1013): --max-sessions %zu reached",
                            pss->remote, srv->cfg.max_sessions);
         } else if (rc) {
-            unlink_conn(srv, pss);
+            lws_dll2_remove(&pss->link);
             refuse(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "session unavailable");
         } else {
             pss->attached = true;
@@ -669,24 +632,29 @@ void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_se
 {
     if (ev != LC_SESSION_UPDATED && ev != LC_SESSION_REMOVED)
         return;
-    for (ws_pss *c = srv->audio_conns; c; c = c->next)
+    LC_DLL_EACH(d, &srv->audio_conns) {
+        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, link);
         if (c->attached && !strcmp(c->id, s->id))
             flag_refresh(c, REFRESH_SESSION); /* a removed one finds it gone and closes */
+    }
 }
 
 void lc_ws_stream_group_event(lc_server *srv)
 {
     /* Rare (a person changes a room), so every connection looks again rather than the table
      * naming the members that were, are, or were not in the group. */
-    for (ws_pss *c = srv->audio_conns; c; c = c->next)
+    LC_DLL_EACH(d, &srv->audio_conns) {
+        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, link);
         if (c->attached)
             flag_refresh(c, REFRESH_GROUP);
+    }
 }
 
 void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
 {
     uint64_t newest = 0;
-    for (ws_pss *c = srv->audio_conns; c; c = c->next) {
+    LC_DLL_EACH(d, &srv->audio_conns) {
+        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, link);
         if (!c->attached || strcasecmp(c->id, id))
             continue;
         out->packets_sent += atomic_load_explicit(&c->sent, memory_order_relaxed);
@@ -717,11 +685,13 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
 static void source_changed(lc_worker *w, unsigned mask)
 {
     lc_mutex_lock(w->srv->mu);
-    for (ws_pss *c = w->srv->audio_conns; c; c = c->next)
+    LC_DLL_EACH(d, &w->srv->audio_conns) {
+        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, link);
         if ((mask & (1u << c->feed->index)) && lc_worker_of(c->wsi) == w) {
             c->source_pending = true;
             lws_callback_on_writable(c->wsi);
         }
+    }
     lc_mutex_unlock(w->srv->mu);
 }
 
@@ -771,11 +741,13 @@ static int callback_locked(struct lws *wsi, enum lws_callback_reasons reason, ws
     case LWS_CALLBACK_RECEIVE:
         return on_receive(wsi, srv, pss, in, len);
     case LWS_CALLBACK_CLOSED:
-        unlink_own(pss);
+        /* lws calls CLOSED for an upgrade its filter refused too, which never reached
+         * ESTABLISHED: its pss is still zeroed, on no list (lws_dll2_remove lets it be). */
+        lws_dll2_remove(&pss->own);
         if (pss->counted)
             lc_feed_listener_remove(pss->feed, wsi);
         pss->counted = false;
-        unlink_conn(srv, pss);
+        lws_dll2_remove(&pss->link);
         if (pss->attached)
             lc_sessions_detach(srv->sessions, pss->id);
         pss->attached = false;
