@@ -33,7 +33,6 @@
 #endif
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "api.h"
@@ -53,9 +52,8 @@
 #define LC_PROTOCOL_VERSION 1
 
 /* The connection lists are lws_dll2 lists (lws's intrusive doubly linked list): LC_DLL_EACH walks
- * one, LC_DLL_ENTRY turns a member back into its connection. Not for a walk that unlinks. */
+ * one (lws_container_of turns a member back into its connection). Not for a walk that unlinks. */
 #define LC_DLL_EACH(it, owner) for (lws_dll2_t *it = lws_dll2_get_head(owner); it; it = it->next)
-#define LC_DLL_ENTRY(it, type, member) ((type *)(void *)((char *)(it) - offsetof(type, member)))
 
 enum { LC_PROTO_HTTP = 0, LC_PROTO_STREAM = 1, LC_PROTO_EVENTS = 2, LC_PROTO_COUNT_ = 3 };
 

@@ -245,7 +245,7 @@ void lc_ogg_http_wake(lc_worker *w)
 {
     lc_mutex_lock(w->srv->mu);
     LC_DLL_EACH(d, &w->srv->ogg_conns) {
-        lc_ogg_conn *c = LC_DLL_ENTRY(d, lc_ogg_conn, link);
+        lc_ogg_conn *c = lws_container_of(d, lc_ogg_conn, link);
         if (lc_worker_of(c->wsi) == w)
             lws_callback_on_writable(c->wsi);
     }
@@ -255,7 +255,7 @@ void lc_ogg_http_wake(lc_worker *w)
 void lc_ogg_http_session_event(lc_server *srv, lc_session_event ev, const char *id)
 {
     LC_DLL_EACH(d, &srv->ogg_conns) {
-        lc_ogg_conn *c = LC_DLL_ENTRY(d, lc_ogg_conn, link);
+        lc_ogg_conn *c = lws_container_of(d, lc_ogg_conn, link);
         if (!c->attached || (id && strcmp(c->id, id)))
             continue;
         lc_feed *f;
@@ -275,7 +275,7 @@ void lc_ogg_http_session_event(lc_server *srv, lc_session_event ev, const char *
 void lc_ogg_http_live(lc_server *srv, const char *id, lc_api_live *out)
 {
     LC_DLL_EACH(d, &srv->ogg_conns) {
-        lc_ogg_conn *c = LC_DLL_ENTRY(d, lc_ogg_conn, link);
+        lc_ogg_conn *c = lws_container_of(d, lc_ogg_conn, link);
         if (!c->attached || strcmp(c->id, id))
             continue;
         out->packets_sent += c->sent;

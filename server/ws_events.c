@@ -82,7 +82,7 @@ static void broadcast(lc_server *srv, evmsg *m)
 {
     m->refs = 1; /* ours, until the loop is done */
     LC_DLL_EACH(d, &srv->ev_conns) {
-        lc_ev_conn *c = LC_DLL_ENTRY(d, lc_ev_conn, link);
+        lc_ev_conn *c = lws_container_of(d, lc_ev_conn, link);
         if (!c->authed || c->hello_pending || c->close_code)
             continue;
         if (c->q_len == EV_QUEUE) {

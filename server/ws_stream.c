@@ -354,7 +354,7 @@ static bool direct_ok(ws_pss *c)
 static void fan_out(lc_worker *w)
 {
     LC_DLL_EACH(d, &w->audio) {
-        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, own);
+        ws_pss *c = lws_container_of(d, ws_pss, own);
         if (!direct_ok(c)) {
             lws_callback_on_writable(c->wsi); /* text first, or a close */
             continue;
@@ -633,7 +633,7 @@ void lc_ws_stream_session_event(lc_server *srv, lc_session_event ev, const lc_se
     if (ev != LC_SESSION_UPDATED && ev != LC_SESSION_REMOVED)
         return;
     LC_DLL_EACH(d, &srv->audio_conns) {
-        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, link);
+        ws_pss *c = lws_container_of(d, ws_pss, link);
         if (c->attached && !strcmp(c->id, s->id))
             flag_refresh(c, REFRESH_SESSION); /* a removed one finds it gone and closes */
     }
@@ -644,7 +644,7 @@ void lc_ws_stream_group_event(lc_server *srv)
     /* Rare (a person changes a room), so every connection looks again rather than the table
      * naming the members that were, are, or were not in the group. */
     LC_DLL_EACH(d, &srv->audio_conns) {
-        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, link);
+        ws_pss *c = lws_container_of(d, ws_pss, link);
         if (c->attached)
             flag_refresh(c, REFRESH_GROUP);
     }
@@ -654,7 +654,7 @@ void lc_ws_stream_live(lc_server *srv, const char *id, lc_api_live *out)
 {
     uint64_t newest = 0;
     LC_DLL_EACH(d, &srv->audio_conns) {
-        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, link);
+        ws_pss *c = lws_container_of(d, ws_pss, link);
         if (!c->attached || strcasecmp(c->id, id))
             continue;
         out->packets_sent += atomic_load_explicit(&c->sent, memory_order_relaxed);
@@ -686,7 +686,7 @@ static void source_changed(lc_worker *w, unsigned mask)
 {
     lc_mutex_lock(w->srv->mu);
     LC_DLL_EACH(d, &w->srv->audio_conns) {
-        ws_pss *c = LC_DLL_ENTRY(d, ws_pss, link);
+        ws_pss *c = lws_container_of(d, ws_pss, link);
         if ((mask & (1u << c->feed->index)) && lc_worker_of(c->wsi) == w) {
             c->source_pending = true;
             lws_callback_on_writable(c->wsi);
