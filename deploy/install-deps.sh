@@ -11,6 +11,7 @@ BUILD_PKGS=(
   libogg-dev                        # Ogg Opus framing: /stream.ogg, Icecast (oggmux/)
   libavahi-client-dev               # mDNS/DNS-SD advertising through avahi-daemon (mdns/)
   libev-dev libwebsockets-evlib-ev  # each service thread's loop on epoll; lws's libev glue (server/)
+  libshout3-dev                     # --icecast: Icecast's own source-client library (icecast/)
 )
 TEST_PKGS=(
   clang libclang-rt-14-dev          # libFuzzer, ASan/UBSan/TSan runtimes
@@ -25,6 +26,7 @@ TEST_PKGS=(
   libnss3-tools                     # certutil: tls/proxy tests trust their CA in Chromium
   zbar-tools                        # zbarimg: the QR tests decode what the server drew
   ffmpeg                            # ffprobe/ffmpeg: what media players make of /stream.ogg
+  icecast2                          # integration_icecast: a master loopcast pushes to, a relay
   avahi-daemon avahi-utils dbus-daemon util-linux   # integration_mdns: its own bus + daemon
                                     # (unshare), read back with avahi-browse/avahi-publish
 )
@@ -72,7 +74,7 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Test servers (nginx, prometheus, caddy) are started by the tests that need them, on free
+# Test servers (nginx, prometheus, caddy, icecast2) are started by the tests that need them, on free
 # loopback ports: keep their packages from starting system-wide copies on a non-systemd machine.
 policy=/usr/sbin/policy-rc.d
 added_policy=0

@@ -45,11 +45,13 @@ typedef enum {
     O_SYNC_MS,
     O_STREAM,
     O_THREADS,
+    O_ICECAST,
     O_COUNT_
 } opt_id;
 
 typedef struct opt {
     const char *flag, *env, *arg, *help;
+    bool repeat; /* every value is kept (the variable: values separated by spaces) */
 } opt;
 
 static const opt opts[O_COUNT_] = {
@@ -107,10 +109,14 @@ static const opt opts[O_COUNT_] = {
                             "more get 429)"},
     [O_STREAM] = {"--stream", "LOOPCAST_STREAMS", "NAME=URI",
                   "one more stream, repeatable (the variable: NAME=URI items separated by spaces); "
-                  "with --stream, --source is needed to keep the stream 'default'"},
+                  "with --stream, --source is needed to keep the stream 'default'", true},
     [O_THREADS] = {"--threads", "LOOPCAST_THREADS", "N",
                    "service threads that fan the audio out, 1..64 (default: one per CPU this "
                    "process may use, at most 64; Windows: 1)"},
+    [O_ICECAST] = {"--icecast", "LOOPCAST_ICECAST", "[NAME=]URL",
+                   "push stream NAME (default: the first) to an Icecast 2.4+ server as Ogg/Opus: "
+                   "icecast://source:PASSWORD@HOST:PORT/MOUNT, icecasts:// for TLS; repeatable "
+                   "(the variable: items separated by spaces)", true},
     [O_MDNS] = {"--mdns", "LOOPCAST_MDNS", "on|off",
                 "announce the page on the LAN by mDNS/DNS-SD as 'loopcast on HOST' (default on; "
                 "Linux: avahi-daemon, Windows 10 1809+)"},
@@ -304,9 +310,13 @@ int lc_config_check_origins(const char *text, char *why, size_t whylen)
 }
 
 /* Where a raw value came from, for messages: "--port" or "LOOPCAST_PORT". */
+#define MAX_REPEAT 17 /* values kept of one repeatable flag: one more than any list holds, so the
+                       * list's own check says "too many" */
 typedef struct raw {
     const char *val;
     bool from_flag;
+    const char *many[MAX_REPEAT]; /* a repeatable flag's values, in order */
+    size_t n_many;
 } raw;
 
 static const char *origin(const raw *r, opt_id id)
@@ -519,14 +529,33 @@ static int add_stream(lc_config *cfg, const char *item, size_t len, const char *
     return 0;
 }
 
+typedef int (*item_fn)(lc_config *cfg, const char *item, size_t len, const char *who,
+                       char *errbuf, size_t errlen);
+
+/* Hands each value of a repeatable option to fn, in order: every flag given, or, when none was,
+ * each item of its variable (separated by spaces or tabs). */
+static int each_value(lc_config *cfg, const raw *r, opt_id id, item_fn fn, char *errbuf,
+                      size_t errlen)
+{
+    for (size_t i = 0; i < r[id].n_many; i++)
+        if (fn(cfg, r[id].many[i], strlen(r[id].many[i]), opts[id].flag, errbuf, errlen))
+            return LC_ERR_INVALID;
+    for (const char *p = r[id].n_many ? NULL : r[id].val; p && *p;) {
+        p += strspn(p, " \t");
+        size_t n = strcspn(p, " \t");
+        if (n && fn(cfg, p, n, opts[id].env, errbuf, errlen))
+            return LC_ERR_INVALID;
+        p += n;
+    }
+    return 0;
+}
+
 /* The stream list: --source (or its variable) as "default" first, then every --stream flag, or,
  * when no --stream flag was given, the items of LOOPCAST_STREAMS. Nothing at all: default=auto
  * (lc_config_default). Each URI is checked later, by lc_capture_open. */
-static int build_streams(lc_config *cfg, const raw *r, const char *const *flags, size_t n_flags,
-                         char *errbuf, size_t errlen)
+static int build_streams(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
 {
-    const char *env = n_flags ? NULL : r[O_STREAM].val;
-    if (!r[O_SOURCE].val && !n_flags && !env)
+    if (!r[O_SOURCE].val && !r[O_STREAM].n_many && !r[O_STREAM].val)
         return 0;
     cfg->n_streams = 0;
     if (r[O_SOURCE].val) {
@@ -541,16 +570,8 @@ static int build_streams(lc_config *cfg, const raw *r, const char *const *flags,
         cfg->streams[0].from_source = true;
         cfg->n_streams = 1;
     }
-    for (size_t i = 0; i < n_flags; i++)
-        if (add_stream(cfg, flags[i], strlen(flags[i]), opts[O_STREAM].flag, errbuf, errlen))
-            return LC_ERR_INVALID;
-    for (const char *p = env; p && *p;) {
-        p += strspn(p, " \t");
-        size_t n = strcspn(p, " \t");
-        if (n && add_stream(cfg, p, n, opts[O_STREAM].env, errbuf, errlen))
-            return LC_ERR_INVALID;
-        p += n;
-    }
+    if (each_value(cfg, r, O_STREAM, add_stream, errbuf, errlen))
+        return LC_ERR_INVALID;
     if (!cfg->n_streams) {
         lc_errf(errbuf, errlen, "%s: no NAME=URI in it", opts[O_STREAM].env);
         return LC_ERR_INVALID;
@@ -558,13 +579,60 @@ static int build_streams(lc_config *cfg, const raw *r, const char *const *flags,
     return 0;
 }
 
-static int validate(lc_config *cfg, const raw *r, const char *const *streams,
-                    size_t n_flag_streams, char *errbuf, size_t errlen)
+/* One [NAME=]URL of --icecast: the URL checked now (a typo exits at start-up, naming the flag),
+ * NAME a stream defined before it (streams are built first). */
+static int add_icecast(lc_config *cfg, const char *item, size_t len, const char *who,
+                       char *errbuf, size_t errlen)
+{
+    char buf[LC_STREAM_NAME_MAX + 2 + LC_ICECAST_URL_MAX], why[200];
+    if (len >= sizeof buf) {
+        lc_errf(errbuf, errlen, "%s: the URL is longer than %d bytes", who, LC_ICECAST_URL_MAX - 1);
+        return LC_ERR_INVALID;
+    }
+    memcpy(buf, item, len);
+    buf[len] = '\0';
+    const char *url = buf, *stream = cfg->streams[0].name;
+    char *eq = strchr(buf, '=');
+    if (strncmp(buf, "icecast", 7) && eq) { /* NAME=URL: the scheme cannot hold a '=' */
+        *eq = '\0';
+        stream = buf;
+        url = eq + 1;
+        size_t i = 0;
+        while (i < cfg->n_streams && strcmp(cfg->streams[i].name, stream))
+            i++;
+        if (i == cfg->n_streams) {
+            lc_errf(errbuf, errlen, "%s: no stream called '%.32s' (--stream NAME=URI defines one)",
+                    who, stream);
+            return LC_ERR_INVALID;
+        }
+        stream = cfg->streams[i].name;
+    }
+    if (cfg->n_icecast == LC_CONFIG_MAX_OUTPUTS) {
+        lc_errf(errbuf, errlen, "%s: more than %d Icecast targets", who, LC_CONFIG_MAX_OUTPUTS);
+        return LC_ERR_INVALID;
+    }
+    lc_output_def *o = &cfg->icecast[cfg->n_icecast];
+    if (lc_icecast_url_parse(url, &o->url, why, sizeof why)) {
+        lc_errf(errbuf, errlen, "%s: %s", who, why);
+        return LC_ERR_INVALID;
+    }
+    if (!lc_icecast_available()) {
+        lc_errf(errbuf, errlen, "%s: this build has no Icecast support (it was built without "
+                "libshout)", who);
+        return LC_ERR_UNSUPPORTED;
+    }
+    memcpy(o->stream, stream, strlen(stream) + 1); /* a stream's name: fits */
+    cfg->n_icecast++;
+    return 0;
+}
+
+static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
 {
     long v;
     const char *name;
 
-    if (build_streams(cfg, r, streams, n_flag_streams, errbuf, errlen))
+    if (build_streams(cfg, r, errbuf, errlen) ||
+        each_value(cfg, r, O_ICECAST, add_icecast, errbuf, errlen))
         return LC_ERR_INVALID;
     if ((name = origin(r, O_BIND)), r[O_BIND].val) {
         const char *b = r[O_BIND].val;
@@ -727,8 +795,6 @@ int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *en
                     size_t errlen)
 {
     raw r[O_COUNT_];
-    const char *streams[LC_CONFIG_MAX_STREAMS + 1]; /* the --stream flags, in order */
-    size_t n_streams = 0;
     memset(r, 0, sizeof r);
     lc_config_default(cfg);
 
@@ -786,12 +852,14 @@ int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *en
             }
             val = argv[++a];
         }
-        if (id == O_STREAM) { /* repeatable: every value is kept */
-            if (n_streams == LC_CONFIG_MAX_STREAMS + 1) {
-                lc_errf(errbuf, errlen, "--stream: more than %d streams", LC_CONFIG_MAX_STREAMS);
+        if (opts[id].repeat) {
+            if (r[id].n_many == MAX_REPEAT) {
+                lc_errf(errbuf, errlen, "%s: given more than %d times", opts[id].flag,
+                        MAX_REPEAT - 1);
                 return LC_ERR_INVALID;
             }
-            streams[n_streams++] = val;
+            r[id].many[r[id].n_many++] = val;
+            r[id].from_flag = true;
             continue;
         }
         r[id].val = val;
@@ -809,5 +877,5 @@ int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *en
     }
     if (cfg->help || cfg->version)
         return 0; /* nothing else matters, and a bad env must not hide --help */
-    return validate(cfg, r, streams, n_streams, errbuf, errlen);
+    return validate(cfg, r, errbuf, errlen);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "icecast.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +26,7 @@ extern "C" {
 #define LC_CONFIG_MAX_THREADS 64 /* --threads: lws service threads (server/worker.c) */
 #define LC_STREAM_NAME_MAX 32     /* bytes: [A-Za-z0-9_.-] */
 #define LC_STREAM_URI_MAX 512
+#define LC_CONFIG_MAX_OUTPUTS 8   /* --icecast targets */
 
 /* One trusted-proxy network: family 4 (IPv4) or 6 (IPv6), address bytes, prefix length. */
 typedef struct lc_cidr {
@@ -39,6 +41,12 @@ typedef struct lc_stream_def {
     char uri[LC_STREAM_URI_MAX];
     bool from_source; /* it is --source (or the implicit "auto"): errors name --source */
 } lc_stream_def;
+
+/* One --icecast [NAME=]URL: which stream, and where (the password is in url, never shown). */
+typedef struct lc_output_def {
+    char stream[LC_STREAM_NAME_MAX + 1];
+    lc_icecast_url url;
+} lc_output_def;
 
 typedef struct lc_config {
     /* The streams, in order; the first is where new sessions listen and what `source` reports.
@@ -77,6 +85,8 @@ typedef struct lc_config {
     unsigned max_conns_per_ip;  /* --max-conns-per-ip / LOOPCAST_MAX_CONNS_PER_IP, default 128 */
     bool mdns;                  /* --mdns / LOOPCAST_MDNS on|off: advertise on the LAN (mDNS/DNS-SD),
                                  * default on */
+    lc_output_def icecast[LC_CONFIG_MAX_OUTPUTS]; /* --icecast [NAME=]URL (repeatable) /     */
+    size_t n_icecast;                             /* LOOPCAST_ICECAST (items separated by spaces) */
     unsigned threads;           /* --threads / LOOPCAST_THREADS, 1..64; 0 (unset) = one per CPU
                                  * the process may use, at most 64 (lc_server_create) */
     unsigned sync_ms;           /* --sync-ms / LOOPCAST_SYNC_MS, 0..3000: every listener plays the

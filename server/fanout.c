@@ -77,6 +77,7 @@ static void source_poll(lws_sorted_usec_list_t *sul)
         if (srv->events_clients)
             lc_ws_events_push(srv, lc_wire_source_msg(f));
     }
+    lc_outputs_poll(srv); /* the Icecast pushers, the same way */
     lc_mutex_unlock(srv->mu);
     if (!lc_server_stopping(srv))
         lws_sul_schedule(srv->ctx, 0, &srv->source_poll, source_poll, SOURCE_POLL_US);

@@ -197,6 +197,13 @@ struct lc_server {
     lc_api *api;             /* immutable; lc_api_handle is called under mu only */
     char auth_header[LC_CONFIG_TOKEN_MAX + 8]; /* "Bearer <token>" for the server's own calls */
 
+    /* main thread starts them after the captures and stops them after the workers (outputs.c);
+     * in between anyone reads their status (lc_icecast_status_get locks). */
+    lc_icecast *icecast[LC_CONFIG_MAX_OUTPUTS]; /* cfg.icecast[i]'s pusher */
+    char ice_name[LC_CONFIG_MAX_OUTPUTS][320];  /* its ice-name */
+    /* worker 0 only (fanout.c's poll): the status.changes last pushed as an event. */
+    uint64_t ice_seen[LC_CONFIG_MAX_OUTPUTS];
+
     /* stop watcher (or lc_server_stop) writes, the workers read. */
     atomic_int stop_requested;
     /* set once by whichever worker sees the request first, before any closes: read by all. */
@@ -357,6 +364,16 @@ bool lc_wire_add_codec(struct cJSON *parent, lc_server *srv);
 bool lc_wire_add_sync(struct cJSON *parent, lc_server *srv);
 /* The `source` message {"type":"source",stream,uri,state,error} (malloc'd), NULL on OOM. */
 char *lc_wire_source_msg(lc_feed *f);
+/* GET /api/v1/status's `icecast` array: one object per --icecast target. */
+bool lc_wire_add_icecast(struct cJSON *parent, lc_server *srv);
+/* The `icecast` event: {type, icecast: <target i's object>}. */
+char *lc_wire_icecast_msg(lc_server *srv, size_t i);
+
+/* outputs.c: Icecast pushers. */
+void lc_feed_mux_config(lc_feed *f, lc_oggmux_config *out); /* the stream's Ogg/Opus header */
+int lc_outputs_start(lc_server *srv);
+void lc_outputs_stop(lc_server *srv); /* idempotent */
+void lc_outputs_poll(lc_server *srv); /* worker 0: an event per changed pusher */
 /* /readyz's body {ready, reason, streams:[{..., ready, reason}]} (malloc'd; *ready set). */
 char *lc_wire_readyz(lc_server *srv, int *ready);
 

@@ -96,6 +96,43 @@ static void stream_metrics(sbuf *b, lc_server *srv)
     }
 }
 
+/* A label value as Prometheus reads it: '\\' and '"' escaped (a URL has no control bytes). */
+static void sb_label(sbuf *b, const char *v)
+{
+    for (; *v; v++)
+        sb_printf(b, "%s%c", *v == '\\' || *v == '"' ? "\\" : "", *v);
+}
+
+/* Per --icecast target, labelled {target="icecast://user@host:port/mount",stream="NAME"}. */
+static void icecast_metrics(sbuf *b, lc_server *srv)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"loopcast_icecast_up", "gauge", "1 while the Icecast server takes the stream, else 0."},
+        {"loopcast_icecast_connects_total", "counter", "Times the Icecast server took the stream."},
+        {"loopcast_icecast_failures_total", "counter",
+         "Failed connects or logins, and links that dropped (each is retried)."},
+        {"loopcast_icecast_packets_sent_total", "counter", "Opus packets sent to the server."},
+        {"loopcast_icecast_bytes_sent_total", "counter", "Ogg bytes sent to the server."},
+    };
+    if (!srv->cfg.n_icecast)
+        return;
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
+        for (size_t i = 0; i < srv->cfg.n_icecast && srv->icecast[i]; i++) {
+            lc_icecast_status st;
+            lc_icecast_status_get(srv->icecast[i], &st);
+            uint64_t v[] = {st.state == LC_ICECAST_LIVE, st.connects, st.failures, st.packets_sent,
+                            st.bytes_sent};
+            sb_printf(b, "%s{target=\"", m[k].name);
+            sb_label(b, srv->cfg.icecast[i].url.shown);
+            sb_printf(b, "\",stream=\"%s\"} %llu\n", srv->cfg.icecast[i].stream,
+                      (unsigned long long)v[k]);
+        }
+    }
+}
+
 char *lc_metrics_render(lc_server *srv, size_t *len)
 {
     sbuf b = {malloc(4096), 0, 4096, 0};
@@ -191,6 +228,7 @@ char *lc_metrics_render(lc_server *srv, size_t *len)
     metric(&b, "loopcast_ready", "gauge", "1 when /readyz answers 200.",
            lc_server_ready(srv, reason, sizeof reason));
     stream_metrics(&b, srv);
+    icecast_metrics(&b, srv);
     metric(&b, "loopcast_uptime_seconds", "gauge", "Seconds since start.",
            (double)(lc_now_ns() - srv->start_ns) / 1e9);
     sb_printf(&b, "# HELP loopcast_build_info Build and configuration.\n"

@@ -155,14 +155,9 @@ int lc_ogg_http_start(struct lws *wsi, lc_server *srv, const char *client, bool 
         if (session_view(srv, c->id, &sf, &c->muted) && c->follow)
             c->feed = sf;
     }
-    lc_opus_stats st;
-    lc_opus_get_stats(c->feed->enc, &st);
-    uint32_t serial = 0;
-    (void)RAND_bytes((unsigned char *)&serial, sizeof serial); /* any value is a valid serial */
-    lc_oggmux_config mc = {.serial = serial, .channels = lc_opus_get_config(c->feed->enc)->channels,
-                           .pre_skip = st.lookahead,
-                           .frame_samples = lc_opus_frame_samples(c->feed->enc),
-                           .title = c->feed->def->name, .vendor = "loopcast " LC_VERSION};
+    lc_oggmux_config mc;
+    lc_feed_mux_config(c->feed, &mc);
+    (void)RAND_bytes((unsigned char *)&mc.serial, sizeof mc.serial); /* any value is valid */
     if (lc_oggmux_create(&c->mux, &mc))
         goto nomem;
     long n = lc_oggmux_headers(c->mux, c->buf + LWS_PRE, OGG_BUF);
@@ -201,12 +196,12 @@ static bool next_page(lc_ogg_conn *c)
     if (lc_stream_read(c->feed->ring, &c->cursor, pkt, sizeof pkt, &len, &dropped))
         return false;
     /* the ring's message: the 24-byte header (protocol.md), then the Opus packet */
-    uint16_t hlen = (uint16_t)(pkt[2] | pkt[3] << 8);
-    uint64_t pts = 0;
-    for (int i = 7; i >= 0; i--)
-        pts = pts << 8 | pkt[8 + i];
-    const uint8_t *opus = pkt + hlen;
-    size_t olen = len - hlen;
+    lc_stream_header h;
+    if (lc_stream_header_parse(pkt, len, &h))
+        return false; /* never from our own ring */
+    uint64_t pts = h.pts;
+    const uint8_t *opus = pkt + h.header_len;
+    size_t olen = len - h.header_len;
     if (c->muted) {
         opus = srv->silence;
         olen = srv->silence_len;

@@ -404,6 +404,9 @@ int lc_server_run(lc_server *srv)
     rc = lc_feeds_start(srv); /* every stream's capture thread (feed.c) */
     if (rc)
         return rc;
+    rc = lc_outputs_start(srv); /* the Icecast pushers, each on its own thread (outputs.c) */
+    if (rc)
+        return rc;
 
     const lc_opus_config *oc = lc_opus_get_config(srv->feeds[0].enc);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "loopcast %s serving on %s:%d (%s) — pages %s, audio "
@@ -433,6 +436,7 @@ int lc_server_run(lc_server *srv)
         lc_server_stop(srv); /* the ones that started end with worker 0 */
     worker_loop(&srv->workers[0]);
     lc_workers_join(srv);
+    lc_outputs_stop(srv); /* no API reader is left to see a pusher go */
     lc_totals t;
     lc_server_totals(srv, &t);
     lc_log(LC_LOG_INFO, LC_LOG_MOD, "stopped: %llu packets sent, %llu dropped",
@@ -496,6 +500,7 @@ void lc_server_destroy(lc_server *srv)
     lc_sessions_destroy(srv->sessions); /* flushes, then stops the writer thread */
     lc_plat_unlock(srv->state_lock);
     free(srv->state_dir);
+    lc_outputs_stop(srv); /* before the rings they read (a run that failed half-way) */
     lc_feeds_destroy(srv);
     lc_workers_free(srv);
     lc_mutex_destroy(srv->mu);

@@ -3,7 +3,8 @@
  * stream's capture source ({uri, state, error}), a stream ({name, uri, state, error, listeners}:
  * GET /api/v1/streams, status, the page's hello, /readyz), the codec ({name, sample_rate, channels, frame_samples,
  * frame_ms, bitrate, lookahead}) and `sync_ms` (--sync-ms) in the page's hello, the `source`
- * message on both sockets, and GET /api/v1/status (and so the events hello). Sessions are serialized by
+ * message on both sockets, GET /api/v1/status (and so the events hello), and an Icecast target
+ * (status's `icecast` array and the `icecast` event). Sessions are serialized by
  * api/ (lc_api_session_json); the page's own view of its session is in ws_stream.c.
  */
 #include "internal.h"
@@ -61,6 +62,58 @@ bool lc_wire_add_streams(cJSON *parent, lc_server *srv)
         }
     }
     return arr != NULL;
+}
+
+/* One Icecast target: {url (no password), stream, state, error, connects, failures,
+ * packets_sent, packets_dropped, bytes_sent, retry_in_ms}. */
+static cJSON *icecast_obj(lc_server *srv, size_t i)
+{
+    lc_icecast_status st;
+    lc_icecast_status_get(srv->icecast[i], &st);
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "url", srv->cfg.icecast[i].url.shown) &&
+        cJSON_AddStringToObject(o, "stream", srv->cfg.icecast[i].stream) &&
+        cJSON_AddStringToObject(o, "state", lc_icecast_state_name(st.state)) &&
+        (st.error[0] ? cJSON_AddStringToObject(o, "error", st.error) != NULL
+                     : cJSON_AddNullToObject(o, "error") != NULL) &&
+        cJSON_AddNumberToObject(o, "connects", (double)st.connects) &&
+        cJSON_AddNumberToObject(o, "failures", (double)st.failures) &&
+        cJSON_AddNumberToObject(o, "packets_sent", (double)st.packets_sent) &&
+        cJSON_AddNumberToObject(o, "packets_dropped", (double)st.packets_dropped) &&
+        cJSON_AddNumberToObject(o, "bytes_sent", (double)st.bytes_sent) &&
+        (st.state == LC_ICECAST_RETRYING
+             ? cJSON_AddNumberToObject(o, "retry_in_ms", st.retry_in_ms) != NULL
+             : cJSON_AddNullToObject(o, "retry_in_ms") != NULL))
+        return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+bool lc_wire_add_icecast(cJSON *parent, lc_server *srv)
+{
+    cJSON *arr = cJSON_AddArrayToObject(parent, "icecast");
+    for (size_t i = 0; arr && i < srv->cfg.n_icecast && srv->icecast[i]; i++) {
+        cJSON *o = icecast_obj(srv, i);
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            return false;
+        }
+    }
+    return arr != NULL;
+}
+
+char *lc_wire_icecast_msg(lc_server *srv, size_t i)
+{
+    cJSON *root = cJSON_CreateObject(), *o = icecast_obj(srv, i);
+    char *text = NULL;
+    if (root && o && cJSON_AddStringToObject(root, "type", "icecast") &&
+        cJSON_AddItemToObject(root, "icecast", o)) {
+        o = NULL;
+        text = cJSON_PrintUnformatted(root);
+    }
+    cJSON_Delete(o);
+    cJSON_Delete(root);
+    return text;
 }
 
 char *lc_wire_readyz(lc_server *srv, int *ready)

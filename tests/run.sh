@@ -92,6 +92,7 @@ fi
 if ((QUICK == 0)); then
   if build build-asan -DLC_SANITIZE=address; then
     LOOPCAST_BIN="$ROOT/build-asan/server/loopcast" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+      LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp" \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 suite asan build-asan -LE "$NORMAL_ONLY"
   fi
   # TSan: the code that crosses threads (capture taps, the stream ring, the server's wiring).
