@@ -183,3 +183,61 @@ void lc_log(lc_log_level lvl, const char *module, const char *fmt, ...)
     lc_vlog(lvl, module, fmt, ap);
     va_end(ap);
 }
+
+int lc_host_port_parse(const char *s, size_t len, char *host, size_t cap, unsigned *port,
+                       unsigned default_port, unsigned max_port, char *why, size_t whylen)
+{
+    const char *end = s + len, *hend = end, *p = NULL;
+    const char *h = s;
+    if (len && *s == '[') { /* an IPv6 address */
+        const char *rb = memchr(s, ']', len);
+        if (!rb || rb == s + 1) {
+            lc_errf(why, whylen, "an IPv6 host needs its closing ']'");
+            return LC_ERR_INVALID;
+        }
+        if (rb + 1 < end && rb[1] != ':') {
+            lc_errf(why, whylen, "after ']' only :PORT may follow");
+            return LC_ERR_INVALID;
+        }
+        h = s + 1;
+        hend = rb;
+        p = rb + 1 < end ? rb + 2 : NULL;
+    } else {
+        const char *colon = memchr(s, ':', len);
+        if (colon) {
+            hend = colon;
+            p = colon + 1;
+        }
+    }
+    size_t hlen = (size_t)(hend - h);
+    bool ok = hlen > 0 && hlen < cap;
+    for (size_t i = 0; ok && i < hlen; i++)
+        ok = h[i] > 0x20 && h[i] < 0x7f && !strchr("@/?#[]", h[i]);
+    if (!ok) {
+        lc_errf(why, whylen, "no valid host name or address");
+        return LC_ERR_INVALID;
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (!p) {
+        if (!default_port) {
+            lc_errf(why, whylen, "no port: HOST:PORT");
+            return LC_ERR_INVALID;
+        }
+        *port = default_port;
+        return 0;
+    }
+    unsigned long v = 0;
+    size_t plen = (size_t)(end - p);
+    ok = plen > 0 && plen <= 5;
+    for (size_t i = 0; ok && i < plen; i++) {
+        ok = p[i] >= '0' && p[i] <= '9';
+        v = v * 10 + (unsigned long)(p[i] - '0');
+    }
+    if (!ok || v < 1 || v > max_port) {
+        lc_errf(why, whylen, "the port must be a number in 1..%u", max_port);
+        return LC_ERR_INVALID;
+    }
+    *port = (unsigned)v;
+    return 0;
+}

@@ -91,6 +91,13 @@ void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
     ;
 
 /* snprintf into a caller buffer that may be NULL/0 (then nothing is written). */
+/* "HOST[:PORT]" or "[IPV6]:PORT" in s[0..len) (a URL's authority, after any user@): the host into
+ * host[0..cap) without brackets — printable ASCII, no space, '@', '/', '?' or '#' — and *port,
+ * 1..max_port, or default_port when none is given (0: a port is required). 0, or LC_ERR_INVALID
+ * with why[] saying what is wrong. */
+int lc_host_port_parse(const char *s, size_t len, char *host, size_t cap, unsigned *port,
+                       unsigned default_port, unsigned max_port, char *why, size_t whylen);
+
 void lc_errf(char *buf, size_t len, const char *fmt, ...)
 #if defined(__GNUC__)
     LC_PRINTF(3, 4)

@@ -27,6 +27,7 @@ TEST_PKGS=(
   zbar-tools                        # zbarimg: the QR tests decode what the server drew
   ffmpeg                            # ffprobe/ffmpeg: what media players make of /stream.ogg
   icecast2                          # integration_icecast: a master loopcast pushes to, a relay
+  janus                             # browser_player's janus.test: --rtp into a streaming mountpoint
   avahi-daemon avahi-utils dbus-daemon util-linux   # integration_mdns: its own bus + daemon
                                     # (unshare), read back with avahi-browse/avahi-publish
 )
@@ -74,7 +75,7 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Test servers (nginx, prometheus, caddy, icecast2) are started by the tests that need them, on free
+# Test servers (nginx, prometheus, caddy, icecast2, janus) are started by the tests that need them, on free
 # loopback ports: keep their packages from starting system-wide copies on a non-systemd machine.
 policy=/usr/sbin/policy-rc.d
 added_policy=0

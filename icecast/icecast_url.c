@@ -41,7 +41,7 @@ static bool pct_decode(const char *s, size_t len, char *out, size_t cap)
     return true;
 }
 
-/* Printable ASCII with no space: what may stand in a host name or a mount. */
+/* Printable ASCII with no space: what may stand in a mount. */
 static bool plain(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -103,50 +103,11 @@ int lc_icecast_url_parse(const char *url, lc_icecast_url *out, char *why, size_t
     } else {
         snprintf(out->user, sizeof out->user, "source");
     }
-    /* host[:port], an IPv6 address in brackets */
-    const char *hend = slash, *port = NULL;
-    if (*host == '[') {
-        const char *rb = memchr(host, ']', (size_t)(slash - host));
-        if (!rb || rb == host + 1) {
-            lc_errf(why, whylen, "an IPv6 host needs its closing ']'");
-            return LC_ERR_INVALID;
-        }
-        if (rb + 1 < slash) {
-            if (rb[1] != ':') {
-                lc_errf(why, whylen, "after ']' only :PORT may follow");
-                return LC_ERR_INVALID;
-            }
-            port = rb + 2;
-        }
-        host++;
-        hend = rb;
-    } else {
-        const char *colon = memchr(host, ':', (size_t)(slash - host));
-        if (colon) {
-            hend = colon;
-            port = colon + 1;
-        }
-    }
-    size_t hlen = (size_t)(hend - host);
-    if (!hlen || hlen >= sizeof out->host || !plain(host, hlen) || memchr(host, '@', hlen)) {
-        lc_errf(why, whylen, "no valid host name or address after '//'");
+    char why2[96];
+    if (lc_host_port_parse(host, (size_t)(slash - host), out->host, sizeof out->host, &out->port,
+                           LC_ICECAST_DEFAULT_PORT, 65535, why2, sizeof why2)) {
+        lc_errf(why, whylen, "%s", why2);
         return LC_ERR_INVALID;
-    }
-    memcpy(out->host, host, hlen);
-    out->port = LC_ICECAST_DEFAULT_PORT;
-    if (port) {
-        unsigned long v = 0;
-        size_t plen = (size_t)(slash - port);
-        bool ok = plen > 0 && plen <= 5;
-        for (size_t i = 0; ok && i < plen; i++) {
-            ok = port[i] >= '0' && port[i] <= '9';
-            v = v * 10 + (unsigned long)(port[i] - '0');
-        }
-        if (!ok || v < 1 || v > 65535) {
-            lc_errf(why, whylen, "the port must be a number in 1..65535");
-            return LC_ERR_INVALID;
-        }
-        out->port = (unsigned)v;
     }
     size_t mlen = strlen(slash);
     if (mlen < 2 || mlen >= sizeof out->mount || !plain(slash, mlen) || strchr(slash, '?') ||

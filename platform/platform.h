@@ -204,6 +204,13 @@ int lc_plat_ipv4_addrs(lc_addr_fn fn, void *user);
 void lc_plat_socket_sndbuf(intptr_t sock, int bytes);
 /* Closes a socket (the same kind of handle). */
 void lc_plat_socket_close(intptr_t sock);
+/* A non-blocking UDP socket connected to host:port (a name is looked up now, blocking; the first
+ * address that takes a socket wins). 0, or LC_ERR_NOT_FOUND (no such name, with why[] from the
+ * resolver) / LC_ERR_IO. Close it with lc_plat_socket_close. */
+int lc_plat_udp_open(const char *host, unsigned port, intptr_t *out, char *why, size_t whylen);
+/* Sends one datagram on it: 0, LC_ERR_AGAIN (the socket buffer is full: not sent), or LC_ERR_IO
+ * with why[] set (e.g. the target answered "port unreachable" to an earlier one). */
+int lc_plat_udp_send(intptr_t sock, const void *buf, size_t len, char *why, size_t whylen);
 /* Open-file limit. POSIX: sets the soft RLIMIT_NOFILE to exactly `want` (at most the hard limit;
  * lowering a huge inherited one too), or only reads it when want is 0; *now gets the soft limit
  * in force (UINT_MAX when unlimited). Windows has no per-process socket limit: *now = UINT_MAX.

@@ -1,6 +1,7 @@
 /*
  * platform_net.c — IP addresses as text and as keys: the same BSD socket calls on both systems,
- * so one portable file (only the headers differ; Winsock is initialised by whoever opens sockets).
+ * so one portable file (only the headers differ; Winsock is initialised by whoever opens sockets),
+ * and the UDP sockets of the RTP senders (non-blocking: the only #ifdef, and the error codes).
  */
 #include "platform.h"
 #include "platform_internal.h"
@@ -10,8 +11,12 @@
 #include <ws2tcpip.h>
 #else
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #endif
 #include <stdio.h>
 #include <string.h>
@@ -64,4 +69,67 @@ int lc_plat_if_index(const char *bind, unsigned *index, bool *loopback)
     *loopback = loop_addr || (rc == 0 && on_loopback_if);
     /* 127.0.0.2 and friends are served by the loopback interface without being listed on it */
     return rc && loop_addr ? 0 : rc;
+}
+
+int lc_plat_udp_open(const char *host, unsigned port, intptr_t *out, char *why, size_t whylen)
+{
+    struct addrinfo hints, *res = NULL;
+    char service[8];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    snprintf(service, sizeof service, "%u", port);
+    int g = getaddrinfo(host, service, &hints, &res);
+    if (g) {
+        snprintf(why, whylen, "%s: %s", host, gai_strerror(g));
+        return LC_ERR_NOT_FOUND;
+    }
+    int rc = LC_ERR_IO;
+    for (struct addrinfo *a = res; a && rc; a = a->ai_next) {
+#ifdef _WIN32
+        SOCKET s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        u_long nb = 1;
+        if (s == INVALID_SOCKET)
+            continue;
+        if (ioctlsocket(s, FIONBIO, &nb) || connect(s, a->ai_addr, (int)a->ai_addrlen)) {
+            closesocket(s);
+            continue;
+        }
+#else
+        int s = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (s < 0)
+            continue;
+        if (connect(s, a->ai_addr, a->ai_addrlen)) {
+            close(s);
+            continue;
+        }
+#endif
+        *out = (intptr_t)s;
+        rc = 0;
+    }
+    freeaddrinfo(res);
+    if (rc)
+        snprintf(why, whylen, "%s:%u: no address of it takes a UDP socket", host, port);
+    return rc;
+}
+
+int lc_plat_udp_send(intptr_t sock, const void *buf, size_t len, char *why, size_t whylen)
+{
+#ifdef _WIN32
+    if (send((SOCKET)sock, buf, (int)len, 0) >= 0)
+        return 0;
+    int e = WSAGetLastError();
+    if (e == WSAEWOULDBLOCK)
+        return LC_ERR_AGAIN;
+    snprintf(why, whylen, "%s", e == WSAECONNRESET ? "the target answered port unreachable"
+                                                  : "send failed (Winsock error)");
+#else
+    if (send((int)sock, buf, len, MSG_NOSIGNAL) >= 0)
+        return 0;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+        return LC_ERR_AGAIN;
+    snprintf(why, whylen, "%s", errno == ECONNREFUSED ? "the target answered port unreachable"
+                                                     : strerror(errno));
+#endif
+    return LC_ERR_IO;
 }

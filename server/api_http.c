@@ -40,6 +40,7 @@ static void status_hook(void *user, void *obj)
     cJSON_AddNumberToObject(o, "listeners", srv->listeners);
     cJSON_AddNumberToObject(o, "threads", srv->n_workers);
     lc_wire_add_icecast(o, srv);
+    lc_wire_add_rtp(o, srv);
 }
 
 static void join_hook(void *user, void *obj) { lc_join_add_json(user, obj); }

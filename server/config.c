@@ -46,6 +46,8 @@ typedef enum {
     O_STREAM,
     O_THREADS,
     O_ICECAST,
+    O_RTP,
+    O_RTP_SDP,
     O_COUNT_
 } opt_id;
 
@@ -117,6 +119,13 @@ static const opt opts[O_COUNT_] = {
                    "push stream NAME (default: the first) to an Icecast 2.4+ server as Ogg/Opus: "
                    "icecast://source:PASSWORD@HOST:PORT/MOUNT, icecasts:// for TLS; repeatable "
                    "(the variable: items separated by spaces)", true},
+    [O_RTP] = {"--rtp", "LOOPCAST_RTP", "[NAME=]URL",
+               "send stream NAME (default: the first) as Opus over RTP (RFC 7587) to "
+               "rtp://HOST:PORT, RTCP sender reports to PORT+1, e.g. for a Janus streaming "
+               "mountpoint; repeatable (the variable: items separated by spaces)", true},
+    [O_RTP_SDP] = {"--rtp-sdp", "LOOPCAST_RTP_SDP", "FILE",
+                   "write the SDP of the --rtp target in the same position to FILE (for ffmpeg, "
+                   "GStreamer, VLC); repeatable", true},
     [O_MDNS] = {"--mdns", "LOOPCAST_MDNS", "on|off",
                 "announce the page on the LAN by mDNS/DNS-SD as 'loopcast on HOST' (default on; "
                 "Linux: avahi-daemon, Windows 10 1809+)"},
@@ -579,36 +588,48 @@ static int build_streams(lc_config *cfg, const raw *r, char *errbuf, size_t errl
     return 0;
 }
 
-/* One [NAME=]URL of --icecast: the URL checked now (a typo exits at start-up, naming the flag),
- * NAME a stream defined before it (streams are built first). */
-static int add_icecast(lc_config *cfg, const char *item, size_t len, const char *who,
-                       char *errbuf, size_t errlen)
+/* Splits one [NAME=]URL item of --icecast/--rtp into buf: *url, and *stream = the named stream's
+ * name (defined before: streams are built first) or the first stream's. */
+static int split_output(lc_config *cfg, const char *item, size_t len, const char *scheme,
+                        const char *who, char *buf, size_t cap, const char **url,
+                        const char **stream, char *errbuf, size_t errlen)
 {
-    char buf[LC_STREAM_NAME_MAX + 2 + LC_ICECAST_URL_MAX], why[200];
-    if (len >= sizeof buf) {
-        lc_errf(errbuf, errlen, "%s: the URL is longer than %d bytes", who, LC_ICECAST_URL_MAX - 1);
+    if (len >= cap) {
+        lc_errf(errbuf, errlen, "%s: the URL is longer than %zu bytes", who, cap - 1);
         return LC_ERR_INVALID;
     }
     memcpy(buf, item, len);
     buf[len] = '\0';
-    const char *url = buf, *stream = cfg->streams[0].name;
+    *url = buf;
+    *stream = cfg->streams[0].name;
     char *eq = strchr(buf, '=');
-    if (strncmp(buf, "icecast", 7) && eq) { /* NAME=URL: the scheme cannot hold a '=' */
+    if (strncmp(buf, scheme, strlen(scheme)) && eq) { /* NAME=URL: a scheme holds no '=' */
         *eq = '\0';
-        stream = buf;
-        url = eq + 1;
+        *url = eq + 1;
         size_t i = 0;
-        while (i < cfg->n_streams && strcmp(cfg->streams[i].name, stream))
+        while (i < cfg->n_streams && strcmp(cfg->streams[i].name, buf))
             i++;
         if (i == cfg->n_streams) {
             lc_errf(errbuf, errlen, "%s: no stream called '%.32s' (--stream NAME=URI defines one)",
-                    who, stream);
+                    who, buf);
             return LC_ERR_INVALID;
         }
-        stream = cfg->streams[i].name;
+        *stream = cfg->streams[i].name;
     }
+    return 0;
+}
+
+/* One --icecast [NAME=]URL: the URL checked now (a typo exits at start-up, naming the flag). */
+static int add_icecast(lc_config *cfg, const char *item, size_t len, const char *who,
+                       char *errbuf, size_t errlen)
+{
+    char buf[LC_STREAM_NAME_MAX + 2 + LC_ICECAST_URL_MAX], why[200];
+    const char *url, *stream;
+    if (split_output(cfg, item, len, "icecast", who, buf, sizeof buf, &url, &stream, errbuf,
+                     errlen))
+        return LC_ERR_INVALID;
     if (cfg->n_icecast == LC_CONFIG_MAX_OUTPUTS) {
-        lc_errf(errbuf, errlen, "%s: more than %d Icecast targets", who, LC_CONFIG_MAX_OUTPUTS);
+        lc_errf(errbuf, errlen, "%s: more than %d targets", who, LC_CONFIG_MAX_OUTPUTS);
         return LC_ERR_INVALID;
     }
     lc_output_def *o = &cfg->icecast[cfg->n_icecast];
@@ -626,13 +647,57 @@ static int add_icecast(lc_config *cfg, const char *item, size_t len, const char 
     return 0;
 }
 
+/* One --rtp [NAME=]rtp://HOST:PORT. */
+static int add_rtp(lc_config *cfg, const char *item, size_t len, const char *who, char *errbuf,
+                   size_t errlen)
+{
+    char buf[LC_STREAM_NAME_MAX + 2 + 320], why[200];
+    const char *url, *stream;
+    if (split_output(cfg, item, len, "rtp", who, buf, sizeof buf, &url, &stream, errbuf, errlen))
+        return LC_ERR_INVALID;
+    if (cfg->n_rtp == LC_CONFIG_MAX_OUTPUTS) {
+        lc_errf(errbuf, errlen, "%s: more than %d targets", who, LC_CONFIG_MAX_OUTPUTS);
+        return LC_ERR_INVALID;
+    }
+    lc_rtp_def *o = &cfg->rtp[cfg->n_rtp];
+    if (lc_rtp_url_parse(url, &o->url, why, sizeof why)) {
+        lc_errf(errbuf, errlen, "%s: %s", who, why);
+        return LC_ERR_INVALID;
+    }
+    memcpy(o->stream, stream, strlen(stream) + 1);
+    cfg->n_rtp++;
+    return 0;
+}
+
+/* One --rtp-sdp FILE: the SDP of the --rtp target in the same position. */
+static int add_rtp_sdp(lc_config *cfg, const char *item, size_t len, const char *who,
+                       char *errbuf, size_t errlen)
+{
+    if (cfg->n_rtp_sdp == cfg->n_rtp) {
+        lc_errf(errbuf, errlen, "%s: more files than --rtp targets (%zu): they pair in order", who,
+                cfg->n_rtp);
+        return LC_ERR_INVALID;
+    }
+    char *dst = cfg->rtp[cfg->n_rtp_sdp].sdp;
+    if (!len || len >= sizeof cfg->rtp[0].sdp) {
+        lc_errf(errbuf, errlen, "%s: %s path", who, len ? "an overlong" : "an empty");
+        return LC_ERR_INVALID;
+    }
+    memcpy(dst, item, len);
+    dst[len] = '\0';
+    cfg->n_rtp_sdp++;
+    return 0;
+}
+
 static int validate(lc_config *cfg, const raw *r, char *errbuf, size_t errlen)
 {
     long v;
     const char *name;
 
     if (build_streams(cfg, r, errbuf, errlen) ||
-        each_value(cfg, r, O_ICECAST, add_icecast, errbuf, errlen))
+        each_value(cfg, r, O_ICECAST, add_icecast, errbuf, errlen) ||
+        each_value(cfg, r, O_RTP, add_rtp, errbuf, errlen) ||
+        each_value(cfg, r, O_RTP_SDP, add_rtp_sdp, errbuf, errlen))
         return LC_ERR_INVALID;
     if ((name = origin(r, O_BIND)), r[O_BIND].val) {
         const char *b = r[O_BIND].val;

@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "icecast.h"
+#include "rtp.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,7 +27,7 @@ extern "C" {
 #define LC_CONFIG_MAX_THREADS 64 /* --threads: lws service threads (server/worker.c) */
 #define LC_STREAM_NAME_MAX 32     /* bytes: [A-Za-z0-9_.-] */
 #define LC_STREAM_URI_MAX 512
-#define LC_CONFIG_MAX_OUTPUTS 8   /* --icecast targets */
+#define LC_CONFIG_MAX_OUTPUTS 8   /* --icecast targets; --rtp targets */
 
 /* One trusted-proxy network: family 4 (IPv4) or 6 (IPv6), address bytes, prefix length. */
 typedef struct lc_cidr {
@@ -47,6 +48,13 @@ typedef struct lc_output_def {
     char stream[LC_STREAM_NAME_MAX + 1];
     lc_icecast_url url;
 } lc_output_def;
+
+/* One --rtp [NAME=]URL, and the --rtp-sdp FILE paired with it ("" = none). */
+typedef struct lc_rtp_def {
+    char stream[LC_STREAM_NAME_MAX + 1];
+    lc_rtp_url url;
+    char sdp[512];
+} lc_rtp_def;
 
 typedef struct lc_config {
     /* The streams, in order; the first is where new sessions listen and what `source` reports.
@@ -87,6 +95,8 @@ typedef struct lc_config {
                                  * default on */
     lc_output_def icecast[LC_CONFIG_MAX_OUTPUTS]; /* --icecast [NAME=]URL (repeatable) /     */
     size_t n_icecast;                             /* LOOPCAST_ICECAST (items separated by spaces) */
+    lc_rtp_def rtp[LC_CONFIG_MAX_OUTPUTS];        /* --rtp [NAME=]URL / LOOPCAST_RTP, with      */
+    size_t n_rtp, n_rtp_sdp;                      /* --rtp-sdp FILE / LOOPCAST_RTP_SDP in order */
     unsigned threads;           /* --threads / LOOPCAST_THREADS, 1..64; 0 (unset) = one per CPU
                                  * the process may use, at most 64 (lc_server_create) */
     unsigned sync_ms;           /* --sync-ms / LOOPCAST_SYNC_MS, 0..3000: every listener plays the

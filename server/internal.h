@@ -201,8 +201,9 @@ struct lc_server {
      * in between anyone reads their status (lc_icecast_status_get locks). */
     lc_icecast *icecast[LC_CONFIG_MAX_OUTPUTS]; /* cfg.icecast[i]'s pusher */
     char ice_name[LC_CONFIG_MAX_OUTPUTS][320];  /* its ice-name */
+    lc_rtp *rtp[LC_CONFIG_MAX_OUTPUTS];         /* cfg.rtp[i]'s sender (the same rules) */
     /* worker 0 only (fanout.c's poll): the status.changes last pushed as an event. */
-    uint64_t ice_seen[LC_CONFIG_MAX_OUTPUTS];
+    uint64_t ice_seen[LC_CONFIG_MAX_OUTPUTS], rtp_seen[LC_CONFIG_MAX_OUTPUTS];
 
     /* stop watcher (or lc_server_stop) writes, the workers read. */
     atomic_int stop_requested;
@@ -369,11 +370,15 @@ bool lc_wire_add_icecast(struct cJSON *parent, lc_server *srv);
 /* The `icecast` event: {type, icecast: <target i's object>}. */
 char *lc_wire_icecast_msg(lc_server *srv, size_t i);
 
-/* outputs.c: Icecast pushers. */
+/* GET /api/v1/status's `rtp` array, and the `rtp` event, the same way. */
+bool lc_wire_add_rtp(struct cJSON *parent, lc_server *srv);
+char *lc_wire_rtp_msg(lc_server *srv, size_t i);
+
+/* outputs.c: Icecast pushers, RTP senders. */
 void lc_feed_mux_config(lc_feed *f, lc_oggmux_config *out); /* the stream's Ogg/Opus header */
 int lc_outputs_start(lc_server *srv);
 void lc_outputs_stop(lc_server *srv); /* idempotent */
-void lc_outputs_poll(lc_server *srv); /* worker 0: an event per changed pusher */
+void lc_outputs_poll(lc_server *srv); /* worker 0: an event per changed pusher or sender */
 /* /readyz's body {ready, reason, streams:[{..., ready, reason}]} (malloc'd; *ready set). */
 char *lc_wire_readyz(lc_server *srv, int *ready);
 

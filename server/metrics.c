@@ -103,35 +103,71 @@ static void sb_label(sbuf *b, const char *v)
         sb_printf(b, "%s%c", *v == '\\' || *v == '"' ? "\\" : "", *v);
 }
 
-/* Per --icecast target, labelled {target="icecast://user@host:port/mount",stream="NAME"}. */
-static void icecast_metrics(sbuf *b, lc_server *srv)
+typedef struct metric_def {
+    const char *name, *type, *help;
+} metric_def;
+
+/* Target i of an output kind: its label values and one value per metric. */
+typedef void (*target_fn)(lc_server *srv, size_t i, const char **target, const char **stream,
+                          uint64_t *v);
+
+/* Per output target (--icecast, --rtp), labelled {target="URL without password",stream="NAME"}. */
+static void target_metrics(sbuf *b, lc_server *srv, const metric_def *m, size_t nm, size_t n,
+                           target_fn fn)
 {
-    static const struct {
-        const char *name, *type, *help;
-    } m[] = {
-        {"loopcast_icecast_up", "gauge", "1 while the Icecast server takes the stream, else 0."},
-        {"loopcast_icecast_connects_total", "counter", "Times the Icecast server took the stream."},
-        {"loopcast_icecast_failures_total", "counter",
-         "Failed connects or logins, and links that dropped (each is retried)."},
-        {"loopcast_icecast_packets_sent_total", "counter", "Opus packets sent to the server."},
-        {"loopcast_icecast_bytes_sent_total", "counter", "Ogg bytes sent to the server."},
-    };
-    if (!srv->cfg.n_icecast)
-        return;
-    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+    for (size_t k = 0; n && k < nm; k++) {
         sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
-        for (size_t i = 0; i < srv->cfg.n_icecast && srv->icecast[i]; i++) {
-            lc_icecast_status st;
-            lc_icecast_status_get(srv->icecast[i], &st);
-            uint64_t v[] = {st.state == LC_ICECAST_LIVE, st.connects, st.failures, st.packets_sent,
-                            st.bytes_sent};
+        for (size_t i = 0; i < n; i++) {
+            const char *target, *stream;
+            uint64_t v[8];
+            fn(srv, i, &target, &stream, v);
             sb_printf(b, "%s{target=\"", m[k].name);
-            sb_label(b, srv->cfg.icecast[i].url.shown);
-            sb_printf(b, "\",stream=\"%s\"} %llu\n", srv->cfg.icecast[i].stream,
-                      (unsigned long long)v[k]);
+            sb_label(b, target);
+            sb_printf(b, "\",stream=\"%s\"} %llu\n", stream, (unsigned long long)v[k]);
         }
     }
 }
+
+static void icecast_values(lc_server *srv, size_t i, const char **target, const char **stream,
+                           uint64_t *v)
+{
+    lc_icecast_status st;
+    lc_icecast_status_get(srv->icecast[i], &st);
+    *target = srv->cfg.icecast[i].url.shown;
+    *stream = srv->cfg.icecast[i].stream;
+    uint64_t x[] = {st.state == LC_ICECAST_LIVE, st.connects, st.failures, st.packets_sent,
+                    st.bytes_sent};
+    memcpy(v, x, sizeof x);
+}
+
+static const metric_def icecast_m[] = {
+    {"loopcast_icecast_up", "gauge", "1 while the Icecast server takes the stream, else 0."},
+    {"loopcast_icecast_connects_total", "counter", "Times the Icecast server took the stream."},
+    {"loopcast_icecast_failures_total", "counter",
+     "Failed connects or logins, and links that dropped (each is retried)."},
+    {"loopcast_icecast_packets_sent_total", "counter", "Opus packets sent to the server."},
+    {"loopcast_icecast_bytes_sent_total", "counter", "Ogg bytes sent to the server."},
+};
+
+static void rtp_values(lc_server *srv, size_t i, const char **target, const char **stream,
+                       uint64_t *v)
+{
+    lc_rtp_status st;
+    lc_rtp_status_get(srv->rtp[i], &st);
+    *target = srv->cfg.rtp[i].url.shown;
+    *stream = srv->cfg.rtp[i].stream;
+    uint64_t x[] = {st.sending, st.packets_sent, st.bytes_sent, st.send_errors, st.reports_sent};
+    memcpy(v, x, sizeof x);
+}
+
+static const metric_def rtp_m[] = {
+    {"loopcast_rtp_up", "gauge", "1 while datagrams to the RTP target go out, else 0."},
+    {"loopcast_rtp_packets_sent_total", "counter", "RTP packets sent."},
+    {"loopcast_rtp_bytes_sent_total", "counter", "RTP bytes sent (headers included)."},
+    {"loopcast_rtp_send_errors_total", "counter",
+     "Datagrams not sent: a full socket buffer, or the target refusing (port unreachable)."},
+    {"loopcast_rtp_reports_sent_total", "counter", "RTCP sender reports sent."},
+};
 
 char *lc_metrics_render(lc_server *srv, size_t *len)
 {
@@ -228,7 +264,9 @@ char *lc_metrics_render(lc_server *srv, size_t *len)
     metric(&b, "loopcast_ready", "gauge", "1 when /readyz answers 200.",
            lc_server_ready(srv, reason, sizeof reason));
     stream_metrics(&b, srv);
-    icecast_metrics(&b, srv);
+    target_metrics(&b, srv, icecast_m, sizeof icecast_m / sizeof icecast_m[0], srv->cfg.n_icecast,
+                   icecast_values);
+    target_metrics(&b, srv, rtp_m, sizeof rtp_m / sizeof rtp_m[0], srv->cfg.n_rtp, rtp_values);
     metric(&b, "loopcast_uptime_seconds", "gauge", "Seconds since start.",
            (double)(lc_now_ns() - srv->start_ns) / 1e9);
     sb_printf(&b, "# HELP loopcast_build_info Build and configuration.\n"

@@ -89,11 +89,40 @@ static cJSON *icecast_obj(lc_server *srv, size_t i)
     return NULL;
 }
 
-bool lc_wire_add_icecast(cJSON *parent, lc_server *srv)
+/* One RTP target: {url, stream, ssrc (8 hex digits), sdp (its file or null), sending, error,
+ * packets_sent, packets_dropped, bytes_sent, send_errors, reports_sent}. */
+static cJSON *rtp_obj(lc_server *srv, size_t i)
 {
-    cJSON *arr = cJSON_AddArrayToObject(parent, "icecast");
-    for (size_t i = 0; arr && i < srv->cfg.n_icecast && srv->icecast[i]; i++) {
-        cJSON *o = icecast_obj(srv, i);
+    lc_rtp_status st;
+    lc_rtp_status_get(srv->rtp[i], &st);
+    const lc_rtp_def *d = &srv->cfg.rtp[i];
+    char ssrc[9];
+    snprintf(ssrc, sizeof ssrc, "%08x", (unsigned)st.ssrc);
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "url", d->url.shown) &&
+        cJSON_AddStringToObject(o, "stream", d->stream) && cJSON_AddStringToObject(o, "ssrc", ssrc) &&
+        (d->sdp[0] ? cJSON_AddStringToObject(o, "sdp", d->sdp) != NULL
+                   : cJSON_AddNullToObject(o, "sdp") != NULL) &&
+        cJSON_AddBoolToObject(o, "sending", st.sending) &&
+        (st.error[0] ? cJSON_AddStringToObject(o, "error", st.error) != NULL
+                     : cJSON_AddNullToObject(o, "error") != NULL) &&
+        cJSON_AddNumberToObject(o, "packets_sent", (double)st.packets_sent) &&
+        cJSON_AddNumberToObject(o, "packets_dropped", (double)st.packets_dropped) &&
+        cJSON_AddNumberToObject(o, "bytes_sent", (double)st.bytes_sent) &&
+        cJSON_AddNumberToObject(o, "send_errors", (double)st.send_errors) &&
+        cJSON_AddNumberToObject(o, "reports_sent", (double)st.reports_sent))
+        return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+/* parent[key] = [obj(srv, 0) .. obj(srv, n - 1)] */
+static bool add_array(cJSON *parent, const char *key, lc_server *srv, size_t n,
+                      cJSON *(*obj)(lc_server *, size_t))
+{
+    cJSON *arr = cJSON_AddArrayToObject(parent, key);
+    for (size_t i = 0; arr && i < n; i++) {
+        cJSON *o = obj(srv, i);
         if (!o || !cJSON_AddItemToArray(arr, o)) {
             cJSON_Delete(o);
             return false;
@@ -102,12 +131,14 @@ bool lc_wire_add_icecast(cJSON *parent, lc_server *srv)
     return arr != NULL;
 }
 
-char *lc_wire_icecast_msg(lc_server *srv, size_t i)
+/* {"type": type, type: obj(srv, i)} */
+static char *event_msg(const char *type, lc_server *srv, size_t i,
+                       cJSON *(*obj)(lc_server *, size_t))
 {
-    cJSON *root = cJSON_CreateObject(), *o = icecast_obj(srv, i);
+    cJSON *root = cJSON_CreateObject(), *o = obj(srv, i);
     char *text = NULL;
-    if (root && o && cJSON_AddStringToObject(root, "type", "icecast") &&
-        cJSON_AddItemToObject(root, "icecast", o)) {
+    if (root && o && cJSON_AddStringToObject(root, "type", type) &&
+        cJSON_AddItemToObject(root, type, o)) {
         o = NULL;
         text = cJSON_PrintUnformatted(root);
     }
@@ -115,6 +146,21 @@ char *lc_wire_icecast_msg(lc_server *srv, size_t i)
     cJSON_Delete(root);
     return text;
 }
+
+bool lc_wire_add_icecast(cJSON *parent, lc_server *srv)
+{
+    /* the pushers run from before the workers start until after they end: all there */
+    return add_array(parent, "icecast", srv, srv->cfg.n_icecast, icecast_obj);
+}
+
+char *lc_wire_icecast_msg(lc_server *srv, size_t i) { return event_msg("icecast", srv, i, icecast_obj); }
+
+bool lc_wire_add_rtp(cJSON *parent, lc_server *srv)
+{
+    return add_array(parent, "rtp", srv, srv->cfg.n_rtp, rtp_obj);
+}
+
+char *lc_wire_rtp_msg(lc_server *srv, size_t i) { return event_msg("rtp", srv, i, rtp_obj); }
 
 char *lc_wire_readyz(lc_server *srv, int *ready)
 {

@@ -129,7 +129,9 @@ say "dependencies: $PREFIX"
 # ---- what the Linux build links ----------------------------------------------------------------
 declare -A LINUXV
 for n in "${NAMES[@]}"; do
+  # a binNMU (+bN) is the same source rebuilt: the version its source package has
   LINUXV[$n]=$(dpkg-query -W -f '${Version}' "${DEV[$n]}" 2>/dev/null || true)
+  LINUXV[$n]=${LINUXV[$n]%+b[0-9]*}
   if [[ -n "${LINUXV[$n]}" && "${LINUXV[$n]}" != "${VER[$n]}" ]]; then
     echo "warning: $n: the Linux build links ${DEV[$n]} ${LINUXV[$n]}, deps.list pins ${VER[$n]}" >&2
   fi
@@ -314,6 +316,14 @@ build_one() { # name dir version
     ogg)
       (cd "$d" && ./configure "${ACONF[@]}" && make -j"$JOBS" && make install)
       write_pc ogg ogg "$uv" "-I\${includedir}" "-L\${libdir} -logg" ;;
+    shout)
+      # --icecast (icecast/). Ogg only (loopcast sends Opus; no Vorbis, Theora or Speex), TLS
+      # through the OpenSSL above, no pthreads (as qrencode: each pusher owns its handle, and
+      # shout_init runs once behind lc_once)
+      (cd "$d" && PKG_CONFIG_LIBDIR="$PREFIX/lib/pkgconfig" ./configure "${ACONF[@]}" \
+        --disable-thread --disable-vorbis --disable-theora --disable-speex --disable-examples \
+        --disable-tools --with-openssl="$PREFIX" && make -j"$JOBS" && make install)
+      write_pc shout shout "$uv" "-I\${includedir}" "-L\${libdir} -lshout -logg -lssl -lcrypto $SYSLIBS" ;;
     *) die "deps.list: no build recipe for '$n' (build system '${KIND[$n]}'): add one to build_one" ;;
   esac
 }
@@ -372,7 +382,7 @@ if ((CHECK)); then
   # shellcheck disable=SC2046
   $TRIPLE-gcc -std=c11 -O2 -Wall -Wextra -o "$exe" "$HERE/check/link_check.c" \
     $(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH="" pkg-config --cflags --libs \
-      opus speexdsp libcjson libwebsockets libqrencode ogg) -static \
+      opus speexdsp libcjson libwebsockets libqrencode ogg shout) -static \
     || die "link check: does not link"
   export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
   WINEPREFIX=$CACHE/wineprefix

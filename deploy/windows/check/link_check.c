@@ -1,7 +1,8 @@
 /* link_check.c — every Windows dependency of loopcast, linked statically into one program and
  * used once: Opus encodes a 20 ms frame, speexdsp resamples a block, cJSON parses, OpenSSL makes
  * a TLS context, libwebsockets creates and destroys a context with OpenSSL, libqrencode encodes a
- * URL, libogg frames a packet into a page. Built and run under Wine by `deploy/windows/build.sh --check`; prints the versions it linked and exits 0. */
+ * URL, libogg frames a packet into a page, libshout tries an Icecast login on a port where nothing
+ * listens (its Winsock path, refused). Built and run under Wine by `deploy/windows/build.sh --check`; prints the versions it linked and exits 0. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <ogg/ogg.h>
 #include <opus.h>
 #include <qrencode.h>
+#include <shout/shout.h>
 #include <speex/speex_resampler.h>
 
 static int fail(const char *what)
@@ -92,6 +94,18 @@ int main(void)
         return fail("libogg");
     printf("libogg:        a page of %ld bytes, crc set\n", pg.header_len + pg.body_len);
     ogg_stream_clear(&os);
+    /* libshout: a login to a port where nothing listens must be refused, not hang */
+    shout_init();
+    shout_t *sh = shout_new();
+    if (!sh || shout_set_host(sh, "127.0.0.1") || shout_set_port(sh, 9) ||
+        shout_set_password(sh, "x") || shout_set_mount(sh, "/check.opus") ||
+        shout_set_content_format(sh, SHOUT_FORMAT_OGG, SHOUT_USAGE_AUDIO, NULL))
+        return fail("libshout settings");
+    int src = shout_open(sh);
+    if (src != SHOUTERR_NOCONNECT && src != SHOUTERR_SOCKET)
+        return fail("libshout: a connect to a closed port was not refused");
+    printf("libshout:      %s, a login to a closed port refused (%s)\n", shout_version(NULL, NULL, NULL),
+           shout_get_error(sh));
     printf("link_check: ok\n");
     return 0;
 }
