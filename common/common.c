@@ -241,3 +241,14 @@ int lc_host_port_parse(const char *s, size_t len, char *host, size_t cap, unsign
     *port = (unsigned)v;
     return 0;
 }
+
+int lc_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -91,6 +91,9 @@ void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
     ;
 
 /* snprintf into a caller buffer that may be NULL/0 (then nothing is written). */
+/* A hex digit's value (either case), or -1. */
+int lc_hex_value(char c);
+
 /* "HOST[:PORT]" or "[IPV6]:PORT" in s[0..len) (a URL's authority, after any user@): the host into
  * host[0..cap) without brackets — printable ASCII, no space, '@', '/', '?' or '#' — and *port,
  * 1..max_port, or default_port when none is given (0: a port is required). 0, or LC_ERR_INVALID

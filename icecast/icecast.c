@@ -49,13 +49,11 @@ const char *lc_icecast_state_name(lc_icecast_state st)
 struct lc_icecast {
     lc_icecast_config cfg;  /* immutable after start (url.password is only libshout's) */
     char name[320], description[256];
-    lc_thread *thread;
+    lc_runner *runner; /* set before its thread starts */
     lc_mutex *mu;
-    lc_cond *cv;
 
     /* mu: written by the pusher thread, read by anyone (lc_icecast_status_get). */
     lc_icecast_status st;
-    bool stop; /* mu: set by lc_icecast_stop */
 };
 
 static lc_once shout_once = LC_ONCE_INIT;
@@ -75,12 +73,7 @@ void lc_icecast_status_get(lc_icecast *ic, lc_icecast_status *out)
 /* Waits until `deadline_ns` or a stop; true if stopping. */
 static bool wait_until(lc_icecast *ic, uint64_t deadline_ns)
 {
-    lc_mutex_lock(ic->mu);
-    while (!ic->stop && lc_plat_now_ns() < deadline_ns)
-        (void)lc_cond_wait_until(ic->cv, ic->mu, deadline_ns);
-    bool stop = ic->stop;
-    lc_mutex_unlock(ic->mu);
-    return stop;
+    return lc_runner_sleep_until(ic->runner, deadline_ns);
 }
 
 static void set_state(lc_icecast *ic, lc_icecast_state s, const char *error)
@@ -248,8 +241,9 @@ out:
     (void)shout_close(sh); /* UNCONNECTED when the try never got a connection: fine */
 }
 
-static void run(void *arg)
+static void run(lc_runner *rn, void *arg)
 {
+    (void)rn; /* ic->runner */
     lc_icecast *ic = arg;
     uint8_t *pkt = malloc(LC_STREAM_MAX_PACKET), *page = malloc(LC_OGGMUX_PAGE_MAX);
     shout_t *sh = make_handle(ic);
@@ -297,15 +291,14 @@ int lc_icecast_start(lc_icecast **out, const lc_icecast_config *cfg)
     if (ic->cfg.retry_max_ms < ic->cfg.retry_min_ms)
         ic->cfg.retry_max_ms = ic->cfg.retry_min_ms > 30000 ? ic->cfg.retry_min_ms : 30000;
     int rc = LC_ERR_NOMEM;
-    if (lc_mutex_create(&ic->mu, 0) || lc_cond_create(&ic->cv))
+    if (lc_mutex_create(&ic->mu, LC_MUTEX_PLAIN))
         goto fail;
     rc = LC_ERR_IO;
-    if (lc_thread_create(&ic->thread, run, ic))
+    if (lc_runner_start(&ic->runner, run, ic))
         goto fail;
     *out = ic;
     return 0;
 fail:
-    lc_cond_destroy(ic->cv);
     lc_mutex_destroy(ic->mu);
     free(ic);
     return rc;
@@ -315,12 +308,7 @@ void lc_icecast_stop(lc_icecast *ic)
 {
     if (!ic)
         return;
-    lc_mutex_lock(ic->mu);
-    ic->stop = true;
-    lc_cond_broadcast(ic->cv);
-    lc_mutex_unlock(ic->mu);
-    lc_thread_join(ic->thread);
-    lc_cond_destroy(ic->cv);
+    lc_runner_stop(ic->runner);
     lc_mutex_destroy(ic->mu);
     free(ic);
 }

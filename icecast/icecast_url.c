@@ -8,17 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* s[0..len) %-decoded into out (cap bytes, NUL-terminated); false on a bad escape, a decoded
  * control byte, or no room. */
 static bool pct_decode(const char *s, size_t len, char *out, size_t cap)
@@ -27,7 +16,8 @@ static bool pct_decode(const char *s, size_t len, char *out, size_t cap)
     for (size_t i = 0; i < len; i++) {
         int c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1, lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < len ? lc_hex_value(s[i + 1]) : -1;
+            int lo = hi >= 0 ? lc_hex_value(s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return false;
             c = hi << 4 | lo;

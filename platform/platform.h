@@ -285,6 +285,20 @@ bool lc_thread_is_current(const lc_thread *t);
  * Windows: the active processors), at least 1. */
 unsigned lc_plat_cpu_count(void);
 
+/* ---- a thread that runs until told to stop --------------------------------------------------- */
+
+typedef struct lc_runner lc_runner;
+typedef void (*lc_runner_fn)(lc_runner *r, void *arg);
+/* Starts fn(r, arg) on a thread of its own; fn works in rounds, pausing with
+ * lc_runner_sleep_until, and returns when that says stop. *out is set before fn starts (fn may
+ * find it through its own structures). 0, or LC_ERR_NOMEM / LC_ERR_SYSTEM (nothing started). */
+int lc_runner_start(lc_runner **out, lc_runner_fn fn, void *arg);
+/* Sleeps until the lc_plat_now_ns() deadline or a stop request (which ends the sleep at once);
+ * true when fn must return. */
+bool lc_runner_sleep_until(lc_runner *r, uint64_t deadline_ns);
+/* Asks fn to return, waits for it, frees. NULL is a no-op. Not from the runner's own thread. */
+void lc_runner_stop(lc_runner *r);
+
 /* ---- mutexes and condition variables ------------------------------------------------------ */
 
 typedef struct lc_mutex lc_mutex;

@@ -23,13 +23,11 @@
 struct lc_rtp {
     lc_rtp_config cfg; /* immutable after start */
     char cname[128];
-    lc_thread *thread;
+    lc_runner *runner; /* set before its thread starts */
     lc_mutex *mu;
-    lc_cond *cv;
 
     /* mu: written by the sender thread, read by anyone (lc_rtp_status_get). */
     lc_rtp_status st;
-    bool stop; /* mu: set by lc_rtp_stop */
 
     /* the sender thread only. */
     intptr_t rtp_sock, rtcp_sock;
@@ -46,16 +44,6 @@ void lc_rtp_status_get(lc_rtp *r, lc_rtp_status *out)
     lc_mutex_lock(r->mu);
     *out = r->st;
     lc_mutex_unlock(r->mu);
-}
-
-static bool wait_until(lc_rtp *r, uint64_t deadline_ns)
-{
-    lc_mutex_lock(r->mu);
-    while (!r->stop && lc_plat_now_ns() < deadline_ns)
-        (void)lc_cond_wait_until(r->cv, r->mu, deadline_ns);
-    bool stop = r->stop;
-    lc_mutex_unlock(r->mu);
-    return stop;
 }
 
 /* Records the outcome of a send or lookup (error "" = it went out); a change of state is
@@ -167,7 +155,7 @@ static void pump(lc_rtp *r, uint64_t *cursor, uint8_t *pkt)
     }
 }
 
-static void run(void *arg)
+static void run(lc_runner *rn, void *arg)
 {
     lc_rtp *r = arg;
     uint8_t *pkt = malloc(LC_STREAM_MAX_PACKET);
@@ -192,7 +180,7 @@ static void run(void *arg)
                 next_report = now + (uint64_t)LC_RTP_SR_INTERVAL_MS * 1000000u;
             }
         }
-        if (wait_until(r, lc_plat_now_ns() + TICK_NS))
+        if (lc_runner_sleep_until(rn, lc_plat_now_ns() + TICK_NS))
             break;
     }
     close_socks(r);
@@ -219,15 +207,14 @@ int lc_rtp_start(lc_rtp **out, const lc_rtp_config *cfg)
     memcpy(&r->ts_base, rnd + 4, 4);
     memcpy(&r->seq, rnd + 8, 2);
     rc = LC_ERR_NOMEM;
-    if (lc_mutex_create(&r->mu, 0) || lc_cond_create(&r->cv))
+    if (lc_mutex_create(&r->mu, LC_MUTEX_PLAIN))
         goto fail;
     rc = LC_ERR_IO;
-    if (lc_thread_create(&r->thread, run, r))
+    if (lc_runner_start(&r->runner, run, r))
         goto fail;
     *out = r;
     return 0;
 fail:
-    lc_cond_destroy(r->cv);
     lc_mutex_destroy(r->mu);
     free(r);
     return rc;
@@ -237,12 +224,7 @@ void lc_rtp_stop(lc_rtp *r)
 {
     if (!r)
         return;
-    lc_mutex_lock(r->mu);
-    r->stop = true;
-    lc_cond_broadcast(r->cv);
-    lc_mutex_unlock(r->mu);
-    lc_thread_join(r->thread);
-    lc_cond_destroy(r->cv);
+    lc_runner_stop(r->runner);
     lc_mutex_destroy(r->mu);
     free(r);
 }

@@ -88,28 +88,27 @@ void lc_outputs_stop(lc_server *srv)
     }
 }
 
+/* Target i's `changes` counter moved since the last look: its event to every events client. */
+static void poll_one(lc_server *srv, uint64_t changes, uint64_t *seen,
+                     char *(*msg)(lc_server *, size_t), size_t i)
+{
+    if (changes == *seen)
+        return;
+    *seen = changes;
+    if (srv->events_clients)
+        lc_ws_events_push(srv, msg(srv, i));
+}
+
 void lc_outputs_poll(lc_server *srv)
 {
     for (size_t i = 0; i < srv->cfg.n_icecast; i++) {
         lc_icecast_status st;
-        if (!srv->icecast[i])
-            continue;
         lc_icecast_status_get(srv->icecast[i], &st);
-        if (st.changes == srv->ice_seen[i])
-            continue;
-        srv->ice_seen[i] = st.changes;
-        if (srv->events_clients)
-            lc_ws_events_push(srv, lc_wire_icecast_msg(srv, i));
+        poll_one(srv, st.changes, &srv->ice_seen[i], lc_wire_icecast_msg, i);
     }
     for (size_t i = 0; i < srv->cfg.n_rtp; i++) {
         lc_rtp_status st;
-        if (!srv->rtp[i])
-            continue;
         lc_rtp_status_get(srv->rtp[i], &st);
-        if (st.changes == srv->rtp_seen[i])
-            continue;
-        srv->rtp_seen[i] = st.changes;
-        if (srv->events_clients)
-            lc_ws_events_push(srv, lc_wire_rtp_msg(srv, i));
+        poll_one(srv, st.changes, &srv->rtp_seen[i], lc_wire_rtp_msg, i);
     }
 }

@@ -18,17 +18,6 @@ void lc_sessions_config_default(lc_sessions_config *cfg)
     cfg->default_volume = 100;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int lc_session_volume_valid(double v)
 {
     return v >= 0 && v <= LC_SESSION_VOLUME_MAX && v == (double)(int)v;
@@ -45,7 +34,7 @@ int lc_session_id_valid(const char *id)
         return 0;
     for (int i = 0; i < LC_SESSION_ID_LEN; i++) {
         int dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? id[i] != '-' : hexval(id[i]) < 0)
+        if (dash ? id[i] != '-' : lc_hex_value(id[i]) < 0)
             return 0;
     }
     return 1;

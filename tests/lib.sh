@@ -77,3 +77,21 @@ lc_stop_server() {
   rc=$?
   return $rc
 }
+
+# lc_decode_tone SECONDS INPUT [FFMPEG-INPUT-OPTION...]: ffmpeg decodes SECONDS of INPUT (a URL, an
+# SDP file with -protocol_whitelist file,udp,rtp, …) to mono 48 kHz; prints "FREQ RMS SECONDS":
+# the tone's frequency from the zero crossings and its RMS over the second half (past the
+# decoder's start), and how much was decoded. Fails the test if ffmpeg cannot decode it.
+lc_decode_tone() {
+  local secs=$1 input=$2; shift 2
+  timeout $((secs + 15)) ffmpeg -nostdin -v error "$@" -i "$input" -t "$secs" -f s16le -ac 1 -ar 48000 \
+    "$LC_TMP/tone.raw" -y || lc_fail "ffmpeg could not decode $input"
+  python3 - "$LC_TMP/tone.raw" <<'PY'
+import struct, sys, math
+d = open(sys.argv[1], 'rb').read(); n = len(d) // 2
+x = struct.unpack('<%dh' % n, d)[n // 2:]
+z = sum(1 for i in range(1, len(x)) if (x[i - 1] < 0) != (x[i] < 0))
+rms = math.sqrt(sum(v * v for v in x) / max(1, len(x))) / 32768
+print('%.1f %.4f %.2f' % (z / 2 / (len(x) / 48000), rms, n / 48000))
+PY
+}

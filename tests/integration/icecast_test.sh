@@ -60,18 +60,6 @@ wait_mount() {
   for ((i = 0; i < $3 * 10; i++)); do mounts "$1" | grep -qx "$2" && return 0; sleep 0.1; done
   return 1
 }
-# freq SECONDS URL: the decoded tone's frequency (zero crossings over the second half) and RMS
-freq() {
-  timeout $(($1 + 15)) ffmpeg -nostdin -v error -i "$2" -t "$1" -f s16le -ac 1 -ar 48000 "$LC_TMP/d.raw" -y ||
-    lc_fail "ffmpeg could not decode $2"
-  python3 - "$LC_TMP/d.raw" <<'PY'
-import struct, sys, math
-d = open(sys.argv[1], 'rb').read(); n = len(d) // 2
-x = struct.unpack('<%dh' % n, d)[n // 2:]
-z = sum(1 for i in range(1, len(x)) if (x[i - 1] < 0) != (x[i] < 0))
-print('%.1f %.4f' % (z / 2 / (len(x) / 48000), math.sqrt(sum(v * v for v in x) / max(1, len(x))) / 32768))
-PY
-}
 
 m_port=$(lc_free_port); r_port=$(lc_free_port); dead_port=$(lc_free_port); port=$(lc_free_port)
 good="icecast://source:$PW_URL@127.0.0.1:$m_port/live.opus"
@@ -136,8 +124,8 @@ wait_mount "$r_port" relay.opus 10 || lc_fail "the relay did not pick up live.op
 "$LC_BENCH" listeners --port "$port" -n 4 --decode 2 --expect-hz 440 --no-drops --max-gap-ms 200 \
   --warmup 0.5 --seconds 5 --quiet >"$LC_TMP/bench.txt" 2>&1 &
 bench=$!
-read -r fr rr <<<"$(freq 3 "http://127.0.0.1:$r_port/relay.opus")"
-read -r fb _ <<<"$(freq 2 "http://127.0.0.1:$m_port/b.opus")"
+read -r fr rr _ <<<"$(lc_decode_tone 3 "http://127.0.0.1:$r_port/relay.opus")"
+read -r fb _ _ <<<"$(lc_decode_tone 2 "http://127.0.0.1:$m_port/b.opus")"
 python3 -c "import sys; fr,rr,fb=map(float,sys.argv[1:]); assert abs(fr-440)<3 and rr>0.05 and abs(fb-1000)<3" "$fr" "$rr" "$fb" ||
   lc_fail "decoded $fr Hz (rms $rr) from the relay, $fb Hz from the master's b.opus"
 wait $bench || { cat "$LC_TMP/bench.txt"; lc_fail "WebSocket listeners while pushing (full rate, 440 Hz, no drop)"; }
@@ -154,7 +142,7 @@ wait_mount "$m_port" live.opus 20 || lc_fail "loopcast did not come back to the 
 wait $events
 grep -q '^hello live$' "$LC_TMP/events.txt" && grep -q '^down .' "$LC_TMP/events.txt" && grep -q '^up 2$' "$LC_TMP/events.txt" ||
   lc_fail "events: $(cat "$LC_TMP/events.txt")"
-read -r fm _ <<<"$(freq 2 "http://127.0.0.1:$m_port/live.opus")"
+read -r fm _ _ <<<"$(lc_decode_tone 2 "http://127.0.0.1:$m_port/live.opus")"
 python3 -c "import sys; assert abs(float(sys.argv[1])-440)<3" "$fm" || lc_fail "after the reconnect: $fm Hz"
 lc_pass "master restarted: events 'retrying' ($(sed -n 's/^down //p' "$LC_TMP/events.txt")) then 'live', $fm Hz again"
 lc_stop_server TERM || lc_fail "exit status after SIGTERM with pushers live"

@@ -20,20 +20,6 @@ JSON="Content-Type: application/json"
 url="http://127.0.0.1:$port/stream.ogg"
 api="http://127.0.0.1:$port/api/v1"
 
-# decode SECONDS URL: mono 48 kHz s16le into $LC_TMP/d.raw; prints "FREQ RMS SECONDS" (zero
-# crossings over the last half: past the decoder's start)
-decode() {
-  timeout $(($1 + 10)) ffmpeg -nostdin -v error -i "$2" -t "$1" -f s16le -ac 1 -ar 48000 "$LC_TMP/d.raw" -y ||
-    lc_fail "ffmpeg could not decode $2"
-  python3 - "$LC_TMP/d.raw" <<'PY'
-import struct, sys, math
-d = open(sys.argv[1], 'rb').read(); n = len(d) // 2
-x = struct.unpack('<%dh' % n, d)[n // 2:]
-z = sum(1 for i in range(1, len(x)) if (x[i - 1] < 0) != (x[i] < 0))
-rms = math.sqrt(sum(v * v for v in x) / max(1, len(x))) / 32768
-print('%.1f %.4f %.2f' % (z / 2 / (len(x) / 48000), rms, n / 48000))
-PY
-}
 
 # ---- 1. what ffprobe says ------------------------------------------------------------------------
 probe=$(timeout 15 ffprobe -v error -show_streams -show_format -of json "$url?stream=b") || lc_fail "ffprobe failed"
@@ -48,8 +34,8 @@ PY
 lc_pass "ffprobe: Ogg Opus, 48000 Hz, 2 channels, titled 'b'"
 
 # ---- 2. each stream's tone ---------------------------------------------------------------------------
-read -r fa ra _ <<<"$(decode 2 "$url?stream=a")"
-read -r fb rb _ <<<"$(decode 2 "$url?stream=b")"
+read -r fa ra _ <<<"$(lc_decode_tone 2 "$url?stream=a")"
+read -r fb rb _ <<<"$(lc_decode_tone 2 "$url?stream=b")"
 python3 -c "import sys; fa,fb,ra=map(float,sys.argv[1:]); assert abs(fa-440)<3 and abs(fb-1000)<3 and ra>0.05" "$fa" "$fb" "$ra" ||
   lc_fail "decoded $fa Hz (rms $ra) from a, $fb Hz from b"
 lc_pass "ffmpeg decodes stream a at $fa Hz, stream b at $fb Hz"
@@ -72,11 +58,11 @@ grep -q '^loopcast_listeners 1$' <<<"$m" && grep -q '^loopcast_stream_listeners{
   lc_fail "metrics while ffmpeg reads: $(grep listeners <<<"$m")"
 wait $player || lc_fail "ffmpeg reading the session's stream failed"
 lc_pass "?session=: the API shows it connected (output ogg, packets counted), /metrics a listener on b"
-read -r fs _ _ <<<"$(decode 2 "$url?session=$S")"
+read -r fs _ _ <<<"$(lc_decode_tone 2 "$url?session=$S")"
 python3 -c "import sys; assert abs(float(sys.argv[1])-1000)<3" "$fs" || lc_fail "without ?stream= the session's stream b: $fs Hz"
 curl -sf -X PATCH -H "$AUTH" -H "$JSON" -d '{"muted":true}' "$api/sessions/$S" >/dev/null || lc_fail "PATCH muted"
 t0=$(date +%s.%N)
-read -r _ rm secs <<<"$(decode 3 "$url?session=$S")"
+read -r _ rm secs <<<"$(lc_decode_tone 3 "$url?session=$S")"
 t1=$(date +%s.%N)
 python3 -c "import sys; rm,secs,a,b=map(float,sys.argv[1:]); assert rm<0.001 and secs>2.9 and b-a<6" "$rm" "$secs" "$t0" "$t1" ||
   lc_fail "muted: rms $rm over $secs s decoded between $t0 and $t1"

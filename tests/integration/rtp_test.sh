@@ -99,22 +99,11 @@ lc_pass "on the wire: $(cat "$LC_TMP/wire.txt") — v2, PT 111, seq +1, ts +960,
 # ---- 3. ffmpeg through the SDP, listeners beside it, status, metrics, events ----------------------------
 grep -q "^m=audio $a_port RTP/AVP 111" "$LC_TMP/a.sdp" && grep -q '^a=rtpmap:111 opus/48000/2' "$LC_TMP/a.sdp" ||
   lc_fail "a.sdp: $(cat "$LC_TMP/a.sdp")"
-freq() { # SDP SECONDS: the decoded tone's frequency and RMS
-  timeout $(($2 + 15)) ffmpeg -nostdin -v error -protocol_whitelist file,udp,rtp -i "$1" -t "$2" \
-    -f s16le -ac 1 -ar 48000 "$LC_TMP/d.raw" -y || lc_fail "ffmpeg could not decode $1"
-  python3 - "$LC_TMP/d.raw" <<'PY'
-import struct, sys, math
-d = open(sys.argv[1], 'rb').read(); n = len(d) // 2
-x = struct.unpack('<%dh' % n, d)[n // 2:]
-z = sum(1 for i in range(1, len(x)) if (x[i - 1] < 0) != (x[i] < 0))
-print('%.1f %.4f' % (z / 2 / (len(x) / 48000), math.sqrt(sum(v * v for v in x) / max(1, len(x))) / 32768))
-PY
-}
 "$LC_BENCH" listeners --port "$port" -n 4 --decode 2 --expect-hz 440 --no-drops --max-gap-ms 200 \
   --warmup 0.5 --seconds 4 --quiet >"$LC_TMP/bench.txt" 2>&1 &
 bench=$!
-read -r fa ra <<<"$(freq "$LC_TMP/a.sdp" 2)"
-read -r fb _ <<<"$(freq "$LC_TMP/b.sdp" 2)"
+read -r fa ra _ <<<"$(lc_decode_tone 2 "$LC_TMP/a.sdp" -protocol_whitelist file,udp,rtp)"
+read -r fb _ _ <<<"$(lc_decode_tone 2 "$LC_TMP/b.sdp" -protocol_whitelist file,udp,rtp)"
 python3 -c "import sys; fa,ra,fb=map(float,sys.argv[1:]); assert abs(fa-440)<3 and ra>0.05 and abs(fb-1000)<3" "$fa" "$ra" "$fb" ||
   lc_fail "ffmpeg through the SDPs: a $fa Hz (rms $ra), b $fb Hz"
 wait $bench || { cat "$LC_TMP/bench.txt"; lc_fail "WebSocket listeners while sending RTP (full rate, 440 Hz, no drop)"; }
@@ -147,7 +136,7 @@ lc_stop_server TERM || lc_fail "exit status after SIGTERM"
 LOOPCAST_RTP="rtp://127.0.0.1:$a_port  b=rtp://127.0.0.1:$b_port" LOOPCAST_RTP_SDP="$LC_TMP/a2.sdp $LC_TMP/b2.sdp" \
   lc_start_server "$LC_TMP/env.log" --bind 127.0.0.1 --port "$port" --state-dir "$LC_TMP/state" \
   --mdns off --stream a=tone:440 --stream b=tone:1000
-read -r fb _ <<<"$(freq "$LC_TMP/b2.sdp" 2)"
+read -r fb _ _ <<<"$(lc_decode_tone 2 "$LC_TMP/b2.sdp" -protocol_whitelist file,udp,rtp)"
 python3 -c "import sys; assert abs(float(sys.argv[1])-1000)<3" "$fb" || lc_fail "LOOPCAST_RTP's b target: $fb Hz"
 lc_stop_server TERM || lc_fail "exit status after SIGTERM"
 lc_pass "LOOPCAST_RTP / LOOPCAST_RTP_SDP: two targets and their SDPs; ffmpeg hears $fb Hz from the second"
