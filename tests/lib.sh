@@ -95,3 +95,49 @@ rms = math.sqrt(sum(v * v for v in x) / max(1, len(x))) / 32768
 print('%.1f %.4f %.2f' % (z / 2 / (len(x) / 48000), rms, n / 48000))
 PY
 }
+
+# Icecast 2.4 servers for the output tests (Debian's icecast2; as root it drops to nobody):
+#   lc_icecast_conf NAME PORT PASSWORD [XML]   a minimal config in $LC_TMP/NAME.xml (source
+#                                              password PASSWORD, admin admin/admin-pw; XML
+#                                              e.g. a <relay>), logs in $LC_TMP/NAME/
+#   lc_icecast_start NAME PORT                 runs it, waits for it; sets ICE_PID
+#   lc_icecast_mounts PORT                     its live mounts, one per line
+#   lc_icecast_wait_mount PORT MOUNT SECONDS
+lc_icecast_conf() {
+  local owner=""
+  [[ $(id -u) == 0 ]] && owner="<changeowner><user>nobody</user><group>nogroup</group></changeowner>"
+  chmod 755 "$LC_TMP" && mkdir -p "$LC_TMP/$1" && chmod 777 "$LC_TMP/$1"
+  cat >"$LC_TMP/$1.xml" <<EOF
+<icecast>
+  <location>test</location><admin>test@localhost</admin>
+  <limits><clients>50</clients><sources>8</sources><queue-size>524288</queue-size>
+    <client-timeout>30</client-timeout><header-timeout>15</header-timeout>
+    <source-timeout>10</source-timeout><burst-size>65535</burst-size></limits>
+  <authentication><source-password>$3</source-password><relay-password>relay-pw</relay-password>
+    <admin-user>admin</admin-user><admin-password>admin-pw</admin-password></authentication>
+  <hostname>127.0.0.1</hostname>
+  <listen-socket><port>$2</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  ${4:-}
+  <paths><basedir>/usr/share/icecast2</basedir><logdir>$LC_TMP/$1</logdir>
+    <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>
+  <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>3</loglevel></logging>
+  <security><chroot>0</chroot>$owner</security>
+</icecast>
+EOF
+}
+lc_icecast_start() {
+  icecast2 -c "$LC_TMP/$1.xml" >"$LC_TMP/$1.out" 2>&1 &
+  ICE_PID=$!
+  LC_PIDS+=("$ICE_PID")
+  lc_wait_http "http://127.0.0.1:$2/status-json.xsl" 10 || { cat "$LC_TMP/$1.out"; lc_fail "icecast2 $1 did not start"; }
+}
+lc_icecast_mounts() {
+  curl -sf -u admin:admin-pw "http://127.0.0.1:$1/admin/listmounts" | grep -o 'mount="/[^"]*"' |
+    sed 's/^mount="\///; s/"$//'
+}
+lc_icecast_wait_mount() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do lc_icecast_mounts "$1" | grep -qx "$2" && return 0; sleep 0.1; done
+  return 1
+}
+

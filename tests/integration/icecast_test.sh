@@ -16,50 +16,8 @@ command -v icecast2 >/dev/null || lc_fail "icecast2 needed (deploy/install-deps.
 command -v ffmpeg >/dev/null || lc_fail "ffmpeg needed (deploy/install-deps.sh)"
 node_bin=$(command -v node) || lc_fail "node not found"
 [[ -x "${LC_BENCH:-}" ]] || lc_fail "LC_BENCH (loopcast-bench) not set"
-PW='s3cr%et@pw'          # as typed in the URL below: %25 is '%', '@' before the host's '@'
+PW='s3cr%et@pw'          # the source password; in the URL: %25 is '%', '@' before the host's '@'
 PW_URL='s3cr%25et@pw'
-chmod 755 "$LC_TMP" # icecast2 drops to nobody (as root); its logs go here
-
-# icecast_conf NAME PORT [RELAY_XML]: a minimal Icecast 2.4 config in $LC_TMP/NAME.xml
-icecast_conf() {
-  local owner=""
-  [[ $(id -u) == 0 ]] && owner="<changeowner><user>nobody</user><group>nogroup</group></changeowner>"
-  mkdir -p "$LC_TMP/$1" && chmod 777 "$LC_TMP/$1"
-  cat >"$LC_TMP/$1.xml" <<EOF
-<icecast>
-  <location>test</location><admin>test@localhost</admin>
-  <limits><clients>50</clients><sources>8</sources><queue-size>524288</queue-size>
-    <client-timeout>30</client-timeout><header-timeout>15</header-timeout>
-    <source-timeout>10</source-timeout><burst-size>65535</burst-size></limits>
-  <authentication><source-password>$PW</source-password><relay-password>relay-pw</relay-password>
-    <admin-user>admin</admin-user><admin-password>admin-pw</admin-password></authentication>
-  <hostname>127.0.0.1</hostname>
-  <listen-socket><port>$2</port><bind-address>127.0.0.1</bind-address></listen-socket>
-  ${3:-}
-  <paths><basedir>/usr/share/icecast2</basedir><logdir>$LC_TMP/$1</logdir>
-    <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>
-  <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>3</loglevel></logging>
-  <security><chroot>0</chroot>$owner</security>
-</icecast>
-EOF
-}
-# start_icecast NAME PORT: runs it, waits for its status page; sets ICE_PID
-start_icecast() {
-  icecast2 -c "$LC_TMP/$1.xml" >"$LC_TMP/$1.out" 2>&1 &
-  ICE_PID=$!
-  LC_PIDS+=("$ICE_PID")
-  lc_wait_http "http://127.0.0.1:$2/status-json.xsl" 10 || { cat "$LC_TMP/$1.out"; lc_fail "icecast2 $1 did not start"; }
-}
-# mounts PORT: the mounts an Icecast server has live, one per line (its admin list: XML)
-mounts() {
-  curl -sf -u admin:admin-pw "http://127.0.0.1:$1/admin/listmounts" | grep -o 'mount="/[^"]*"' |
-    sed 's/^mount="\///; s/"$//'
-}
-# wait_mount PORT MOUNT SECONDS
-wait_mount() {
-  for ((i = 0; i < $3 * 10; i++)); do mounts "$1" | grep -qx "$2" && return 0; sleep 0.1; done
-  return 1
-}
 
 m_port=$(lc_free_port); r_port=$(lc_free_port); dead_port=$(lc_free_port); port=$(lc_free_port)
 good="icecast://source:$PW_URL@127.0.0.1:$m_port/live.opus"
@@ -80,8 +38,8 @@ bad "no stream called 'nope'" --icecast "nope=$good"
 lc_pass "bad --icecast values: exit 2 naming the flag (scheme, port 0/70000, password, mount, stream)"
 
 # ---- 2. pushing, with a wrong password and a dead target beside ----------------------------------
-icecast_conf master "$m_port"
-start_icecast master "$m_port"
+lc_icecast_conf master "$m_port" "$PW"
+lc_icecast_start master "$m_port"
 master_pid=$ICE_PID
 lc_start_server "$LC_TMP/lc.log" --bind 127.0.0.1 --port "$port" --state-dir "$LC_TMP/state" \
   --mdns off --stream a=tone:440 --stream b=tone:1000 \
@@ -89,8 +47,8 @@ lc_start_server "$LC_TMP/lc.log" --bind 127.0.0.1 --port "$port" --state-dir "$L
   --icecast "icecast://source:wrong-pw@127.0.0.1:$m_port/wrong.opus" \
   --icecast "icecast://source:$PW_URL@127.0.0.1:$dead_port/dead.opus"
 token=$(cat "$LC_TMP/state/api-token")
-wait_mount "$m_port" live.opus 10 && wait_mount "$m_port" b.opus 10 ||
-  { cat "$LC_TMP/lc.log"; lc_fail "the master has no live.opus/b.opus: $(mounts "$m_port")"; }
+lc_icecast_wait_mount "$m_port" live.opus 10 && lc_icecast_wait_mount "$m_port" b.opus 10 ||
+  { cat "$LC_TMP/lc.log"; lc_fail "the master has no live.opus/b.opus: $(lc_icecast_mounts "$m_port")"; }
 sleep 2.5 # the wrong-password and dead targets fail and retry meanwhile
 status=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/status") || lc_fail "GET status"
 python3 - "$status" <<'PY' || lc_fail "status.icecast: $status"
@@ -117,10 +75,10 @@ done
 lc_pass "log lines, /metrics (icecast_up 1/0), /readyz still ready; no password anywhere"
 
 # ---- 3. a relay, and the WebSocket listeners beside it ---------------------------------------------
-icecast_conf relay "$r_port" "<relay><server>127.0.0.1</server><port>$m_port</port><mount>/live.opus</mount>
+lc_icecast_conf relay "$r_port" "$PW" "<relay><server>127.0.0.1</server><port>$m_port</port><mount>/live.opus</mount>
   <local-mount>/relay.opus</local-mount><on-demand>0</on-demand><relay-shoutcast-metadata>0</relay-shoutcast-metadata></relay>"
-start_icecast relay "$r_port"
-wait_mount "$r_port" relay.opus 10 || lc_fail "the relay did not pick up live.opus: $(cat "$LC_TMP/relay/error.log")"
+lc_icecast_start relay "$r_port"
+lc_icecast_wait_mount "$r_port" relay.opus 10 || lc_fail "the relay did not pick up live.opus: $(cat "$LC_TMP/relay/error.log")"
 "$LC_BENCH" listeners --port "$port" -n 4 --decode 2 --expect-hz 440 --no-drops --max-gap-ms 200 \
   --warmup 0.5 --seconds 5 --quiet >"$LC_TMP/bench.txt" 2>&1 &
 bench=$!
@@ -137,8 +95,8 @@ events=$!
 sleep 1
 kill -TERM "$master_pid"; wait "$master_pid" 2>/dev/null
 sleep 2
-start_icecast master "$m_port"
-wait_mount "$m_port" live.opus 20 || lc_fail "loopcast did not come back to the master: $(grep icecast "$LC_TMP/lc.log" | tail -5)"
+lc_icecast_start master "$m_port"
+lc_icecast_wait_mount "$m_port" live.opus 20 || lc_fail "loopcast did not come back to the master: $(grep icecast "$LC_TMP/lc.log" | tail -5)"
 wait $events
 grep -q '^hello live$' "$LC_TMP/events.txt" && grep -q '^down .' "$LC_TMP/events.txt" && grep -q '^up 2$' "$LC_TMP/events.txt" ||
   lc_fail "events: $(cat "$LC_TMP/events.txt")"
@@ -152,7 +110,7 @@ lc_pass "SIGTERM with four pushers: exit 0"
 LOOPCAST_ICECAST="$good  b=icecast://source:$PW_URL@127.0.0.1:$m_port/b2.opus" \
   lc_start_server "$LC_TMP/env.log" --bind 127.0.0.1 --port "$port" --state-dir "$LC_TMP/state" \
   --mdns off --stream a=tone:440 --stream b=tone:1000
-wait_mount "$m_port" b2.opus 10 || lc_fail "LOOPCAST_ICECAST's second target is not live: $(mounts "$m_port")"
+lc_icecast_wait_mount "$m_port" b2.opus 10 || lc_fail "LOOPCAST_ICECAST's second target is not live: $(lc_icecast_mounts "$m_port")"
 n=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/status" |
   python3 -c 'import json,sys; print(len(json.load(sys.stdin)["icecast"]))')
 [[ $n == 2 ]] || lc_fail "LOOPCAST_ICECAST with two targets: status lists $n"

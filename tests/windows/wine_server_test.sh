@@ -25,6 +25,8 @@
 #   9. --service install (registered, started by Wine's service manager, state in ProgramData),
 #      a second install refused, --service uninstall (graceful stop in the service's log, gone),
 #      --service run from a console refused
+#  10. --icecast to a Linux icecast2 and --rtp with --rtp-sdp: ffmpeg hears the tone from the
+#      mount and through the SDP (libshout and the UDP sockets on Winsock)
 # Delays measured by loopcast-bench are not checked here: Wine's QueryPerformanceCounter counts
 # CLOCK_MONOTONIC_RAW, the bench CLOCK_MONOTONIC, and the two drift apart by ~25 ms an hour of
 # uptime on NTP-disciplined hosts.
@@ -41,7 +43,7 @@ FAILS=0
 LC_TEST_ROOT=$SRC source "$SRC/tests/lib.sh" # lc_free_port, lc_wait_http
 source "$SRC/tests/windows/wine_lib.sh"
 wine_require wine wineserver winepath pulseaudio pactl paplay sox awk flock curl node promtool \
-  openssl python3 zbarimg
+  openssl python3 zbarimg icecast2 ffmpeg
 wine_setup
 wine_on_exit lc_cleanup # lib.sh's: its temp folder and servers
 EXE=$PKG/loopcast.exe
@@ -316,6 +318,24 @@ rc=$?
 [[ $rc -eq 1 ]] && grep -q "for the service control manager only" "$WORK/svc-run.txt" \
   && pass "--service run from a console: exit 1, says what it is for" || { fail "--service run: exit $rc"; cat "$WORK/svc-run.txt"; }
 rm -rf "$PD" # the prefix is cached: the next run starts without a service state
+
+# ---- 10. the outputs (issue 15): Icecast through libshout, RTP through Winsock ----------------------
+IPORT=$(lc_free_port) RPORT=$(lc_free_port)
+lc_icecast_conf wice "$IPORT" wine-pw
+lc_icecast_start wice "$IPORT"
+if start outputs --source tone:1000 --state-dir "$WSTATE" \
+     --icecast "icecast://source:wine-pw@127.0.0.1:$IPORT/win.opus" \
+     --rtp "rtp://127.0.0.1:$RPORT" --rtp-sdp "$(winepath -w "$WORK/win.sdp")"; then
+  lc_icecast_wait_mount "$IPORT" win.opus 15 || fail "Icecast: no win.opus mount: $(tr -d '\r' <"$WORK/outputs.log" | grep -i icecast)"
+  read -r fi_ _ _ <<<"$(lc_decode_tone 2 "http://127.0.0.1:$IPORT/win.opus")"
+  read -r fr_ _ _ <<<"$(lc_decode_tone 2 "$WORK/win.sdp" -protocol_whitelist file,udp,rtp)"
+  if near "$fi_" 1000 3 && near "$fr_" 1000 3; then
+    pass "loopcast.exe pushes to Icecast (ffmpeg hears $fi_ Hz from the mount) and sends RTP (ffmpeg through its SDP: $fr_ Hz)"
+  else
+    fail "outputs under Wine: Icecast $fi_ Hz, RTP $fr_ Hz"; tail -5 "$WORK/outputs.log"
+  fi
+  stop INT || fail "outputs server exit status $?"
+fi
 
 echo "$FAILS failure(s)"
 [[ $FAILS -eq 0 ]]
