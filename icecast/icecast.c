@@ -113,6 +113,11 @@ static void describe(lc_icecast *ic, shout_t *sh, int rc, char *why, size_t len)
         lc_errf(why, len, "%s:%u does not speak TLS (icecasts://): try icecast://", u->host,
                 u->port);
         break;
+    case SHOUTERR_RETRY:
+        lc_errf(why, len, "%s:%u did not answer within %u s%s", u->host, u->port,
+                (unsigned)(CONNECT_TIMEOUT_NS / 1000000000u),
+                u->tls ? " (icecasts:// to a port without TLS?)" : "");
+        break;
     case SHOUTERR_UNSUPPORTED:
         lc_errf(why, len, "%s:%u does not take Ogg/Opus sources (Icecast 2.4 or newer does)",
                 u->host, u->port);
@@ -153,7 +158,7 @@ static int connect_handle(lc_icecast *ic, shout_t *sh)
         if (wait_until(ic, lc_plat_now_ns() + TICK_NS))
             return SHOUTERR_BUSY;
         if (lc_plat_now_ns() > give_up)
-            return SHOUTERR_NOCONNECT;
+            return SHOUTERR_RETRY; /* no answer in time: describe() says so */
         rc = shout_get_connected(sh);
     }
     if (rc == SHOUTERR_SOCKET)

@@ -97,9 +97,10 @@ PY
 }
 
 # Icecast 2.4 servers for the output tests (Debian's icecast2; as root it drops to nobody):
-#   lc_icecast_conf NAME PORT PASSWORD [XML]   a minimal config in $LC_TMP/NAME.xml (source
+#   lc_icecast_conf NAME PORT PASSWORD [XML [PEM]]  a minimal config in $LC_TMP/NAME.xml (source
 #                                              password PASSWORD, admin admin/admin-pw; XML
-#                                              e.g. a <relay>), logs in $LC_TMP/NAME/
+#                                              e.g. a <relay> or a TLS <listen-socket>, PEM its
+#                                              certificate and key), logs in $LC_TMP/NAME/
 #   lc_icecast_start NAME PORT                 runs it, waits for it; sets ICE_PID
 #   lc_icecast_mounts PORT                     its live mounts, one per line
 #   lc_icecast_wait_mount PORT MOUNT SECONDS
@@ -118,7 +119,7 @@ lc_icecast_conf() {
   <hostname>127.0.0.1</hostname>
   <listen-socket><port>$2</port><bind-address>127.0.0.1</bind-address></listen-socket>
   ${4:-}
-  <paths><basedir>/usr/share/icecast2</basedir><logdir>$LC_TMP/$1</logdir>
+  <paths>${5:+<ssl-certificate>$5</ssl-certificate>}<basedir>/usr/share/icecast2</basedir><logdir>$LC_TMP/$1</logdir>
     <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>
   <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>3</loglevel></logging>
   <security><chroot>0</chroot>$owner</security>

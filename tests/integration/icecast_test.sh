@@ -38,30 +38,46 @@ bad "no stream called 'nope'" --icecast "nope=$good"
 lc_pass "bad --icecast values: exit 2 naming the flag (scheme, port 0/70000, password, mount, stream)"
 
 # ---- 2. pushing, with a wrong password and a dead target beside ----------------------------------
-lc_icecast_conf master "$m_port" "$PW"
+# the master also speaks TLS on tls_port, with a certificate for "localhost" (deploy/make-cert.sh)
+"$LC_ROOT/deploy/make-cert.sh" --dir "$LC_TMP/tls" --no-detect localhost >/dev/null 2>&1 || lc_fail "make-cert.sh"
+cat "$LC_TMP/tls/tls-cert.pem" "$LC_TMP/tls/tls-key.pem" >"$LC_TMP/tls/icecast.pem"
+chmod 755 "$LC_TMP/tls" && chmod 644 "$LC_TMP/tls/icecast.pem" # icecast2 runs as nobody
+tls_port=$(lc_free_port)
+lc_icecast_conf master "$m_port" "$PW" \
+  "<listen-socket><port>$tls_port</port><bind-address>127.0.0.1</bind-address><ssl>1</ssl></listen-socket>" \
+  "$LC_TMP/tls/icecast.pem"
 lc_icecast_start master "$m_port"
 master_pid=$ICE_PID
+SSL_CERT_FILE=$LC_TMP/tls/tls-ca.crt \
 lc_start_server "$LC_TMP/lc.log" --bind 127.0.0.1 --port "$port" --state-dir "$LC_TMP/state" \
   --mdns off --stream a=tone:440 --stream b=tone:1000 \
   --icecast "$good" --icecast "b=icecast://source:$PW_URL@127.0.0.1:$m_port/b.opus" \
   --icecast "icecast://source:wrong-pw@127.0.0.1:$m_port/wrong.opus" \
-  --icecast "icecast://source:$PW_URL@127.0.0.1:$dead_port/dead.opus"
+  --icecast "icecast://source:$PW_URL@127.0.0.1:$dead_port/dead.opus" \
+  --icecast "icecasts://source:$PW_URL@localhost:$tls_port/tls.opus" \
+  --icecast "icecasts://source:$PW_URL@127.0.0.1:$tls_port/tls-by-ip.opus"
 token=$(cat "$LC_TMP/state/api-token")
-lc_icecast_wait_mount "$m_port" live.opus 10 && lc_icecast_wait_mount "$m_port" b.opus 10 ||
+lc_icecast_wait_mount "$m_port" live.opus 10 && lc_icecast_wait_mount "$m_port" b.opus 10 &&
+  lc_icecast_wait_mount "$m_port" tls.opus 10 ||
   { cat "$LC_TMP/lc.log"; lc_fail "the master has no live.opus/b.opus: $(lc_icecast_mounts "$m_port")"; }
 sleep 2.5 # the wrong-password and dead targets fail and retry meanwhile
 status=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/status") || lc_fail "GET status"
 python3 - "$status" <<'PY' || lc_fail "status.icecast: $status"
 import json, sys
 ic = json.loads(sys.argv[1])["icecast"]
-assert [t["state"] for t in ic] == ["live", "live", "retrying", "retrying"], ic
-assert [t["stream"] for t in ic] == ["a", "b", "a", "a"], ic
+assert [t["state"] for t in ic] == ["live", "live", "retrying", "retrying", "live", "retrying"], ic
+assert [t["stream"] for t in ic] == ["a", "b", "a", "a", "a", "a"], ic
 assert ic[0]["url"].startswith("icecast://source@127.0.0.1:") and ic[0]["url"].endswith("/live.opus"), ic[0]
 assert ic[0]["error"] is None and ic[0]["connects"] == 1 and ic[0]["packets_sent"] > 20, ic[0]
 assert "refused the login" in ic[2]["error"] and ic[2]["failures"] >= 2 and ic[2]["retry_in_ms"] >= 1000, ic[2]
 assert "cannot connect" in ic[3]["error"] and ic[3]["connects"] == 0, ic[3]
+assert ic[4]["url"].startswith("icecasts://source@localhost:"), ic[4]
+assert "TLS certificate is not trusted for that name" in ic[5]["error"], ic[5]
 PY
-lc_pass "status: two targets live, the wrong password and the dead port retrying with their reasons"
+lc_pass "status: three targets live (one over TLS), the wrong password, the dead port and a TLS name mismatch retrying with their reasons"
+stats=$(curl -sf -u admin:admin-pw "http://127.0.0.1:$m_port/admin/stats") || lc_fail "icecast admin/stats"
+grep -q '<server_name>loopcast a on ' <<<"$stats" && grep -q '<server_description>what this machine plays' <<<"$stats" ||
+  lc_fail "the mount's name and description: $(grep -o '<server_[a-z]*>[^<]*' <<<"$stats" | head -4)"
 grep -q "wrong.opus: .*refused the login.*retrying in" "$LC_TMP/lc.log" && grep -q "dead.opus: cannot connect" "$LC_TMP/lc.log" ||
   lc_fail "no log line for the failing targets: $(grep icecast "$LC_TMP/lc.log")"
 m=$(curl -sf "http://127.0.0.1:$port/metrics")
@@ -104,7 +120,7 @@ read -r fm _ _ <<<"$(lc_decode_tone 2 "http://127.0.0.1:$m_port/live.opus")"
 python3 -c "import sys; assert abs(float(sys.argv[1])-440)<3" "$fm" || lc_fail "after the reconnect: $fm Hz"
 lc_pass "master restarted: events 'retrying' ($(sed -n 's/^down //p' "$LC_TMP/events.txt")) then 'live', $fm Hz again"
 lc_stop_server TERM || lc_fail "exit status after SIGTERM with pushers live"
-lc_pass "SIGTERM with four pushers: exit 0"
+lc_pass "SIGTERM with six pushers: exit 0"
 
 # ---- 5. the variable ------------------------------------------------------------------------------
 LOOPCAST_ICECAST="$good  b=icecast://source:$PW_URL@127.0.0.1:$m_port/b2.opus" \
