@@ -94,6 +94,9 @@ static const lc_capture_backend *const lc_builtin[] = {
 #ifdef HAVE_ALSA
     &lc_backend_alsa, &lc_backend_loopback,
 #endif
+#ifdef HAVE_PULSE
+    &lc_backend_app,
+#endif
 #ifdef HAVE_WASAPI
     &lc_backend_wasapi, &lc_backend_wasapi_capture,
 #endif
@@ -499,6 +502,21 @@ static void lc_capture_note_error(lc_capture *cap, int rc, const char *msg, bool
 
 static void lc_capture_keepalive(lc_capture *cap, bool stalled);
 
+/* The backend's word on its source into the stats, when it changed (logged once then). */
+static void lc_capture_note_detail(lc_capture *cap)
+{
+    char d[sizeof cap->stats.detail];
+    d[0] = '\0';
+    cap->be->detail(cap->bstate, d, sizeof d);
+    lc_mutex_lock(cap->stats_lock);
+    bool same = !strcmp(d, cap->stats.detail);
+    if (!same)
+        memcpy(cap->stats.detail, d, sizeof d);
+    lc_mutex_unlock(cap->stats_lock);
+    if (!same && d[0])
+        lc_log(LC_LOG_INFO, "capture", "%s: %s", cap->uri, d);
+}
+
 static void lc_capture_backoff(lc_capture *cap, uint64_t *backoff)
 {
     uint64_t deadline = lc_now_ns() + *backoff;
@@ -618,6 +636,8 @@ static int lc_capture_pump(lc_capture *cap, lc_format *fmt, uint64_t *backoff, b
             cap->stats.xruns += xruns;
             lc_mutex_unlock(cap->stats_lock);
         }
+        if (cap->be->detail)
+            lc_capture_note_detail(cap);
         if (rc < 0)
             return rc;
         if (fmt->rate != was.rate || fmt->channels != was.channels) {

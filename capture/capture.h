@@ -63,6 +63,8 @@ typedef struct lc_capture_stats {
     uint64_t silence_frames;/* frames of silence inserted to keep the timeline continuous */
     lc_format format;       /* current format (zero before the first open) */
     char last_error[160];   /* last open/read error, "" if none */
+    char detail[160];       /* what the backend says of its source now ("waiting for spotify"),
+                             * "" if it says nothing (see lc_capture_backend.detail) */
 } lc_capture_stats;
 
 /*
@@ -149,6 +151,10 @@ typedef struct lc_capture_backend {
     void (*close)(void *state);  /* closes the device; state stays for a later open */
     void (*destroy)(void *state);/* frees the state */
     void (*list)(FILE *out);     /* optional: print devices, one per line, indented */
+    /* optional: what the source is doing now, for people ("following spotify (sink input 42)",
+     * "waiting for spotify"); "" = nothing to say. Called by the capture thread after each read
+     * and copied into lc_capture_stats.detail. */
+    void (*detail)(void *state, char *buf, size_t len);
     /*
      * What `auto` may do with this backend, so that auto itself names none: auto_uri is the URI
      * it opens (NULL: auto never picks this backend); candidates are tried by auto_rank, highest

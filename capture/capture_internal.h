@@ -22,6 +22,9 @@ extern const lc_capture_backend lc_backend_wasapi_capture;
  * `hr` is an HRESULT (a 32-bit LONG; `long` keeps windows.h out of this header). */
 const char *lc_wasapi_hr_name(long hr, char *buf, size_t len);
 #endif
+#ifdef HAVE_PULSE /* backend_app_pulse.c: app:NAME, one application's sink input */
+extern const lc_capture_backend lc_backend_app;
+#endif
 #ifdef HAVE_ALSA
 extern const lc_capture_backend lc_backend_alsa;
 extern const lc_capture_backend lc_backend_loopback;

@@ -252,3 +252,26 @@ int lc_hex_value(char c)
         return c - 'A' + 10;
     return -1;
 }
+
+/* s[0..len) %-decoded into out (cap bytes, NUL-terminated); false on a bad escape, a decoded
+ * control byte, or no room. */
+bool lc_pct_decode(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? lc_hex_value(s[i + 1]) : -1;
+            int lo = hi >= 0 ? lc_hex_value(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return false;
+            c = hi << 4 | lo;
+            i += 2;
+        }
+        if (c < 0x20 || c == 0x7f || n + 1 >= cap)
+            return false;
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return true;
+}

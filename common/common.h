@@ -11,6 +11,7 @@
 #define LC_COMMON_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,6 +94,9 @@ void lc_vlog(lc_log_level lvl, const char *module, const char *fmt, va_list ap)
 /* snprintf into a caller buffer that may be NULL/0 (then nothing is written). */
 /* A hex digit's value (either case), or -1. */
 int lc_hex_value(char c);
+/* s[0..len) %-decoded into out[0..cap) (NUL-terminated): false on a malformed escape, a decoded
+ * control byte, or no room. (URL userinfo, source URI names.) */
+bool lc_pct_decode(const char *s, size_t len, char *out, size_t cap);
 
 /* "HOST[:PORT]" or "[IPV6]:PORT" in s[0..len) (a URL's authority, after any user@): the host into
  * host[0..cap) without brackets — printable ASCII, no space, '@', '/', '?' or '#' — and *port,

@@ -12,6 +12,7 @@ BUILD_PKGS=(
   libavahi-client-dev               # mDNS/DNS-SD advertising through avahi-daemon (mdns/)
   libev-dev libwebsockets-evlib-ev  # each service thread's loop on epoll; lws's libev glue (server/)
   libshout3-dev                     # --icecast: Icecast's own source-client library (icecast/)
+  libpulse-dev                      # app:NAME: one application's sound through libpulse (capture/)
 )
 TEST_PKGS=(
   clang libclang-rt-14-dev          # libFuzzer, ASan/UBSan/TSan runtimes

@@ -8,29 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* s[0..len) %-decoded into out (cap bytes, NUL-terminated); false on a bad escape, a decoded
- * control byte, or no room. */
-static bool pct_decode(const char *s, size_t len, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? lc_hex_value(s[i + 1]) : -1;
-            int lo = hi >= 0 ? lc_hex_value(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return false;
-            c = hi << 4 | lo;
-            i += 2;
-        }
-        if (c < 0x20 || c == 0x7f || n + 1 >= cap)
-            return false;
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    return true;
-}
-
 /* Printable ASCII with no space: what may stand in a mount. */
 static bool plain(const char *s, size_t len)
 {
@@ -75,13 +52,13 @@ int lc_icecast_url_parse(const char *url, lc_icecast_url *out, char *why, size_t
         size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
         if (!ulen) {
             snprintf(out->user, sizeof out->user, "source");
-        } else if (!pct_decode(p, ulen, out->user, sizeof out->user) || strchr(out->user, ':')) {
+        } else if (!lc_pct_decode(p, ulen, out->user, sizeof out->user) || strchr(out->user, ':')) {
             lc_errf(why, whylen, "the user name is malformed (at most %zu bytes, %%-escapes, no "
                     "control characters)", sizeof out->user - 1);
             return LC_ERR_INVALID;
         }
         if (colon) {
-            if (!pct_decode(colon + 1, (size_t)(at - colon - 1), out->password,
+            if (!lc_pct_decode(colon + 1, (size_t)(at - colon - 1), out->password,
                             sizeof out->password)) {
                 lc_errf(why, whylen, "the password is malformed (at most %zu bytes; write '%%' as "
                         "%%25; no control characters)", sizeof out->password - 1);

@@ -66,10 +66,13 @@ static void source_poll(lws_sorted_usec_list_t *sul)
         lc_feed *f = &srv->feeds[i];
         char err[160];
         lc_capture_state st = lc_feed_state(f, err, sizeof err);
-        if (st == f->src_state && !strcmp(err, f->src_error))
+        lc_capture_stats cs;
+        lc_capture_get_stats(f->cap, &cs);
+        if (st == f->src_state && !strcmp(err, f->src_error) && !strcmp(cs.detail, f->src_detail))
             continue;
         f->src_state = st;
         snprintf(f->src_error, sizeof f->src_error, "%s", err);
+        memcpy(f->src_detail, cs.detail, sizeof f->src_detail);
         for (unsigned k = 0; k < srv->n_workers; k++) {
             atomic_fetch_or(&srv->workers[k].source_changed, 1u << i);
             lc_worker_wake(&srv->workers[k], 0);

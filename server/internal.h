@@ -108,6 +108,7 @@ typedef struct lc_feed {
     /* worker 0 only (fanout.c's poll). */
     lc_capture_state src_state;      /* last state pushed to clients */
     char src_error[160];             /* last error pushed ("" = none) */
+    char src_detail[160];            /* last detail pushed (lc_capture_stats.detail) */
 
     /* mu. (Packets sent to it: each worker's feed_sent[index].) */
     unsigned listeners;              /* counted audio connections on this stream now */

@@ -12,15 +12,19 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-/* The source's fields into `o`; false if out of memory. */
+/* The source's fields into `o` ({uri, state, error, detail}); false if out of memory. */
 static bool put_source(cJSON *o, lc_feed *f)
 {
     char err[160];
     lc_capture_state st = lc_feed_state(f, err, sizeof err);
+    lc_capture_stats cs;
+    lc_capture_get_stats(f->cap, &cs);
     return cJSON_AddStringToObject(o, "uri", lc_capture_uri(f->cap)) &&
            cJSON_AddStringToObject(o, "state", lc_capture_state_name(st)) &&
            (err[0] ? cJSON_AddStringToObject(o, "error", err) != NULL
-                   : cJSON_AddNullToObject(o, "error") != NULL);
+                   : cJSON_AddNullToObject(o, "error") != NULL) &&
+           (cs.detail[0] ? cJSON_AddStringToObject(o, "detail", cs.detail) != NULL
+                         : cJSON_AddNullToObject(o, "detail") != NULL);
 }
 
 bool lc_wire_add_source(cJSON *parent, lc_feed *f)
