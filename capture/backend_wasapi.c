@@ -42,13 +42,9 @@
  * definition any C program can link (C++ uses __uuidof), while mingw-w64 defines them only under
  * initguid.h. Own constants build the same everywhere; their values match mingw-w64's headers.
  */
-#define COBJMACROS
-#include "capture_internal.h"
+#include "wasapi_internal.h"
 #include "platform.h"
 
-#include <windows.h>
-#include <mmdeviceapi.h>
-#include <audioclient.h>
 #include <mmreg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -92,14 +88,14 @@ static bool lc_guid_eq(const GUID *a, const GUID *b) { return !memcmp(a, b, size
  * registered, and may hold a reference for a moment after UnregisterEndpointNotificationCallback,
  * so it is heap-allocated and reference-counted, separate from the backend state.
  */
-typedef struct lc_wasapi_notify {
+struct lc_wasapi_notify {
     IMMNotificationClient iface; /* first: COM hands &iface back to us as `This` */
     atomic_long refs;
     atomic_bool changed;   /* notification thread sets, capture thread reads (and reopens) */
     EDataFlow flow;        /* immutable while registered */
     bool follow_default;   /* immutable while registered */
     WCHAR *dev_id;         /* our endpoint's ID (own copy); immutable while registered */
-} lc_wasapi_notify;
+};
 
 static lc_wasapi_notify *lc_notify_of(IMMNotificationClient *This)
 {
@@ -193,36 +189,6 @@ static IMMNotificationClientVtbl lc_notify_vtbl = {
 
 /* ---- backend state ------------------------------------------------------------------------- */
 
-/* Set up by parse on the caller's thread; from then on touched by the capture thread only
- * (notify->changed excepted, see above). */
-typedef struct {
-    const char *be_name; /* "wasapi" or "wasapi-capture", for messages */
-    bool loopback;       /* render endpoint in loopback mode, else a capture endpoint */
-    char *want;          /* endpoint ID or friendly name, UTF-8; NULL = the default endpoint */
-
-    /* open → close */
-    bool com_init;       /* CoInitializeEx succeeded: close must CoUninitialize */
-    IMMDeviceEnumerator *enumr;
-    IMMDevice *dev;
-    IAudioClient *client;
-    IAudioCaptureClient *cc;
-    HANDLE event;
-    lc_wasapi_notify *notify; /* registered with enumr while non-NULL */
-    char dev_name[128];       /* friendly name of the open endpoint, for messages */
-    lc_format fmt;
-    lc_sample_type sample;
-    uint32_t channels;
-    uint64_t period_ns;       /* the engine's default period (10 ms on most systems) */
-    DWORD wait_ms;
-    uint64_t next_ns;         /* where the last chunk handed out ended on the timeline */
-    uint64_t last_packet_ns;  /* lc_now_ns when the last packet (or Start) came */
-    bool last_silent;         /* that chunk was backend-made silence (trim overlap after it) */
-    bool first_packet;        /* the first packet after Start may flag a discontinuity: ignore */
-    bool stamp_warned;
-    float *pending;           /* an oversized packet's frames not handed out yet */
-    size_t pending_cap, pending_frames, pending_off;
-    uint64_t pending_ns;      /* capture time of pending[pending_off] */
-} lc_wasapi;
 
 static uint64_t lc_ns_of(uint64_t frames, uint32_t rate)
 {
@@ -234,17 +200,14 @@ static uint64_t lc_frames_of(uint64_t ns, uint32_t rate)
     return ns / 1000000000ull * rate + ns % 1000000000ull * rate / 1000000000ull;
 }
 
-/* UTF-16 → UTF-8 into out[len] (truncated, always terminated). */
-static void lc_utf8(const WCHAR *w, char *out, size_t len)
+void lc_utf8(const WCHAR *w, char *out, size_t len)
 {
     out[0] = 0;
     if (w && len && !WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)len, NULL, NULL))
         out[len - 1] = 0; /* too long: WideCharToMultiByte fails, keep what it wrote */
 }
 
-/* The error path of every COM call: the HRESULT by name, the call, the endpoint. */
-static int lc_wasapi_fail(const lc_wasapi *w, HRESULT hr, const char *call, char *errbuf,
-                          size_t errlen)
+int lc_wasapi_fail(const lc_wasapi *w, HRESULT hr, const char *call, char *errbuf, size_t errlen)
 {
     char hex[32];
     lc_errf(errbuf, errlen, "%s: %s from %s%s%s%s", w->be_name, lc_wasapi_hr_name(hr, hex, sizeof hex),
@@ -306,7 +269,7 @@ static void lc_wasapi_friendly(IMMDevice *dev, char *out, size_t len)
     IPropertyStore_Release(ps);
 }
 
-static bool lc_ascii_caseeq(const char *a, const char *b)
+bool lc_ascii_caseeq(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++) {
         int ca = (unsigned char)*a, cb = (unsigned char)*b;
@@ -411,7 +374,7 @@ static int lc_wasapi_format(lc_wasapi *w, const WAVEFORMATEX *wfx, char *errbuf,
     return 0;
 }
 
-static void wasapi_close(void *state)
+void lc_wasapi_close(void *state)
 {
     lc_wasapi *w = state;
     if (w->client) {
@@ -452,23 +415,118 @@ static void wasapi_close(void *state)
     w->com_init = false;
 }
 
+int lc_wasapi_com_init(lc_wasapi *w, char *errbuf, size_t errlen)
+{
+    HRESULT hr = CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    if (SUCCEEDED(hr))
+        w->com_init = true; /* S_OK or S_FALSE: both need a CoUninitialize */
+    else if (hr != RPC_E_CHANGED_MODE)
+        /* RPC_E_CHANGED_MODE: someone made this thread STA; COM works, just not ours to undo */
+        return lc_wasapi_fail(w, hr, "CoInitializeEx", errbuf, errlen);
+    return 0;
+}
+
+int lc_wasapi_start(lc_wasapi *w, const WAVEFORMATEX *want, const char *what, lc_format *fmt,
+                    char *errbuf, size_t errlen)
+{
+    WAVEFORMATEX *mix = NULL;
+    const WAVEFORMATEX *wfx = want;
+    HRESULT hr;
+    int rc;
+    if (!wfx) {
+        if (FAILED(hr = IAudioClient_GetMixFormat(w->client, &mix))) {
+            rc = lc_wasapi_fail(w, hr, "IAudioClient::GetMixFormat", errbuf, errlen);
+            goto fail;
+        }
+        wfx = mix;
+    }
+    if ((rc = lc_wasapi_format(w, wfx, errbuf, errlen)) < 0)
+        goto fail;
+    REFERENCE_TIME def_period = 0;
+    /* a process-loopback client has no device period (E_NOTIMPL): 10 ms then */
+    if (FAILED(hr = IAudioClient_GetDevicePeriod(w->client, &def_period, NULL)) && !want) {
+        rc = lc_wasapi_fail(w, hr, "IAudioClient::GetDevicePeriod", errbuf, errlen);
+        goto fail;
+    }
+    w->period_ns = def_period > 0 ? (uint64_t)def_period * 100 : 10000000ull;
+    if (w->period_ns < 3000000ull || w->period_ns > 100000000ull)
+        w->period_ns = 10000000ull; /* an absurd report must not stall or spin the silence clock */
+
+    /* NOPERSIST: our capture stream's session volume/mute is not written to the Windows audio
+     * policy store (docs/windows.md); session GUID NULL: the process's default session */
+    DWORD flags = AUDCLNT_STREAMFLAGS_EVENTCALLBACK | (want ? 0 : AUDCLNT_STREAMFLAGS_NOPERSIST) |
+                  (w->loopback ? AUDCLNT_STREAMFLAGS_LOOPBACK : 0);
+    hr = IAudioClient_Initialize(w->client, AUDCLNT_SHAREMODE_SHARED, flags, LC_WASAPI_BUFFER_HNS,
+                                 0, wfx, NULL);
+    if (FAILED(hr)) {
+        rc = lc_wasapi_fail(w, hr, w->loopback ? "IAudioClient::Initialize(LOOPBACK)" :
+                            "IAudioClient::Initialize", errbuf, errlen);
+        goto fail;
+    }
+    if (!(w->event = CreateEventW(NULL, FALSE, FALSE, NULL))) {
+        rc = lc_wasapi_fail(w, HRESULT_FROM_WIN32(GetLastError()), "CreateEvent", errbuf, errlen);
+        goto fail;
+    }
+    if (FAILED(hr = IAudioClient_SetEventHandle(w->client, w->event))) {
+        rc = lc_wasapi_fail(w, hr, "IAudioClient::SetEventHandle", errbuf, errlen);
+        goto fail;
+    }
+    UINT32 buffer_frames = 0;
+    if (FAILED(hr = IAudioClient_GetBufferSize(w->client, &buffer_frames))) {
+        rc = lc_wasapi_fail(w, hr, "IAudioClient::GetBufferSize", errbuf, errlen);
+        goto fail;
+    }
+    /* Wine fails here for a loopback stream: AUDCLNT_E_WRONG_ENDPOINT_TYPE */
+    hr = IAudioClient_GetService(w->client, &lc_IID_IAudioCaptureClient, (void **)&w->cc);
+    if (FAILED(hr)) {
+        rc = lc_wasapi_fail(w, hr, "IAudioClient::GetService(IAudioCaptureClient)", errbuf, errlen);
+        goto fail;
+    }
+    /* a packet never exceeds the endpoint buffer; one that exceeds a read is parked here */
+    w->pending_cap = buffer_frames ? buffer_frames : lc_capture_chunk_frames(w->fmt.rate);
+    w->pending = malloc(w->pending_cap * w->channels * sizeof *w->pending);
+    if (!w->pending) {
+        rc = LC_ERR_NOMEM;
+        lc_errf(errbuf, errlen, "%s: out of memory", w->be_name);
+        goto fail;
+    }
+    if (FAILED(hr = IAudioClient_Start(w->client))) {
+        rc = lc_wasapi_fail(w, hr, "IAudioClient::Start", errbuf, errlen);
+        goto fail;
+    }
+    uint64_t two_periods_ms = 2 * w->period_ns / 1000000ull;
+    w->wait_ms = w->loopback ? LC_WASAPI_LOOPBACK_WAIT_MS
+                             : (DWORD)(two_periods_ms < 10 ? 10 : two_periods_ms > 90 ? 90 : two_periods_ms);
+    w->next_ns = lc_now_ns(); /* silence before the first packet starts here */
+    w->last_packet_ns = w->next_ns;
+    w->last_silent = false;
+    w->first_packet = true;
+    w->pending_frames = w->pending_off = 0;
+    lc_log(LC_LOG_INFO, "capture", "%s: %s, %u Hz, %u ch, %s, period %.1f ms, buffer %u "
+           "frames", w->be_name, what, w->fmt.rate, w->fmt.channels, lc_sample_name(w->sample),
+           (double)w->period_ns / 1e6, buffer_frames);
+    if (mix)
+        CoTaskMemFree(mix);
+    *fmt = w->fmt;
+    return 0;
+
+fail:
+    if (mix)
+        CoTaskMemFree(mix);
+    return rc;
+}
+
 static int wasapi_open(void *state, lc_format *fmt, char *errbuf, size_t errlen)
 {
     lc_wasapi *w = state;
-    WAVEFORMATEX *wfx = NULL;
     LPWSTR wid = NULL;
     int rc;
     const EDataFlow flow = w->loopback ? eRender : eCapture;
     w->dev_name[0] = 0;
 
-    HRESULT hr = CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    if (SUCCEEDED(hr)) {
-        w->com_init = true; /* S_OK or S_FALSE: both need a CoUninitialize */
-    } else if (hr != RPC_E_CHANGED_MODE) {
-        /* RPC_E_CHANGED_MODE: someone made this thread STA; COM works, just not ours to undo */
-        rc = lc_wasapi_fail(w, hr, "CoInitializeEx", errbuf, errlen);
+    HRESULT hr;
+    if ((rc = lc_wasapi_com_init(w, errbuf, errlen)) < 0)
         goto fail;
-    }
     hr = CoCreateInstance(&lc_CLSID_MMDeviceEnumerator, NULL, CLSCTX_ALL,
                           &lc_IID_IMMDeviceEnumerator, (void **)&w->enumr);
     if (FAILED(hr)) {
@@ -523,91 +581,20 @@ static int wasapi_open(void *state, lc_format *fmt, char *errbuf, size_t errlen)
         rc = lc_wasapi_fail(w, hr, "IMMDevice::Activate(IAudioClient)", errbuf, errlen);
         goto fail;
     }
-    if (FAILED(hr = IAudioClient_GetMixFormat(w->client, &wfx))) {
-        rc = lc_wasapi_fail(w, hr, "IAudioClient::GetMixFormat", errbuf, errlen);
-        goto fail;
-    }
-    if ((rc = lc_wasapi_format(w, wfx, errbuf, errlen)) < 0)
-        goto fail;
-    REFERENCE_TIME def_period = 0;
-    if (FAILED(hr = IAudioClient_GetDevicePeriod(w->client, &def_period, NULL))) {
-        rc = lc_wasapi_fail(w, hr, "IAudioClient::GetDevicePeriod", errbuf, errlen);
-        goto fail;
-    }
-    w->period_ns = def_period > 0 ? (uint64_t)def_period * 100 : 10000000ull;
-    if (w->period_ns < 3000000ull || w->period_ns > 100000000ull)
-        w->period_ns = 10000000ull; /* an absurd report must not stall or spin the silence clock */
-
-    /* NOPERSIST: our capture stream's session volume/mute is not written to the Windows audio
-     * policy store (docs/windows.md); session GUID NULL: the process's default session */
-    DWORD flags = AUDCLNT_STREAMFLAGS_EVENTCALLBACK | AUDCLNT_STREAMFLAGS_NOPERSIST |
-                  (w->loopback ? AUDCLNT_STREAMFLAGS_LOOPBACK : 0);
-    hr = IAudioClient_Initialize(w->client, AUDCLNT_SHAREMODE_SHARED, flags, LC_WASAPI_BUFFER_HNS,
-                                 0, wfx, NULL);
-    if (FAILED(hr)) {
-        rc = lc_wasapi_fail(w, hr, w->loopback ? "IAudioClient::Initialize(LOOPBACK)" :
-                            "IAudioClient::Initialize", errbuf, errlen);
-        goto fail;
-    }
-    if (!(w->event = CreateEventW(NULL, FALSE, FALSE, NULL))) {
-        rc = lc_wasapi_fail(w, HRESULT_FROM_WIN32(GetLastError()), "CreateEvent", errbuf, errlen);
-        goto fail;
-    }
-    if (FAILED(hr = IAudioClient_SetEventHandle(w->client, w->event))) {
-        rc = lc_wasapi_fail(w, hr, "IAudioClient::SetEventHandle", errbuf, errlen);
-        goto fail;
-    }
-    UINT32 buffer_frames = 0;
-    if (FAILED(hr = IAudioClient_GetBufferSize(w->client, &buffer_frames))) {
-        rc = lc_wasapi_fail(w, hr, "IAudioClient::GetBufferSize", errbuf, errlen);
-        goto fail;
-    }
-    /* Wine fails here for a loopback stream: AUDCLNT_E_WRONG_ENDPOINT_TYPE */
-    hr = IAudioClient_GetService(w->client, &lc_IID_IAudioCaptureClient, (void **)&w->cc);
-    if (FAILED(hr)) {
-        rc = lc_wasapi_fail(w, hr, "IAudioClient::GetService(IAudioCaptureClient)", errbuf, errlen);
-        goto fail;
-    }
-    /* a packet never exceeds the endpoint buffer; one that exceeds a read is parked here */
-    w->pending_cap = buffer_frames ? buffer_frames : lc_capture_chunk_frames(w->fmt.rate);
-    w->pending = malloc(w->pending_cap * w->channels * sizeof *w->pending);
-    if (!w->pending) {
-        rc = LC_ERR_NOMEM;
-        lc_errf(errbuf, errlen, "%s: out of memory", w->be_name);
-        goto fail;
-    }
-    if (FAILED(hr = IAudioClient_Start(w->client))) {
-        rc = lc_wasapi_fail(w, hr, "IAudioClient::Start", errbuf, errlen);
-        goto fail;
-    }
-    uint64_t two_periods_ms = 2 * w->period_ns / 1000000ull;
-    w->wait_ms = w->loopback ? LC_WASAPI_LOOPBACK_WAIT_MS
-                             : (DWORD)(two_periods_ms < 10 ? 10 : two_periods_ms > 90 ? 90 : two_periods_ms);
-    w->next_ns = lc_now_ns(); /* silence before the first packet starts here */
-    w->last_packet_ns = w->next_ns;
-    w->last_silent = false;
-    w->first_packet = true;
-    w->pending_frames = w->pending_off = 0;
-    char id[256];
+    char id[256], what[400];
     lc_utf8(wid, id, sizeof id);
-    lc_log(LC_LOG_INFO, "capture", "%s: '%s' %s (%s), %u Hz, %u ch, %s, period %.1f ms, buffer %u "
-           "frames", w->be_name, w->dev_name, id, w->loopback ? "loopback" : "capture",
-           w->fmt.rate, w->fmt.channels, lc_sample_name(w->sample), (double)w->period_ns / 1e6,
-           buffer_frames);
+    snprintf(what, sizeof what, "'%s' %s (%s)", w->dev_name, id, w->loopback ? "loopback" : "capture");
+    if ((rc = lc_wasapi_start(w, NULL, what, fmt, errbuf, errlen)) < 0)
+        goto fail;
     CoTaskMemFree(wid);
-    CoTaskMemFree(wfx);
-    *fmt = w->fmt;
     return 0;
 
 fail:
     if (wid)
         CoTaskMemFree(wid);
-    if (wfx)
-        CoTaskMemFree(wfx);
-    wasapi_close(w);
+    lc_wasapi_close(w);
     return rc;
 }
-
 /* Hands out frames parked from an oversized packet. */
 static void lc_wasapi_take_pending(lc_wasapi *w, float *buf, size_t max_frames, size_t *frames,
                                    uint64_t *capture_ns)
@@ -659,13 +646,13 @@ static int lc_wasapi_silence(lc_wasapi *w, float *buf, size_t max_frames, size_t
     return 0;
 }
 
-static int wasapi_read(void *state, lc_format *fmt, float *buf, size_t max_frames, size_t *frames,
-                       uint64_t *capture_ns, uint64_t *xruns, char *errbuf, size_t errlen)
+int lc_wasapi_read(void *state, lc_format *fmt, float *buf, size_t max_frames, size_t *frames,
+                   uint64_t *capture_ns, uint64_t *xruns, char *errbuf, size_t errlen)
 {
     lc_wasapi *w = state;
     (void)fmt;
     *frames = 0;
-    if (atomic_load(&w->notify->changed)) {
+    if (w->notify && atomic_load(&w->notify->changed)) {
         lc_errf(errbuf, errlen, "%s: %s", w->be_name, w->want ?
                 "the endpoint was disabled or removed" : "the default endpoint changed");
         return LC_ERR_DEVICE;
@@ -748,7 +735,7 @@ static int wasapi_read(void *state, lc_format *fmt, float *buf, size_t max_frame
     return 0;
 }
 
-static void wasapi_destroy(void *state)
+void lc_wasapi_destroy(void *state)
 {
     lc_wasapi *w = state;
     /* the core closed us on the capture thread; COM objects are never released from here */
@@ -828,9 +815,9 @@ const lc_capture_backend lc_backend_wasapi = {
              "Windows plays; default: the default endpoint, followed when it changes)",
     .parse = wasapi_parse,
     .open = wasapi_open,
-    .read = wasapi_read,
-    .close = wasapi_close,
-    .destroy = wasapi_destroy,
+    .read = lc_wasapi_read,
+    .close = lc_wasapi_close,
+    .destroy = lc_wasapi_destroy,
     .list = wasapi_list,
     /* always there on Windows: a missing endpoint is a source "not there yet", which the retry
      * loop handles (and the default endpoint is followed when it changes) */
@@ -843,8 +830,8 @@ const lc_capture_backend lc_backend_wasapi_capture = {
     .usage = "wasapi-capture[:ID|NAME|default]            a capture endpoint (line-in, microphone)",
     .parse = wasapi_capture_parse,
     .open = wasapi_open,
-    .read = wasapi_read,
-    .close = wasapi_close,
-    .destroy = wasapi_destroy,
+    .read = lc_wasapi_read,
+    .close = lc_wasapi_close,
+    .destroy = lc_wasapi_destroy,
     .list = wasapi_capture_list,
 };

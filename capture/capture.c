@@ -98,7 +98,7 @@ static const lc_capture_backend *const lc_builtin[] = {
     &lc_backend_app,
 #endif
 #ifdef HAVE_WASAPI
-    &lc_backend_wasapi, &lc_backend_wasapi_capture,
+    &lc_backend_wasapi, &lc_backend_wasapi_capture, &lc_backend_app,
 #endif
 };
 #define LC_NBUILTIN (sizeof lc_builtin / sizeof lc_builtin[0])

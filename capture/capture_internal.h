@@ -22,7 +22,9 @@ extern const lc_capture_backend lc_backend_wasapi_capture;
  * `hr` is an HRESULT (a 32-bit LONG; `long` keeps windows.h out of this header). */
 const char *lc_wasapi_hr_name(long hr, char *buf, size_t len);
 #endif
-#ifdef HAVE_PULSE /* backend_app_pulse.c: app:NAME, one application's sink input */
+#if defined(HAVE_PULSE) || defined(HAVE_WASAPI)
+/* app:NAME, one application: backend_app_pulse.c (its sink input) or backend_app_win32.c (its
+ * process tree, WASAPI process loopback) */
 extern const lc_capture_backend lc_backend_app;
 #endif
 #ifdef HAVE_ALSA

@@ -27,6 +27,8 @@
 #      --service run from a console refused
 #  10. --icecast to a Linux icecast2 and --rtp with --rtp-sdp: ffmpeg hears the tone from the
 #      mount and through the SDP (libshout and the UDP sockets on Winsock)
+#  11. app: (process loopback, which Wine lacks): the HRESULT and its cause in /readyz, a program
+#      that is not running waited for, no crash
 # Delays measured by loopcast-bench are not checked here: Wine's QueryPerformanceCounter counts
 # CLOCK_MONOTONIC_RAW, the bench CLOCK_MONOTONIC, and the two drift apart by ~25 ms an hour of
 # uptime on NTP-disciplined hosts.
@@ -335,6 +337,26 @@ if start outputs --source tone:1000 --state-dir "$WSTATE" \
     fail "outputs under Wine: Icecast $fi_ Hz, RTP $fr_ Hz"; tail -5 "$WORK/outputs.log"
   fi
   stop INT || fail "outputs server exit status $?"
+fi
+
+# ---- 11. app: (issue 16): process loopback, which Wine lacks ----------------------------------------
+# app:loopcast finds this very process (Toolhelp) and tries the activation: Wine has no
+# VAD\Process_Loopback, so the error must name the HRESULT and the cause, with no crash; a program
+# that is not running is waited for.
+if start app --source app:loopcast --stream b=app:no-such-program --state-dir "$WSTATE"; then
+  ready=""
+  for ((i = 0; i < 50; i++)); do
+    ready=$(curl -s --max-time 2 "$BASE/readyz" | tr -d '\r')
+    [[ "$ready" == *ActivateAudioInterfaceAsync*'"waiting for no-such-program'* ]] && break
+    sleep 0.2
+  done
+  if [[ "$ready" == *'app: '*' from '*'Process_Loopback'*'Windows 10 2004'* && "$ready" == *'waiting for no-such-program: no such program is running'* ]] &&
+     kill -0 "$SRV_PID" 2>/dev/null; then
+    pass "app: under Wine: the activation's HRESULT and cause in /readyz, a missing program waited for, no crash"
+  else
+    fail "app: under Wine: /readyz $ready"; tail -5 "$WORK/app.log"
+  fi
+  stop INT || fail "app server exit status $?"
 fi
 
 echo "$FAILS failure(s)"
