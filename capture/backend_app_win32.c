@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tlhelp32.h>
+#include <audiopolicy.h>
 
 #define APP_ACTIVATE_TIMEOUT_MS 5000
 
@@ -295,13 +296,96 @@ static void app_detail(void *state, char *buf, size_t len)
         snprintf(buf, len, "following %s", w->dev_name);
 }
 
-/* --list-sources: the programs running now that play through an audio session would need the
- * session enumerator per endpoint; the process list is what matters for app:, so it is shown
- * short: how to name one. */
+/* --list-sources: the programs with an audio session on the default render endpoint now (what
+ * Windows' volume mixer shows), with the URI to use. */
+static const CLSID lc_CLSID_Enumerator = {
+    0xbcde0395, 0xe52f, 0x467c, {0x8e, 0x3d, 0xc4, 0x57, 0x92, 0x91, 0x69, 0x2e}};
+static const IID lc_IID_Enumerator = {
+    0xa95664d2, 0x9614, 0x4f35, {0xa7, 0x46, 0xde, 0x8d, 0xb6, 0x36, 0x17, 0xe6}};
+static const IID lc_IID_SessionManager2 = {
+    0x77aa99a0, 0x1bd6, 0x484f, {0x8b, 0xc7, 0x2c, 0x65, 0x4c, 0x9a, 0x9b, 0x6f}};
+static const IID lc_IID_SessionControl2 = {
+    0xbfb7ff88, 0x7239, 0x4fc9, {0x8f, 0xa2, 0x07, 0xc9, 0x50, 0xbe, 0x9c, 0x6d}};
+
+/* The executable name of process `pid` (UTF-8, without ".exe"), "" if it is gone. */
+static void exe_of(DWORD pid, char *out, size_t len)
+{
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+    PROCESSENTRY32W pe;
+    out[0] = '\0';
+    if (snap == INVALID_HANDLE_VALUE)
+        return;
+    pe.dwSize = sizeof pe;
+    for (BOOL ok = Process32FirstW(snap, &pe); ok; ok = Process32NextW(snap, &pe))
+        if (pe.th32ProcessID == pid) {
+            lc_utf8(pe.szExeFile, out, len);
+            size_t n = strlen(out);
+            if (n > 4 && lc_ascii_caseeq(out + n - 4, ".exe"))
+                out[n - 4] = '\0';
+            break;
+        }
+    CloseHandle(snap);
+}
+
 static void app_list(FILE *out)
 {
-    fprintf(out, "    app:NAME (an executable, e.g. app:spotify), app:pid:N, "
-                 "app:NAME?exclude=1 (all but it)\n");
+    IMMDeviceEnumerator *enumr = NULL;
+    IMMDevice *dev = NULL;
+    IAudioSessionManager2 *mgr = NULL;
+    IAudioSessionEnumerator *sessions = NULL;
+    char hex[32];
+    int count = 0, shown = 0;
+    HRESULT hr = CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    bool com_init = SUCCEEDED(hr);
+    const char *call = "CoInitializeEx";
+    if ((SUCCEEDED(hr) || hr == RPC_E_CHANGED_MODE) &&
+        SUCCEEDED(hr = CoCreateInstance(&lc_CLSID_Enumerator, NULL, CLSCTX_ALL, &lc_IID_Enumerator,
+                                        (void **)&enumr)) &&
+        SUCCEEDED(hr = IMMDeviceEnumerator_GetDefaultAudioEndpoint(enumr, eRender, eConsole, &dev)) &&
+        SUCCEEDED(hr = IMMDevice_Activate(dev, &lc_IID_SessionManager2, CLSCTX_ALL, NULL,
+                                          (void **)&mgr)) &&
+        SUCCEEDED(hr = IAudioSessionManager2_GetSessionEnumerator(mgr, &sessions)))
+        hr = IAudioSessionEnumerator_GetCount(sessions, &count);
+    else
+        call = "the default endpoint's audio sessions";
+    for (int i = 0; SUCCEEDED(hr) && i < count; i++) {
+        IAudioSessionControl *ctl = NULL;
+        IAudioSessionControl2 *ctl2 = NULL;
+        DWORD pid = 0;
+        AudioSessionState st = AudioSessionStateInactive;
+        char exe[MAX_PATH * 3];
+        if (SUCCEEDED(IAudioSessionEnumerator_GetSession(sessions, i, &ctl)) &&
+            SUCCEEDED(IAudioSessionControl_QueryInterface(ctl, &lc_IID_SessionControl2,
+                                                          (void **)&ctl2)) &&
+            SUCCEEDED(IAudioSessionControl2_GetProcessId(ctl2, &pid)) && pid) {
+            (void)IAudioSessionControl_GetState(ctl, &st);
+            exe_of(pid, exe, sizeof exe);
+            if (exe[0]) {
+                fprintf(out, "    app:%-28s pid %lu%s\n", exe, (unsigned long)pid,
+                        st == AudioSessionStateActive ? ", playing" : "");
+                shown++;
+            }
+        }
+        if (ctl2)
+            IAudioSessionControl2_Release(ctl2);
+        if (ctl)
+            IAudioSessionControl_Release(ctl);
+    }
+    if (FAILED(hr))
+        fprintf(out, "    (%s: %s)\n", call, lc_wasapi_hr_name(hr, hex, sizeof hex));
+    else if (!shown)
+        fprintf(out, "    (no program has an audio session now)\n");
+    fprintf(out, "    also app:pid:N, and app:NAME?exclude=1 for everything but that program\n");
+    if (sessions)
+        IAudioSessionEnumerator_Release(sessions);
+    if (mgr)
+        IAudioSessionManager2_Release(mgr);
+    if (dev)
+        IMMDevice_Release(dev);
+    if (enumr)
+        IMMDeviceEnumerator_Release(enumr);
+    if (com_init)
+        CoUninitialize();
 }
 
 const lc_capture_backend lc_backend_app = {
