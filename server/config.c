@@ -53,8 +53,13 @@ typedef enum {
 
 typedef struct opt {
     const char *flag, *env, *arg, *help;
-    bool repeat; /* every value is kept (the variable: values separated by spaces) */
 } opt;
+
+/* Repeatable flags keep every value (their variables: values separated by spaces). */
+static bool repeatable(int id)
+{
+    return id == O_STREAM || id == O_ICECAST || id == O_RTP || id == O_RTP_SDP;
+}
 
 static const opt opts[O_COUNT_] = {
     [O_SOURCE] = {"--source", "LOOPCAST_SOURCE", "URI",
@@ -111,21 +116,21 @@ static const opt opts[O_COUNT_] = {
                             "more get 429)"},
     [O_STREAM] = {"--stream", "LOOPCAST_STREAMS", "NAME=URI",
                   "one more stream, repeatable (the variable: NAME=URI items separated by spaces); "
-                  "with --stream, --source is needed to keep the stream 'default'", true},
+                  "with --stream, --source is needed to keep the stream 'default'"},
     [O_THREADS] = {"--threads", "LOOPCAST_THREADS", "N",
                    "service threads that fan the audio out, 1..64 (default: one per CPU this "
                    "process may use, at most 64; Windows: 1)"},
     [O_ICECAST] = {"--icecast", "LOOPCAST_ICECAST", "[NAME=]URL",
                    "push stream NAME (default: the first) to an Icecast 2.4+ server as Ogg/Opus: "
                    "icecast://source:PASSWORD@HOST:PORT/MOUNT, icecasts:// for TLS; repeatable "
-                   "(the variable: items separated by spaces)", true},
+                   "(the variable: items separated by spaces)"},
     [O_RTP] = {"--rtp", "LOOPCAST_RTP", "[NAME=]URL",
                "send stream NAME (default: the first) as Opus over RTP (RFC 7587) to "
                "rtp://HOST:PORT, RTCP sender reports to PORT+1, e.g. for a Janus streaming "
-               "mountpoint; repeatable (the variable: items separated by spaces)", true},
+               "mountpoint; repeatable (the variable: items separated by spaces)"},
     [O_RTP_SDP] = {"--rtp-sdp", "LOOPCAST_RTP_SDP", "FILE",
                    "write the SDP of the --rtp target in the same position to FILE (for ffmpeg, "
-                   "GStreamer, VLC); repeatable", true},
+                   "GStreamer, VLC); repeatable"},
     [O_MDNS] = {"--mdns", "LOOPCAST_MDNS", "on|off",
                 "announce the page on the LAN by mDNS/DNS-SD as 'loopcast on HOST' (default on; "
                 "Linux: avahi-daemon, Windows 10 1809+)"},
@@ -917,7 +922,7 @@ int lc_config_parse(lc_config *cfg, int argc, char *const *argv, char *const *en
             }
             val = argv[++a];
         }
-        if (opts[id].repeat) {
+        if (repeatable(id)) {
             if (r[id].n_many == MAX_REPEAT) {
                 lc_errf(errbuf, errlen, "%s: given more than %d times", opts[id].flag,
                         MAX_REPEAT - 1);
