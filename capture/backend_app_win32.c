@@ -230,14 +230,14 @@ static int activate(lc_wasapi *w, DWORD pid, char *errbuf, size_t errlen)
     IActivateAudioInterfaceAsyncOperation *op = NULL;
     IUnknown *unk = NULL;
     HRESULT hr = fn(lc_PROCESS_LOOPBACK_DEVICE, &lc_IID_IAudioClient2, &pv, &a->iface, &op);
-    const char *call = "ActivateAudioInterfaceAsync(VAD\\Process_Loopback)";
+    const char *call = "the process loopback activation";
     if (SUCCEEDED(hr) && WaitForSingleObject(a->done, APP_ACTIVATE_TIMEOUT_MS) != WAIT_OBJECT_0) {
         hr = HRESULT_FROM_WIN32(ERROR_TIMEOUT);
-        call = "the activation's completion (5 s)";
+        call = "waiting 5 s for the activation";
     }
     HRESULT result = E_FAIL;
     if (SUCCEEDED(hr)) {
-        call = "IActivateAudioInterfaceAsyncOperation::GetActivateResult";
+        call = "GetActivateResult";
         hr = IActivateAudioInterfaceAsyncOperation_GetActivateResult(op, &result, &unk);
         if (SUCCEEDED(hr))
             hr = result;
@@ -250,12 +250,11 @@ static int activate(lc_wasapi *w, DWORD pid, char *errbuf, size_t errlen)
         IActivateAudioInterfaceAsyncOperation_Release(op);
     IActivateAudioInterfaceCompletionHandler_Release(&a->iface);
     if (FAILED(hr)) {
-        int rc = lc_wasapi_fail(w, hr, call, errbuf, errlen);
-        size_t n = strlen(errbuf);
-        if (n + 1 < errlen)
-            snprintf(errbuf + n, errlen - n, " — process loopback needs Windows 10 2004 (build "
-                     "19041) or newer; Wine does not have it");
-        return rc;
+        /* short: it has to fit the source's error (160 bytes) with the cause */
+        char hex[32];
+        lc_errf(errbuf, errlen, "app: %s from %s for %s: needs Windows 10 2004+ (Wine lacks it)",
+                lc_wasapi_hr_name(hr, hex, sizeof hex), call, w->dev_name);
+        return hr == E_OUTOFMEMORY ? LC_ERR_NOMEM : LC_ERR_DEVICE;
     }
     return 0;
 }

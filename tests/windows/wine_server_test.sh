@@ -347,10 +347,11 @@ if start app --source app:loopcast --stream b=app:no-such-program --state-dir "$
   ready=""
   for ((i = 0; i < 50; i++)); do
     ready=$(curl -s --max-time 2 "$BASE/readyz" | tr -d '\r')
-    [[ "$ready" == *ActivateAudioInterfaceAsync*'"waiting for no-such-program'* ]] && break
+    [[ "$ready" == *'Wine lacks it'*'waiting for no-such-program'* ]] && break
     sleep 0.2
   done
-  if [[ "$ready" == *'app: '*' from '*'Process_Loopback'*'Windows 10 2004'* && "$ready" == *'waiting for no-such-program: no such program is running'* ]] &&
+  if [[ "$ready" == *'app: '*' from '*' for loopcast (pid '*'): needs Windows 10 2004+ (Wine lacks it)'* &&
+        "$ready" == *'waiting for no-such-program: no such program is running'* ]] &&
      kill -0 "$SRV_PID" 2>/dev/null; then
     pass "app: under Wine: the activation's HRESULT and cause in /readyz, a missing program waited for, no crash"
   else
