@@ -172,15 +172,22 @@ typedef struct {
     bool done;
 } scan;
 
+/* A query's last callback (eol) ends it: true then. */
+static bool finished(scan *s, int eol)
+{
+    if (!eol)
+        return false;
+    s->done = true;
+    pa_threaded_mainloop_signal(s->a->ml, 0);
+    return true;
+}
+
 static void on_input(pa_context *c, const pa_sink_input_info *i, int eol, void *user)
 {
     (void)c;
     scan *s = user;
-    if (eol) {
-        s->done = true;
-        pa_threaded_mainloop_signal(s->a->ml, 0);
+    if (finished(s, eol))
         return;
-    }
     if (!matches(s->a, i->proplist) || (s->input != PA_INVALID_INDEX && i->index < s->input))
         return;
     const char *name = pa_proplist_gets(i->proplist, PA_PROP_APPLICATION_NAME);
@@ -193,11 +200,8 @@ static void on_sink(pa_context *c, const pa_sink_info *i, int eol, void *user)
 {
     (void)c;
     scan *s = user;
-    if (eol) {
-        s->done = true;
-        pa_threaded_mainloop_signal(s->a->ml, 0);
+    if (finished(s, eol))
         return;
-    }
     snprintf(s->monitor, sizeof s->monitor, "%s", i->monitor_source_name);
     snprintf(s->a->sink_name, sizeof s->a->sink_name, "%s", i->name);
 }

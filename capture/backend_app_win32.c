@@ -44,10 +44,6 @@ typedef struct {
 } lc_activation_params;
 static const WCHAR lc_PROCESS_LOOPBACK_DEVICE[] = L"VAD\\Process_Loopback";
 
-static const IID lc_IID_IUnknown2 = {
-    0x00000000, 0x0000, 0x0000, {0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}};
-static const IID lc_IID_IAudioClient2 = {
-    0x1cb9ad4c, 0xdbfa, 0x4c32, {0xb1, 0x78, 0xc2, 0xf5, 0x68, 0xa7, 0x03, 0xb2}};
 static const IID lc_IID_IActivateCompletion = {
     0x41d949ab, 0x9862, 0x444a, {0x80, 0xf6, 0xc2, 0x61, 0x33, 0x4d, 0xa5, 0xeb}};
 static const IID lc_IID_IAgileObject = {
@@ -76,7 +72,7 @@ static HRESULT STDMETHODCALLTYPE act_qi(IActivateAudioInterfaceCompletionHandler
 {
     if (!ppv)
         return E_POINTER;
-    if (!memcmp(riid, &lc_IID_IUnknown2, sizeof *riid) ||
+    if (!memcmp(riid, &lc_IID_IUnknown, sizeof *riid) ||
         !memcmp(riid, &lc_IID_IActivateCompletion, sizeof *riid) ||
         !memcmp(riid, &lc_IID_IAgileObject, sizeof *riid)) { /* agile: callable from any thread */
         *ppv = This;
@@ -229,7 +225,7 @@ static int activate(lc_wasapi *w, DWORD pid, char *errbuf, size_t errlen)
     pv.blob.pBlobData = (BYTE *)&params;
     IActivateAudioInterfaceAsyncOperation *op = NULL;
     IUnknown *unk = NULL;
-    HRESULT hr = fn(lc_PROCESS_LOOPBACK_DEVICE, &lc_IID_IAudioClient2, &pv, &a->iface, &op);
+    HRESULT hr = fn(lc_PROCESS_LOOPBACK_DEVICE, &lc_IID_IAudioClient, &pv, &a->iface, &op);
     const char *call = "the process loopback activation";
     if (SUCCEEDED(hr) && WaitForSingleObject(a->done, APP_ACTIVATE_TIMEOUT_MS) != WAIT_OBJECT_0) {
         hr = HRESULT_FROM_WIN32(ERROR_TIMEOUT);
@@ -242,7 +238,7 @@ static int activate(lc_wasapi *w, DWORD pid, char *errbuf, size_t errlen)
         if (SUCCEEDED(hr))
             hr = result;
         if (SUCCEEDED(hr))
-            hr = IUnknown_QueryInterface(unk, &lc_IID_IAudioClient2, (void **)&w->client);
+            hr = IUnknown_QueryInterface(unk, &lc_IID_IAudioClient, (void **)&w->client);
     }
     if (unk)
         IUnknown_Release(unk);
@@ -297,10 +293,6 @@ static void app_detail(void *state, char *buf, size_t len)
 
 /* --list-sources: the programs with an audio session on the default render endpoint now (what
  * Windows' volume mixer shows), with the URI to use. */
-static const CLSID lc_CLSID_Enumerator = {
-    0xbcde0395, 0xe52f, 0x467c, {0x8e, 0x3d, 0xc4, 0x57, 0x92, 0x91, 0x69, 0x2e}};
-static const IID lc_IID_Enumerator = {
-    0xa95664d2, 0x9614, 0x4f35, {0xa7, 0x46, 0xde, 0x8d, 0xb6, 0x36, 0x17, 0xe6}};
 static const IID lc_IID_SessionManager2 = {
     0x77aa99a0, 0x1bd6, 0x484f, {0x8b, 0xc7, 0x2c, 0x65, 0x4c, 0x9a, 0x9b, 0x6f}};
 static const IID lc_IID_SessionControl2 = {
@@ -338,7 +330,7 @@ static void app_list(FILE *out)
     bool com_init = SUCCEEDED(hr);
     const char *call = "CoInitializeEx";
     if ((SUCCEEDED(hr) || hr == RPC_E_CHANGED_MODE) &&
-        SUCCEEDED(hr = CoCreateInstance(&lc_CLSID_Enumerator, NULL, CLSCTX_ALL, &lc_IID_Enumerator,
+        SUCCEEDED(hr = CoCreateInstance(&lc_CLSID_MMDeviceEnumerator, NULL, CLSCTX_ALL, &lc_IID_IMMDeviceEnumerator,
                                         (void **)&enumr)) &&
         SUCCEEDED(hr = IMMDeviceEnumerator_GetDefaultAudioEndpoint(enumr, eRender, eConsole, &dev)) &&
         SUCCEEDED(hr = IMMDevice_Activate(dev, &lc_IID_SessionManager2, CLSCTX_ALL, NULL,

@@ -16,6 +16,10 @@
 
 typedef struct lc_wasapi_notify lc_wasapi_notify; /* backend_wasapi.c: endpoint notifications */
 
+/* The COM class and interface ids both backends use (backend_wasapi.c says why they are ours). */
+extern const CLSID lc_CLSID_MMDeviceEnumerator;
+extern const IID lc_IID_IMMDeviceEnumerator, lc_IID_IAudioClient, lc_IID_IUnknown;
+
 /* Set up by parse on the caller's thread; from then on touched by the capture thread only
  * (notify->changed excepted, see above). */
 typedef struct lc_wasapi {
