@@ -452,20 +452,11 @@ static void app_destroy(void *state)
 /* ---- --list-sources ----------------------------------------------------------------------- */
 
 typedef struct {
-    pa_threaded_mainloop *ml;
+    lc_app *a;
     FILE *out;
-    bool done, ready, dead;
+    bool done;
     unsigned n;
 } lister;
-
-static void list_ctx_state(pa_context *c, void *user)
-{
-    lister *l = user;
-    pa_context_state_t s = pa_context_get_state(c);
-    l->ready = s == PA_CONTEXT_READY;
-    l->dead = s == PA_CONTEXT_FAILED || s == PA_CONTEXT_TERMINATED;
-    pa_threaded_mainloop_signal(l->ml, 0);
-}
 
 static void list_input(pa_context *c, const pa_sink_input_info *i, int eol, void *user)
 {
@@ -473,7 +464,7 @@ static void list_input(pa_context *c, const pa_sink_input_info *i, int eol, void
     lister *l = user;
     if (eol) {
         l->done = true;
-        pa_threaded_mainloop_signal(l->ml, 0);
+        pa_threaded_mainloop_signal(l->a->ml, 0);
         return;
     }
     const char *name = pa_proplist_gets(i->proplist, PA_PROP_APPLICATION_NAME);
@@ -493,40 +484,31 @@ static void list_input(pa_context *c, const pa_sink_input_info *i, int eol, void
     l->n++;
 }
 
+/* The sink inputs now, through the same connection as a capture (app_open). */
 static void app_list(FILE *out)
 {
-    lister l = {.out = out};
-    pa_context *c = NULL;
-    if (!(l.ml = pa_threaded_mainloop_new()) ||
-        !(c = pa_context_new(pa_threaded_mainloop_get_api(l.ml), "loopcast --list-sources"))) {
+    char err[192];
+    lc_format fmt;
+    lc_app *a = calloc(1, sizeof *a);
+    if (!a) {
         fprintf(out, "    (out of memory)\n");
-        goto out;
+        return;
     }
-    pa_context_set_state_callback(c, list_ctx_state, &l);
-    pa_threaded_mainloop_lock(l.ml);
-    if (pa_context_connect(c, NULL, PA_CONTEXT_NOAUTOSPAWN, NULL) >= 0 &&
-        pa_threaded_mainloop_start(l.ml) >= 0) {
-        uint64_t give_up = lc_now_ns() + APP_QUERY_NS;
-        while (!l.ready && !l.dead && lc_now_ns() < give_up)
-            pa_threaded_mainloop_wait(l.ml);
-        pa_operation *op = l.ready ? pa_context_get_sink_input_info_list(c, list_input, &l) : NULL;
-        while (op && !l.done && !l.dead && lc_now_ns() < give_up)
-            pa_threaded_mainloop_wait(l.ml);
-        if (op)
-            pa_operation_unref(op);
+    a->input = a->sink = PA_INVALID_INDEX;
+    if (app_open(a, &fmt, err, sizeof err)) {
+        fprintf(out, "    (%s)\n", err);
+        free(a);
+        return;
     }
-    if (!l.ready)
-        fprintf(out, "    (no PulseAudio/PipeWire answers: %s)\n", pa_strerror(pa_context_errno(c)));
+    lister l = {.a = a, .out = out};
+    pa_threaded_mainloop_lock(a->ml);
+    bool ok = await(a, pa_context_get_sink_input_info_list(a->ctx, list_input, &l), &l.done);
+    pa_threaded_mainloop_unlock(a->ml);
+    if (!ok)
+        fprintf(out, "    (PulseAudio/PipeWire did not list its streams)\n");
     else if (!l.n)
         fprintf(out, "    (no application is playing now)\n");
-    pa_context_disconnect(c);
-    pa_threaded_mainloop_unlock(l.ml);
-    pa_threaded_mainloop_stop(l.ml);
-out:
-    if (c)
-        pa_context_unref(c);
-    if (l.ml)
-        pa_threaded_mainloop_free(l.ml);
+    app_destroy(a);
 }
 
 const lc_capture_backend lc_backend_app = {
